@@ -1,0 +1,1 @@
+"""Small things every gelmd package may use: errors, unit parsing, config models, atomic file writes."""

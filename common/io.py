@@ -1,0 +1,39 @@
+"""Atomic file writes: an interrupted job never leaves a file that looks complete.
+
+Everything is written to a temporary file in the destination folder and renamed into place
+(``os.replace`` is atomic on POSIX), so a reader sees either the old file, no file, or the whole new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+
+@contextmanager
+def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``destination``; rename it over ``destination`` on success only."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, destination)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(destination: str | os.PathLike, text: str) -> None:
+    with atomic_path(destination) as tmp:
+        tmp.write_text(text)
+
+
+def write_json_atomic(destination: str | os.PathLike, data: Any) -> None:
+    write_text_atomic(destination, json.dumps(data, indent=2, sort_keys=False) + "\n")
