@@ -1,0 +1,1 @@
+"""Building simulation systems: species from SMILES, composition, packing, networks, the Na slab."""

@@ -1,0 +1,103 @@
+"""Build a liquid-electrolyte system: counts -> conformers -> packmol -> topology PDB + manifest JSON.
+
+Usage from the workflow (``workflow/scripts/build_system.py``) or by hand::
+
+    python -m systems.build_electrolyte --config config/demo.yaml --system LE --out-dir results/demo/LE/build
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform as _platform
+from pathlib import Path
+
+import numpy as np
+import openmm
+import packmol
+from openmm import app, unit
+
+from common.config import GelmdConfig, read_yaml
+from common.errors import ConfigError
+from common.io import atomic_path, write_json_atomic
+from systems.composition import AVOGADRO, NM3_PER_CM3, molecule_counts
+from systems.packing import PackItem, pack_box
+from systems.species import get_species, load_config, registry
+from systems.structures import conformer_positions
+from systems.topology import append_molecules
+
+# Initial packing at this fraction of the ideal liquid density: loose enough for packmol to succeed fast,
+# dense enough that NPT reaches the liquid density in tens of picoseconds.
+PACKING_DENSITY_FRACTION = 0.8
+SALT_DENSITY_G_PER_CM3 = 2.37  # crystalline NaPF6 (used only to size the initial box)
+
+
+def build_electrolyte(config: GelmdConfig, system_name: str, out_dir: Path) -> dict:
+    """Build ``system_name`` of ``config`` into ``out_dir`` (``system.pdb``, ``manifest.json``)."""
+    if system_name not in config.systems:
+        raise ConfigError(f"system {system_name!r} is not in the config; systems: {sorted(config.systems)}")
+    spec = config.systems[system_name]
+    species = registry(config)
+    composition = molecule_counts(spec, species)
+    seed = config.seed
+
+    topology = app.Topology()
+    items = []
+    mass_g = 0.0
+    salt_volume_nm3 = 0.0
+    for name, count in composition.counts.items():
+        s = get_species(name, species)
+        mol = s.mol
+        append_molecules(topology, mol, s.residue, count)
+        items.append(PackItem(name, count, conformer_positions(mol, seed, name), [a.GetSymbol() for a in mol.GetAtoms()]))
+        mass_g += count * s.molar_mass_g_per_mol / AVOGADRO
+        if s.role in ("cation", "anion"):
+            salt_volume_nm3 += count * s.molar_mass_g_per_mol / (SALT_DENSITY_G_PER_CM3 * AVOGADRO) * NM3_PER_CM3
+    ideal_volume_nm3 = composition.solvent_volume_nm3 + salt_volume_nm3
+    box_edge_nm = (ideal_volume_nm3 / PACKING_DENSITY_FRACTION) ** (1.0 / 3.0)
+    min_edge = 2 * config.forcefield.nonbonded_cutoff_nm + 0.1
+    if box_edge_nm < min_edge:
+        raise ConfigError(f"systems.{system_name}: the box ({box_edge_nm:.2f} nm) would be smaller than twice the "
+                          f"cutoff ({config.forcefield.nonbonded_cutoff_nm:g} nm) at liquid density; raise n_solvent")
+    positions = pack_box(items, box_edge_nm, seed, workdir=out_dir.parent if out_dir.parent.exists() else None)
+    topology.setPeriodicBoxVectors(np.eye(3) * box_edge_nm * unit.nanometer)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pdb_path = out_dir / "system.pdb"
+    with atomic_path(pdb_path) as tmp, open(tmp, "w") as handle:
+        app.PDBFile.writeFile(topology, positions * unit.nanometer, handle, keepIds=False)
+
+    manifest = {
+        "config": config.name,
+        "system": system_name,
+        "kind": spec.kind,
+        "seed": seed,
+        "n_atoms": topology.getNumAtoms(),
+        "n_molecules": topology.getNumResidues(),
+        "composition": composition.as_dict(),
+        "species": {name: {"smiles": get_species(name, species).smiles,
+                           "residue": get_species(name, species).residue,
+                           "count": count} for name, count in composition.counts.items()},
+        "initial_box_edge_nm": box_edge_nm,
+        "initial_density_g_per_cm3": mass_g / (box_edge_nm ** 3 / NM3_PER_CM3),
+        "packing": {"tool": "packmol", "version": packmol.__version__, "pbc": True,
+                    "tolerance_angstrom": 2.0, "density_fraction": PACKING_DENSITY_FRACTION},
+        "software": {"openmm": openmm.__version__, "python": _platform.python_version()},
+        "files": {"topology": pdb_path.name},
+    }
+    write_json_atomic(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="config YAML")
+    parser.add_argument("--system", required=True, help="system name in the config")
+    parser.add_argument("--out-dir", required=True, type=Path)
+    args = parser.parse_args(argv)
+    manifest = build_electrolyte(load_config(read_yaml(args.config)), args.system, args.out_dir)
+    print(json.dumps({k: manifest[k] for k in ("system", "n_atoms", "initial_box_edge_nm")}))
+
+
+if __name__ == "__main__":
+    main()

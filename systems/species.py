@@ -1,0 +1,121 @@
+"""Species registry: every molecule gelmd can put in a box, from its SMILES.
+
+Built-in species are the founding paper's (PC, FEC, Na+, PF6-) and the two crosslinkers (BMP, TPA).
+A config may add more under ``species:``. Densities are those of the pure liquids at 298.15 K and are
+used only to turn solvent volume fractions into molecule counts.
+
+Citations for the densities (see also ``analysis/reference_data.py`` for the validation targets):
+- PC: 1.2047 g/cm^3 at 298.15 K — the standard value for propylene carbonate (e.g. Moumouzias & Ritzoulis,
+  J. Chem. Eng. Data 37 (1992) 482; tabulated within ±0.001 g/cm^3 by many J. Chem. Eng. Data studies).
+- FEC: 1.454 g/cm^3 at 25 °C — supplier value (Sigma-Aldrich product 757349, 4-fluoro-1,3-dioxolan-2-one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from rdkit import Chem
+from rdkit.Chem import Descriptors
+
+from common.config import GelmdConfig
+from common.errors import SpeciesError
+
+Role = Literal["solvent", "cation", "anion", "monomer"]
+
+
+@dataclass(frozen=True)
+class Species:
+    """One molecular species: its SMILES, residue name, role and (solvents) pure-liquid density."""
+
+    name: str
+    smiles: str
+    residue: str
+    role: Role
+    density_g_per_cm3: float | None = None
+    description: str = ""
+
+    @property
+    def mol(self) -> Chem.Mol:
+        """RDKit molecule with explicit hydrogens (a new object each call: callers may modify it)."""
+        return molecule_from_smiles(self.smiles, self.name)
+
+    @property
+    def molar_mass_g_per_mol(self) -> float:
+        return Descriptors.MolWt(self.mol)
+
+    @property
+    def formal_charge(self) -> int:
+        return Chem.GetFormalCharge(self.mol)
+
+
+BUILTIN_SPECIES: dict[str, Species] = {
+    s.name: s
+    for s in (
+        Species("PC", "CC1COC(=O)O1", "PC", "solvent", 1.2047, "propylene carbonate"),
+        Species("FEC", "O=C1OCC(F)O1", "FEC", "solvent", 1.454, "fluoroethylene carbonate"),
+        Species("Na+", "[Na+]", "NA", "cation", None, "sodium cation"),
+        Species("PF6-", "F[P-](F)(F)(F)(F)F", "PF6", "anion", None, "hexafluorophosphate anion"),
+        # Bis-aziridine crosslinker: two 3-(2-methylaziridin-1-yl)propanoate arms on an ethylene-glycol core
+        # (C14H24N2O4, 44 atoms). The diol core is our choice: the paper names only the arms.
+        Species("BMP", "CC1CN1CCC(=O)OCCOC(=O)CCN1CC1C", "BMP", "monomer", None,
+                "ethylene glycol bis(3-(2-methylaziridin-1-yl)propanoate)"),
+        Species("TPA", "CCC(COC(=O)C=C)(COC(=O)C=C)COC(=O)C=C", "TPA", "monomer", None,
+                "trimethylolpropane triacrylate"),
+    )
+}
+
+# Elements our force field covers: GAFF2 organics plus the Na+/PF6- ion parameters.
+SUPPORTED_ELEMENTS = {"H", "C", "N", "O", "F", "P", "Na"}
+
+
+def molecule_from_smiles(smiles: str, name: str = "") -> Chem.Mol:
+    """Parse ``smiles`` into an RDKit molecule with explicit hydrogens, or raise SpeciesError."""
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise SpeciesError(f"species {name!r}: RDKit cannot parse SMILES {smiles!r}")
+    unsupported = sorted({a.GetSymbol() for a in mol.GetAtoms()} - SUPPORTED_ELEMENTS)
+    if unsupported:
+        raise SpeciesError(f"species {name!r}: SMILES {smiles!r} contains element(s) {unsupported}; "
+                           f"supported elements: {sorted(SUPPORTED_ELEMENTS)}")
+    if any(a.GetNumRadicalElectrons() for a in mol.GetAtoms()):
+        raise SpeciesError(f"species {name!r}: SMILES {smiles!r} has radical electrons; give a closed-shell "
+                           "molecule with explicit charges")
+    return Chem.AddHs(mol)
+
+
+def builtin_roles() -> dict[str, str]:
+    """``{name: role}`` of the built-in species, for config validation."""
+    return {name: s.role for name, s in BUILTIN_SPECIES.items()}
+
+
+def registry(config: GelmdConfig | None = None) -> dict[str, Species]:
+    """Built-in species plus those a config declares, each checked by parsing its SMILES."""
+    species = dict(BUILTIN_SPECIES)
+    if config is not None:
+        for name, decl in config.species.items():
+            molecule_from_smiles(decl.smiles, name)
+            species[name] = Species(name, decl.smiles, decl.residue, decl.role, decl.density_g_per_cm3)
+    residues = {}
+    for s in species.values():
+        if s.residue in residues:
+            raise SpeciesError(f"species {s.name!r} and {residues[s.residue]!r} share residue name {s.residue!r}; "
+                               "residue names must be unique")
+        residues[s.residue] = s.name
+    return species
+
+
+def get_species(name: str, species: dict[str, Species]) -> Species:
+    try:
+        return species[name]
+    except KeyError:
+        raise SpeciesError(f"unknown species {name!r}; known species: {sorted(species)}") from None
+
+
+def load_config(raw: dict) -> GelmdConfig:
+    """Validate a raw config mapping against the schema and the species registry (built-in + declared)."""
+    from common.config import build_config
+
+    config = build_config(raw, builtin_roles())
+    registry(config)  # parses every declared SMILES now, before any job runs
+    return config
