@@ -1,0 +1,166 @@
+"""Topology + residue templates -> OpenMM System with GAFF2 + RESP + ion parameters.
+
+What it does, in order:
+
+1. loads ``gaff-2.11.xml`` (GAFF2 bonded and LJ parameters), ``data/ions.xml`` (Na+, PF6-) and the cached
+   RESP residue templates, and lets OpenMM match every residue to a template;
+2. builds the System with PME electrostatics, the given real-space cutoff, an isotropic long-range
+   dispersion correction, H-bond constraints and (optionally) hydrogen mass repartitioning;
+3. multiplies the charges of ion residues by ``ion_charge_scale`` (the electronic-continuum style scaling
+   common for carbonate electrolytes, 0.8 by default) — 1-4 exception charge products are rescaled too;
+4. resets the three trans F-P-F angles of each octahedral ion to 180 deg (OpenMM's angle generator gives
+   every F-P-F triple the 90 deg equilibrium of the template, which would tear PF6- apart).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import openmm
+from openmm import app, unit
+
+from common.errors import ParameterError
+from forcefields.gaff2 import gaff2_ffxml_path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+IONS_FFXML = DATA_DIR / "ions.xml"
+TEMPLATE_DIR = DATA_DIR / "templates"
+TRANS_ANGLE_THRESHOLD_DEG = 135.0
+CHARGE_INTEGER_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class NonbondedSettings:
+    """Nonbonded and constraint settings of the System (internal units: nm, amu)."""
+
+    cutoff_nm: float = 1.0
+    ewald_error_tolerance: float = 5e-4
+    hydrogen_mass_amu: float = 1.008
+    constraints: str = "HBonds"
+
+
+@dataclass
+class SystemReport:
+    """What the factory did, for provenance in every result."""
+
+    n_atoms: int
+    force_field_files: list[str]
+    ion_residues: list[str]
+    ion_charge_scale: float
+    total_charge_e: float
+    residue_charges_formal_e: dict[str, float]
+    trans_angles_fixed: int
+    nonbonded: dict = field(default_factory=dict)
+
+
+def template_files_for(residue_names: set[str], template_dir: Path = TEMPLATE_DIR) -> list[Path]:
+    """Residue-template ffxml files for ``residue_names`` (ions come from ions.xml and need none)."""
+    ion_residues = {"NA", "PF6"}
+    missing, files = [], []
+    for name in sorted(residue_names - ion_residues):
+        path = template_dir / f"{name}.xml"
+        (files if path.is_file() else missing).append(path)
+    if missing:
+        available = sorted(p.stem for p in template_dir.glob("*.xml"))
+        raise ParameterError(f"no residue template for residue(s) {[p.stem for p in missing]} in {template_dir}; "
+                             f"available: {available}. Build one with 'python -m forcefields.build_template'")
+    return files
+
+
+def create_system(topology: app.Topology, positions_nm: np.ndarray, template_files: list[Path],
+                  ion_residues: set[str], ion_charge_scale: float,
+                  settings: NonbondedSettings = NonbondedSettings()) -> tuple[openmm.System, SystemReport]:
+    """Parameterise ``topology`` and return the System and a report of what was done."""
+    if not 0 < ion_charge_scale <= 1:
+        raise ParameterError(f"ion_charge_scale {ion_charge_scale!r} is not allowed; it must be in (0, 1]")
+    ffxml = [str(gaff2_ffxml_path()), str(IONS_FFXML), *map(str, template_files)]
+    forcefield = app.ForceField(*ffxml)
+    constraints = {"None": None, "HBonds": app.HBonds, "AllBonds": app.AllBonds}[settings.constraints]
+    try:
+        system = forcefield.createSystem(
+            topology, nonbondedMethod=app.PME, nonbondedCutoff=settings.cutoff_nm * unit.nanometer,
+            constraints=constraints, rigidWater=False, ewaldErrorTolerance=settings.ewald_error_tolerance,
+            hydrogenMass=settings.hydrogen_mass_amu * unit.amu, removeCMMotion=True)
+    except ValueError as exc:
+        raise ParameterError(_explain_template_failure(str(exc), ffxml)) from exc
+    nonbonded = next(f for f in system.getForces() if isinstance(f, openmm.NonbondedForce))
+    nonbonded.setUseDispersionCorrection(True)
+    formal = residue_charges(topology, nonbonded)
+    scale_ion_charges(nonbonded, topology, ion_residues, ion_charge_scale)
+    fixed = fix_trans_octahedral_angles(system, positions_nm)
+    total = sum(nonbonded.getParticleParameters(i)[0].value_in_unit(unit.elementary_charge)
+                for i in range(system.getNumParticles()))
+    if abs(total) > CHARGE_INTEGER_TOLERANCE * max(1, system.getNumParticles()) ** 0.5:
+        raise ParameterError(f"the system carries a net charge of {total:.6f} e; it must be neutral")
+    report = SystemReport(
+        n_atoms=system.getNumParticles(), force_field_files=[Path(f).name for f in ffxml],
+        ion_residues=sorted(ion_residues), ion_charge_scale=ion_charge_scale, total_charge_e=total,
+        residue_charges_formal_e=formal, trans_angles_fixed=fixed,
+        nonbonded={"method": "PME", "cutoff_nm": settings.cutoff_nm,
+                   "ewald_error_tolerance": settings.ewald_error_tolerance, "dispersion_correction": True,
+                   "constraints": settings.constraints, "hydrogen_mass_amu": settings.hydrogen_mass_amu,
+                   "coulomb14scale": 1 / 1.2, "lj14scale": 0.5, "combining_rule": "Lorentz-Berthelot"})
+    return system, report
+
+
+def _explain_template_failure(message: str, ffxml: list[str]) -> str:
+    match = re.search(r"residue (\d+) \((\w+)\)", message)
+    residue = f"residue {match.group(2)} (#{match.group(1)})" if match else "a residue"
+    return (f"no force-field template matches {residue}: its atoms or bonds differ from every template in "
+            f"{[Path(f).name for f in ffxml]}. OpenMM said: {message.splitlines()[0]}")
+
+
+def residue_charges(topology: app.Topology, nonbonded: openmm.NonbondedForce) -> dict[str, float]:
+    """Net charge (e) of each residue name, checked to be an integer for every residue instance."""
+    charges: dict[str, float] = {}
+    for residue in topology.residues():
+        q = sum(nonbonded.getParticleParameters(a.index)[0].value_in_unit(unit.elementary_charge)
+                for a in residue.atoms())
+        if abs(q - round(q)) > CHARGE_INTEGER_TOLERANCE:
+            raise ParameterError(f"residue {residue.name} #{residue.index} has non-integer charge {q:.6f} e; "
+                                 "every residue template must carry an integer charge")
+        charges[residue.name] = float(round(q))
+    return charges
+
+
+def scale_ion_charges(nonbonded: openmm.NonbondedForce, topology: app.Topology, ion_residues: set[str],
+                      scale: float) -> None:
+    """Multiply the charges of atoms in ``ion_residues`` by ``scale``, exceptions included."""
+    if scale == 1.0:
+        return
+    scaled = {a.index for r in topology.residues() if r.name in ion_residues for a in r.atoms()}
+    for index in scaled:
+        charge, sigma, epsilon = nonbonded.getParticleParameters(index)
+        nonbonded.setParticleParameters(index, charge * scale, sigma, epsilon)
+    for k in range(nonbonded.getNumExceptions()):
+        i, j, charge_product, sigma, epsilon = nonbonded.getExceptionParameters(k)
+        factor = (scale if i in scaled else 1.0) * (scale if j in scaled else 1.0)
+        if factor != 1.0 and charge_product.value_in_unit(unit.elementary_charge ** 2) != 0.0:
+            nonbonded.setExceptionParameters(k, i, j, charge_product * factor, sigma, epsilon)
+
+
+def fix_trans_octahedral_angles(system: openmm.System, positions_nm: np.ndarray) -> int:
+    """Set theta0 = 180 deg on angle terms whose template says 90 deg but whose atoms sit trans (>135 deg).
+
+    Only angles with a 90 deg equilibrium are touched, so ordinary chemistry is never changed; the reference
+    geometry is the input coordinates (PF6- is placed from an ideal octahedron). Returns how many changed.
+    """
+    positions = np.asarray(positions_nm)
+    changed = 0
+    for force in system.getForces():
+        if not isinstance(force, openmm.HarmonicAngleForce):
+            continue
+        for k in range(force.getNumAngles()):
+            i, j, l, theta0, stiffness = force.getAngleParameters(k)
+            if abs(theta0.value_in_unit(unit.degree) - 90.0) > 1e-6:
+                continue
+            a, b = positions[i] - positions[j], positions[l] - positions[j]
+            angle = math.degrees(math.acos(np.clip(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)), -1, 1)))
+            if angle > TRANS_ANGLE_THRESHOLD_DEG:
+                force.setAngleParameters(k, i, j, l, math.pi, stiffness)
+                changed += 1
+    return changed
