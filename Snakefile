@@ -1,0 +1,19 @@
+# gelmd: crosslinked gel polymer electrolytes for Na metal batteries, built and simulated with OpenMM.
+#   make demo                                   (config/demo.yaml, CPU-sized)
+#   snakemake --profile workflow/profiles/gpu-workstation --configfile config/config.yaml
+#   snakemake --profile workflow/profiles/slurm           --configfile config/config.yaml
+# Stages live in workflow/rules/*.smk; the logic lives in the packages they call.
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/build.smk"
+include: "workflow/rules/forcefield.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/analysis.smk"
+
+
+rule all:
+    input:
+        f"{RESULTS}/summary.md",

@@ -1,0 +1,1 @@
+"""Force fields: GAFF2 atom typing, RESP charges, residue templates and OpenMM System building."""

@@ -1,0 +1,79 @@
+# Shared helpers: config validation (schema + typed models, before any job runs), paths, resources.
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(workflow.basedir).resolve()
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+# Jobs (scripts, python -m entry points, cluster job steps) import our packages from the repository root.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+
+from common.errors import ConfigError
+from snakemake.exceptions import WorkflowError
+from systems.species import load_config, registry
+
+try:
+    CFG = load_config(config)
+except ConfigError as error:
+    raise WorkflowError(f"gelmd: invalid configuration.\n{error}") from None
+
+PYTHON = sys.executable
+RESULTS = f"results/{CFG.name}"
+LOGS = f"logs/{CFG.name}"
+SYSTEMS = sorted(CFG.systems)
+SPECIES = registry(CFG)
+TEMPLATE_DIR = "forcefields/data/templates"
+ION_RESIDUES = sorted(s.residue for s in SPECIES.values() if s.role in ("cation", "anion"))
+
+wildcard_constraints:
+    system="|".join(SYSTEMS),
+    residue="[A-Z0-9]{1,4}",
+
+
+def system_residues(system):
+    """Residue names of the molecular (non-ion) species that a system contains."""
+    spec = CFG.systems[system]
+    names = list(spec.solvent_volume_fractions)
+    return sorted(SPECIES[n].residue for n in names)
+
+
+def template_files(wildcards):
+    return [f"{TEMPLATE_DIR}/{residue}.xml" for residue in system_residues(wildcards.system)]
+
+
+def residue_smiles(wildcards):
+    for species in SPECIES.values():
+        if species.residue == wildcards.residue and species.role not in ("cation", "anion"):
+            return species.smiles
+    raise WorkflowError(f"no species with residue name {wildcards.residue!r}; "
+                        f"residues: {sorted(s.residue for s in SPECIES.values())}")
+
+
+def sim_resources():
+    """Standard resources of simulation jobs (used by the cluster profiles)."""
+    return dict(gpu=CFG.resources.gpu, runtime=CFG.resources.runtime_min, mem_mb=CFG.resources.mem_mb)
+
+
+rule resolve_config:
+    """The validated config with every default filled in: the one input all stages read."""
+    output:
+        f"{RESULTS}/config.resolved.json",
+    params:
+        resolved=CFG.raw,
+    log:
+        f"{LOGS}/resolve_config.log",
+    localrule: True
+    script:
+        "../scripts/write_resolved_config.py"
+
+
+def stage_inputs(stage, system):
+    """The config values a stage depends on; as rule params they make Snakemake rerun exactly what changed."""
+    raw = CFG.raw
+    used = {"system": raw["systems"][system], "seed": raw["seed"], "species": raw["species"]}
+    if stage in ("parameterise", "equilibrate", "produce"):
+        used["forcefield"] = raw["forcefield"]
+    if stage in ("equilibrate", "produce"):
+        used |= {"temperature": raw["temperature"], "pressure": raw["pressure"], "protocol": raw["protocol"]}
+    return used
