@@ -4,7 +4,11 @@
 #   snakemake --profile workflow/profiles/slurm           --configfile config/config.yaml
 # Stages live in workflow/rules/*.smk; the logic lives in the packages they call.
 
-configfile: "config/config.yaml"
+# The paper-scale campaign is the default; a --configfile given on the command line replaces it (instead of
+# being merged into it, which would mix the systems of two campaigns).
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

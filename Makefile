@@ -1,0 +1,36 @@
+# gelmd: the two commands of the README, plus a few helpers. Everything installs into .venv from pinned files.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-requirements
+CONFIG ?= config/demo.yaml
+
+.PHONY: env gpu-env demo test test-all paper dry-run benchmarks clean-results
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check --quiet -r requirements.txt
+	touch $@
+
+env: $(STAMP)
+
+gpu-env: env  ## CUDA platform for OpenMM + CuPy analysis backend
+	$(BIN)/pip install --disable-pip-version-check --quiet -r requirements-gpu.txt
+
+demo: env  ## the whole workflow on config/demo.yaml (CPU-sized)
+	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG)
+
+dry-run: env
+	$(BIN)/snakemake -n --profile workflow/profiles/default --configfile $(CONFIG)
+
+test: env  ## unit + integration tests (CI runs exactly this)
+	$(BIN)/python -m pytest
+
+test-all: env
+	$(BIN)/python -m pytest -m "slow or not slow"
+
+benchmarks: env
+	$(BIN)/python benchmarks/demo_walltime.py
+
+clean-results:
+	rm -rf results/demo logs/demo

@@ -1,0 +1,311 @@
+"""Cached residue templates: OpenMM ffxml files that give each atom of a residue its GAFF2 type and charge.
+
+A template file looks like::
+
+    <ForceField>
+      <!-- gelmd residue template PC: ... -->
+      <Info>
+        <DateGenerated>2025-01-31T12:00:00+00:00</DateGenerated>
+        <Source>gelmd forcefields.residue_templates</Source>
+        <Reference>...</Reference>
+        <Provenance key="qm_method">RHF/6-31G* ...</Provenance>
+        ...
+      </Info>
+      <Residues>
+        <Residue name="PC">
+          <Atom name="C1" type="c3" charge="-0.312800"/>
+          ...
+          <Bond atomName1="C1" atomName2="C2"/>
+          <ExternalBond atomName="C3"/>
+        </Residue>
+      </Residues>
+    </ForceField>
+
+It is loaded together with openmmforcefields' ``gaff-2.11.xml`` (``ForceField(gaff, template)``): the atom
+``type`` is a GAFF2 type name defined there (and so fixes element, mass, LJ and bonded classes), and
+gaff-2.11.xml's NonbondedForce takes the ``charge`` attribute from the residue template
+(``<UseAttributeFromResidue name="charge"/>``). OpenMM ignores ``<Info>``; it carries the provenance.
+
+Charges are in units of the elementary charge e. They are written with 6 decimals, and the rounding is
+done so that the written charges add up to exactly the integer residue charge: the deviation of the
+given charges from that integer (at most ``charge_tolerance``) is first spread evenly over all atoms,
+then each charge is rounded down to a multiple of 1e-6 e and the remaining 1e-6 e units are handed to the
+atoms with the largest rounding remainders (largest-remainder method). Every written charge is within
+1e-6 e of the evenly shifted input; symmetry-equivalent atoms can therefore differ by 1e-6 e.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping, Sequence
+from xml.etree import ElementTree as ET
+
+import numpy as np
+
+from common.errors import InputFileError, ParameterError
+from common.io import write_text_atomic
+from forcefields.gaff2 import gaff2_ffxml_path
+
+#: Decimals of the written charges (1e-6 e).
+CHARGE_DECIMALS = 6
+#: Largest |sum(charges) - nearest integer| accepted before rounding, e.
+CHARGE_TOLERANCE = 1e-3
+_NAME_RE = re.compile(r"^[A-Za-z0-9_'+\-*]{1,8}$")
+
+
+@lru_cache(maxsize=1)
+def gaff2_type_elements() -> dict[str, str]:
+    """GAFF2 atom type name -> element symbol, read from openmmforcefields' gaff-2.11.xml."""
+    root = ET.parse(gaff2_ffxml_path()).getroot()
+    return {t.get("name"): t.get("element") for t in root.find("AtomTypes")}
+
+
+def integer_charges(charges: Sequence[float], total: int | None = None, *, decimals: int = CHARGE_DECIMALS,
+                    tolerance: float = CHARGE_TOLERANCE) -> list[int]:
+    """Charges rounded to ``10**-decimals`` e whose sum is exactly the integer ``total``.
+
+    Returns the charges as integers in units of ``10**-decimals`` e (so the sum is exact); divide by
+    ``10**decimals`` for e. ``total`` defaults to the nearest integer of ``sum(charges)``. Raises
+    :class:`ParameterError` if the charges are further than ``tolerance`` e from that integer.
+    """
+    q = np.asarray(charges, dtype=float)
+    if q.ndim != 1 or q.size == 0 or not np.all(np.isfinite(q)):
+        raise ParameterError(f"charges must be a non-empty list of finite numbers, got {charges!r}")
+    target = int(round(float(q.sum()))) if total is None else int(total)
+    deviation = target - float(q.sum())
+    if abs(deviation) > tolerance:
+        raise ParameterError(f"charges sum to {q.sum():.6f} e, {abs(deviation):.2e} e away from the integer "
+                             f"residue charge {target} e (allowed: {tolerance} e)")
+    scale = 10 ** decimals
+    x = (q + deviation / q.size) * scale
+    floor = np.floor(x)
+    deficit = int(round(target * scale - float(floor.sum())))
+    if not 0 <= deficit <= q.size:
+        raise ParameterError(f"cannot round charges to a total of {target} e (internal deficit {deficit})")
+    order = np.argsort(-(x - floor), kind="stable")
+    units = floor.astype(np.int64)
+    units[order[:deficit]] += 1
+    return [int(u) for u in units]
+
+
+def _format_units(units: int, decimals: int = CHARGE_DECIMALS) -> str:
+    """Exact decimal text of ``units * 10**-decimals`` (no binary floating-point rounding)."""
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units), 10 ** decimals)
+    return f"{sign}{whole}.{frac:0{decimals}d}"
+
+
+@dataclass(frozen=True)
+class ResidueTemplate:
+    """One residue template as read back from an ffxml file (charges in e)."""
+
+    name: str
+    atom_names: tuple[str, ...]
+    types: tuple[str, ...]
+    charges: tuple[float, ...]
+    bonds: tuple[tuple[str, str], ...]
+    external_bonds: tuple[str, ...]
+    provenance: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total_charge(self) -> float:
+        """Sum of the charges in e (summed in units of 1e-6 e, so an integer residue gives an exact int)."""
+        return round(sum(round(q * 10 ** CHARGE_DECIMALS) for q in self.charges)) / 10 ** CHARGE_DECIMALS
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        """Element of each atom, from its GAFF2 type."""
+        table = gaff2_type_elements()
+        return tuple(table.get(t, "?") for t in self.types)
+
+    def charge_of(self, atom_name: str) -> float:
+        return self.charges[self.atom_names.index(atom_name)]
+
+
+def _resolve_atom(ref, names: Sequence[str], what: str) -> str:
+    if isinstance(ref, (int, np.integer)) and not isinstance(ref, bool):
+        if not 0 <= int(ref) < len(names):
+            raise ParameterError(f"{what}: atom index {ref} out of range 0..{len(names) - 1}")
+        return names[int(ref)]
+    if isinstance(ref, str) and ref in names:
+        return ref
+    raise ParameterError(f"{what}: unknown atom {ref!r}; atoms are {list(names)}")
+
+
+def write_residue_template(path: str | Path, residue_name: str, atom_names: Sequence[str],
+                           elements: Sequence[str], types: Sequence[str], charges: Sequence[float],
+                           bonds: Sequence[tuple], external_bonds: Sequence = (),
+                           provenance: Mapping[str, object] | None = None, *, total_charge: int | None = None,
+                           charge_tolerance: float = CHARGE_TOLERANCE) -> list[float]:
+    """Write one OpenMM residue template (ffxml) that loads together with gaff-2.11.xml.
+
+    Args:
+        path: output file (written atomically; parent folders are created).
+        residue_name: residue name OpenMM matches templates by (also the name in the Topology).
+        atom_names: unique atom names, e.g. ``C1, C2, O1, H1``.
+        elements: element symbol of each atom; must agree with the element of its GAFF2 type.
+        types: GAFF2 atom type names (must exist in gaff-2.11.xml).
+        charges: partial charges in e; rounded to 1e-6 e with an exact integer sum (module docstring).
+        bonds: pairs of atom names or 0-based atom indices, each bond once.
+        external_bonds: atom names or indices that bond to another residue (polymer units).
+        provenance: key -> value strings stored in ``<Info>`` (method, basis, grid, restraints, seed, ESP
+            RRMS, software versions...); the date and writer are added if missing.
+        total_charge: the integer residue charge in e; default the nearest integer of ``sum(charges)``.
+        charge_tolerance: largest accepted |sum(charges) - total_charge| in e.
+
+    Returns:
+        The charges as written (e).
+    """
+    n = len(atom_names)
+    if not isinstance(residue_name, str) or not _NAME_RE.match(residue_name):
+        raise ParameterError(f"residue name {residue_name!r} is not allowed: 1-8 characters of letters, "
+                             "digits, _ ' + - *")
+    if not (len(elements) == len(types) == len(charges) == n) or n == 0:
+        raise ParameterError(f"residue {residue_name}: atom_names ({n}), elements ({len(elements)}), types "
+                             f"({len(types)}) and charges ({len(charges)}) must be non-empty and equally long")
+    names = [str(a) for a in atom_names]
+    bad = [a for a in names if not _NAME_RE.match(a)]
+    if bad:
+        raise ParameterError(f"residue {residue_name}: atom names {bad} are not allowed: 1-8 characters of "
+                             "letters, digits, _ ' + - *")
+    dupes = sorted({a for a in names if names.count(a) > 1})
+    if dupes:
+        raise ParameterError(f"residue {residue_name}: atom names must be unique; repeated: {dupes}")
+    table = gaff2_type_elements()
+    for name, el, t in zip(names, elements, types):
+        if t not in table:
+            raise ParameterError(f"residue {residue_name}, atom {name}: type {t!r} is not a GAFF2 type of "
+                                 f"{gaff2_ffxml_path().name}")
+        if table[t] != el:
+            raise ParameterError(f"residue {residue_name}, atom {name}: element {el!r} disagrees with GAFF2 type "
+                                 f"{t!r} (element {table[t]!r})")
+    bond_pairs: list[tuple[str, str]] = []
+    seen: set[frozenset] = set()
+    for bond in bonds:
+        if len(bond) != 2:
+            raise ParameterError(f"residue {residue_name}: a bond is a pair of atoms, got {bond!r}")
+        a1, a2 = (_resolve_atom(b, names, f"residue {residue_name} bond {bond!r}") for b in bond)
+        key = frozenset((a1, a2))
+        if a1 == a2 or key in seen:
+            raise ParameterError(f"residue {residue_name}: bond {bond!r} is a self-bond or listed twice")
+        seen.add(key)
+        bond_pairs.append((a1, a2))
+    externals = [_resolve_atom(e, names, f"residue {residue_name} external bond") for e in external_bonds]
+    units = integer_charges(charges, total_charge, tolerance=charge_tolerance)
+    residue_total = sum(units) // 10 ** CHARGE_DECIMALS
+
+    prov: dict[str, str] = {str(k): str(v) for k, v in (provenance or {}).items()}
+    prov.setdefault("date", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    prov.setdefault("charge_rounding", f"1e-6 e, largest-remainder, residue total exactly {residue_total} e")
+    prov.setdefault("gaff_ffxml", gaff2_ffxml_path().name)
+
+    root = ET.Element("ForceField")
+    root.append(ET.Comment(f" gelmd residue template {residue_name}: GAFF2 types for {gaff2_ffxml_path().name}, "
+                           f"charges {prov.get('charge_method', 'as given')}, total {residue_total} e "
+                           "(provenance in <Info>) "))
+    info = ET.SubElement(root, "Info")
+    ET.SubElement(info, "DateGenerated").text = prov["date"]
+    ET.SubElement(info, "Source").text = "gelmd forcefields.residue_templates"
+    for key, value in prov.items():
+        item = ET.SubElement(info, "Provenance", key=key)
+        item.text = value
+    residues = ET.SubElement(root, "Residues")
+    res = ET.SubElement(residues, "Residue", name=residue_name)
+    for name, t, u in zip(names, types, units):
+        ET.SubElement(res, "Atom", name=name, type=str(t), charge=_format_units(u))
+    for a1, a2 in bond_pairs:
+        ET.SubElement(res, "Bond", atomName1=a1, atomName2=a2)
+    for e in externals:
+        ET.SubElement(res, "ExternalBond", atomName=e)
+    ET.indent(root, space="  ")
+    text = ET.tostring(root, encoding="unicode") + "\n"
+    write_text_atomic(path, text)
+    return [u / 10 ** CHARGE_DECIMALS for u in units]
+
+
+def read_residue_templates(path: str | Path) -> dict[str, ResidueTemplate]:
+    """Every residue template of an ffxml file, by residue name."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"residue template file {path} does not exist")
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise ParameterError(f"residue template file {path} is not valid XML: {exc}") from exc
+    provenance: dict[str, str] = {}
+    info = root.find("Info")
+    if info is not None:
+        for item in info.findall("Provenance"):
+            provenance[item.get("key", "")] = item.text or ""
+    out: dict[str, ResidueTemplate] = {}
+    residues = root.find("Residues")
+    for res in ([] if residues is None else residues.findall("Residue")):
+        atoms = res.findall("Atom")
+        try:
+            charges = tuple(float(a.get("charge")) for a in atoms)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"{path}: residue {res.get('name')} has an atom without a numeric charge") from exc
+        out[res.get("name")] = ResidueTemplate(
+            name=res.get("name"),
+            atom_names=tuple(a.get("name") for a in atoms),
+            types=tuple(a.get("type") for a in atoms),
+            charges=charges,
+            bonds=tuple((b.get("atomName1"), b.get("atomName2")) for b in res.findall("Bond")),
+            external_bonds=tuple(e.get("atomName") for e in res.findall("ExternalBond")),
+            provenance=dict(provenance),
+        )
+    if not out:
+        raise ParameterError(f"{path} holds no <Residues><Residue> template")
+    return out
+
+
+def read_residue_template(path: str | Path, residue_name: str | None = None) -> ResidueTemplate:
+    """The residue template ``residue_name`` of ``path`` (or its only template when None)."""
+    templates = read_residue_templates(path)
+    if residue_name is None:
+        if len(templates) != 1:
+            raise ParameterError(f"{path} holds {len(templates)} templates {sorted(templates)}; name one")
+        return next(iter(templates.values()))
+    if residue_name not in templates:
+        raise ParameterError(f"{path} has no residue {residue_name!r}; it has {sorted(templates)}")
+    return templates[residue_name]
+
+
+def single_residue_topology(residue_name: str, atom_names: Sequence[str], elements: Sequence[str],
+                            bonds: Sequence[tuple[int, int]]):
+    """An ``openmm.app.Topology`` holding one residue (one chain), bonds given as 0-based index pairs."""
+    from openmm import app
+
+    top = app.Topology()
+    chain = top.addChain()
+    res = top.addResidue(residue_name, chain)
+    atoms = [top.addAtom(name, app.Element.getBySymbol(el), res) for name, el in zip(atom_names, elements)]
+    for i, j in bonds:
+        top.addBond(atoms[int(i)], atoms[int(j)])
+    return top
+
+
+def system_total_charge(template_paths: Sequence[str | Path], topology) -> float:
+    """Build a System from gaff-2.11.xml + ``template_paths`` for ``topology``; return its total charge (e).
+
+    Fails loudly (OpenMM's ValueError, re-raised as :class:`ParameterError`) when a residue matches no
+    template or a GAFF2 parameter is missing for a type combination.
+    """
+    import openmm
+    from openmm import app
+
+    ff = app.ForceField(str(gaff2_ffxml_path()), *[str(p) for p in template_paths])
+    try:
+        system = ff.createSystem(topology, nonbondedMethod=app.NoCutoff, constraints=None)
+    except ValueError as exc:
+        raise ParameterError(f"OpenMM could not build a System from gaff-2.11.xml + "
+                             f"{[str(p) for p in template_paths]}: {exc}") from exc
+    nb = next(f for f in system.getForces() if isinstance(f, openmm.NonbondedForce))
+    total = sum(nb.getParticleParameters(i)[0].value_in_unit(openmm.unit.elementary_charge)
+                for i in range(nb.getNumParticles()))
+    return float(total) if not math.isnan(total) else total

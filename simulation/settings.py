@@ -1,0 +1,123 @@
+"""SETTINGS.json: everything the engine needs to run, resolved from the config, with units in the field names.
+
+The workflow writes one settings file per campaign with :func:`write_settings` from the validated
+:class:`common.config.GelmdConfig` (:func:`settings_from_config`); the command-line tools
+(``python -m simulation.equilibrate`` / ``python -m simulation.produce``) read it back with
+:func:`load_settings`. The file is plain JSON::
+
+    {
+      "schema": "gelmd.simulation.settings/1",
+      "temperature_K": 298.15,                # thermostat temperature of heating (end), NPT and production
+      "pressure_bar": 1.0,                     # barostat pressure of NPT equilibration
+      "seed": 2026,                            # every random number of the engine derives from this
+      "hydrogen_mass_amu": 1.008,              # HMR target mass (1.008 = no repartitioning)
+      "heating_stages": 10,                    # temperature steps of the NVT heating ramp
+      "minimise_tolerance_kJ_per_mol_per_nm": 10.0,   # RMS force at which L-BFGS stops
+      "blowup_max_potential_rise_kJ_per_mol_per_atom": 100.0,  # blow-up guard threshold
+      "blowup_max_temperature_factor": 3.0,    # blow-up guard: instantaneous T above factor x target
+      "engine":   {platform, precision, allow_opencl, cpu_threads}     # common.config.EngineSettings
+      "protocol": {timestep_ps, friction_per_ps, ...}                  # common.config.Protocol
+    }
+
+Seeds: OpenMM treats a seed of 0 as "pick one at random", so each random stream gets its own non-zero
+seed derived from ``seed`` and a purpose label by :func:`derive_seed` (same settings, same numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from common.config import HYDROGEN_MASS_AMU, EngineSettings, GelmdConfig, Protocol
+from common.errors import ConfigError, InputFileError
+from common.io import write_text_atomic
+
+SETTINGS_SCHEMA = "gelmd.simulation.settings/1"
+DEFAULT_HEATING_STAGES = 10
+DEFAULT_MINIMISE_TOLERANCE_KJ_PER_MOL_PER_NM = 10.0
+DEFAULT_BLOWUP_MAX_POTENTIAL_RISE_KJ_PER_MOL_PER_ATOM = 100.0
+DEFAULT_BLOWUP_MAX_TEMPERATURE_FACTOR = 3.0
+_MAX_OPENMM_SEED = 2**31 - 1
+
+
+class SimulationSettings(BaseModel):
+    """Resolved engine settings. All physical values in OpenMM's internal units, named in the field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_id: Literal["gelmd.simulation.settings/1"] = Field(default=SETTINGS_SCHEMA, alias="schema")
+    temperature_K: float = Field(gt=0)
+    pressure_bar: float = Field(gt=0)
+    seed: int = Field(ge=0)
+    hydrogen_mass_amu: float = Field(default=HYDROGEN_MASS_AMU, ge=HYDROGEN_MASS_AMU - 1e-6, le=4.0)
+    heating_stages: int = Field(default=DEFAULT_HEATING_STAGES, ge=1)
+    minimise_tolerance_kJ_per_mol_per_nm: float = Field(default=DEFAULT_MINIMISE_TOLERANCE_KJ_PER_MOL_PER_NM, gt=0)
+    blowup_max_potential_rise_kJ_per_mol_per_atom: float = Field(
+        default=DEFAULT_BLOWUP_MAX_POTENTIAL_RISE_KJ_PER_MOL_PER_ATOM, gt=0)
+    blowup_max_temperature_factor: float = Field(default=DEFAULT_BLOWUP_MAX_TEMPERATURE_FACTOR, gt=1)
+    engine: EngineSettings
+    protocol: Protocol
+
+    def to_json(self) -> str:
+        """The settings as the JSON text of SETTINGS.json (``schema`` key first)."""
+        return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n"
+
+    def seed_for(self, purpose: str) -> int:
+        """The non-zero OpenMM seed of one random stream (see :func:`derive_seed`)."""
+        return derive_seed(self.seed, purpose)
+
+
+def derive_seed(seed: int, purpose: str) -> int:
+    """A reproducible seed in [1, 2**31 - 1) for one random stream (``purpose``: e.g. ``"npt-barostat"``).
+
+    Different purposes get unrelated seeds, so the thermostat noise of production is not the noise of
+    equilibration replayed. 0 is never returned: OpenMM would replace it by a random seed.
+    """
+    digest = hashlib.sha256(f"{int(seed)}:{purpose}".encode()).digest()
+    return 1 + int.from_bytes(digest[:8], "little") % (_MAX_OPENMM_SEED - 1)
+
+
+def settings_from_config(cfg: GelmdConfig, **overrides) -> SimulationSettings:
+    """Build the engine settings from a validated config; ``overrides`` replace top-level fields."""
+    values = dict(
+        temperature_K=cfg.temperature_K,
+        pressure_bar=cfg.pressure_bar,
+        seed=cfg.seed,
+        hydrogen_mass_amu=cfg.forcefield.hydrogen_mass_amu,
+        engine=cfg.engine,
+        protocol=cfg.protocol,
+    )
+    values.update(overrides)
+    return SimulationSettings(**values)
+
+
+def write_settings(settings: SimulationSettings, path: str | Path) -> None:
+    """Write SETTINGS.json atomically."""
+    write_text_atomic(path, settings.to_json())
+
+
+def load_settings(path: str | Path) -> SimulationSettings:
+    """Read and validate SETTINGS.json; errors name the file and the offending keys."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"settings file {str(path)!r} does not exist")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"settings file {str(path)!r} is not valid JSON: {exc}") from exc
+    return settings_from_dict(data, source=str(path))
+
+
+def settings_from_dict(data: dict, source: str = "settings") -> SimulationSettings:
+    """Validate a settings mapping (as read from JSON)."""
+    try:
+        return SimulationSettings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"key '{'.'.join(str(p) for p in err['loc'])}': {err['msg']} (got {err.get('input')!r})"
+            for err in exc.errors())
+        raise ConfigError(f"{source}: invalid simulation settings: {problems}") from exc

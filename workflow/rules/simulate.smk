@@ -1,0 +1,66 @@
+# Stage 3: OpenMM. Minimise -> heat (NVT) -> NPT equilibration until the density has converged ->
+# production (NVT at the equilibrated volume, weak Langevin coupling) in checkpointed chunks.
+# Portable State/System XML passes between the rules.
+
+
+rule simulation_settings:
+    """Protocol, engine, temperature, pressure and seed in internal units, for the simulation entry points."""
+    input:
+        config=ancient(f"{RESULTS}/config.resolved.json"),
+    output:
+        f"{RESULTS}/simulation_settings.json",
+    params:
+        uses=lambda wildcards: {k: CFG.raw[k] for k in ("temperature", "pressure", "seed", "engine", "protocol")},
+    log:
+        f"{LOGS}/simulation_settings.log",
+    localrule: True
+    shell:
+        "{PYTHON} -m simulation.settings --config {input.config} --out {output} > {log} 2>&1"
+
+
+rule equilibrate:
+    input:
+        system=rules.parameterise.output.system,
+        state=rules.parameterise.output.state,
+        pdb=rules.build_system.output.pdb,
+        settings=ancient(rules.simulation_settings.output[0]),
+    output:
+        system=f"{RESULTS}/{{system}}/equilibrate/system.xml",
+        state=f"{RESULTS}/{{system}}/equilibrate/state.xml",
+        report=f"{RESULTS}/{{system}}/equilibrate/equilibration.json",
+    params:
+        uses=lambda wildcards: stage_inputs("equilibrate", wildcards.system),
+    log:
+        f"{LOGS}/{{system}}/equilibrate.log",
+    threads: workflow.cores
+    resources:
+        **sim_resources(),
+    shell:
+        "{PYTHON} -m simulation.equilibrate --system {input.system} --state {input.state} "
+        "--topology {input.pdb} --settings {input.settings} --out-state {output.state} "
+        "--out-system {output.system} --report {output.report} --log {log}"
+
+
+rule produce:
+    input:
+        system=rules.equilibrate.output.system,
+        state=rules.equilibrate.output.state,
+        pdb=rules.build_system.output.pdb,
+        settings=ancient(rules.simulation_settings.output[0]),
+    output:
+        trajectory=f"{RESULTS}/{{system}}/production/trajectory.dcd",
+        state=f"{RESULTS}/{{system}}/production/state.xml",
+        report=f"{RESULTS}/{{system}}/production/production.json",
+    params:
+        uses=lambda wildcards: stage_inputs("produce", wildcards.system),
+        # Chunks and checkpoints live here, outside Snakemake's outputs, so a killed job resumes from them.
+        work=lambda wildcards: f"{RESULTS}/{wildcards.system}/production/work",
+    log:
+        f"{LOGS}/{{system}}/produce.log",
+    threads: workflow.cores
+    resources:
+        **sim_resources(),
+    shell:
+        "{PYTHON} -m simulation.produce --system {input.system} --state {input.state} "
+        "--topology {input.pdb} --settings {input.settings} --work-dir {params.work} "
+        "--out-dir $(dirname {output.trajectory}) --log {log}"
