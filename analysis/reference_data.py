@@ -23,12 +23,16 @@ class Reference:
 DENSITY_G_PER_CM3: dict[str, Reference] = {
     "PC": Reference(
         1.200, 0.005, "g/cm^3", 298.15,
-        "Propylene carbonate at 298.15 K: published values span 1.197 (DIPPR 105 correlation, ChemSep "
-        "database constants) to 1.205 g/cm^3; e.g. Muhuri & Hazra, J. Chem. Eng. Data 39 (1994) 375.",
-        "central value of the published range; the uncertainty covers the spread between sources",
+        "Propylene carbonate at 298.15 K. Checked: 1.197 g/cm^3 from the DIPPR-105 correlation with the "
+        "ChemSep database constants (as shipped in FOSSEE/OMChemSim, Propylenecarbonate.mo); handbook "
+        "values quoted without temperature reach 1.205 g/cm^3. Measured tables (e.g. Muhuri & Hazra, "
+        "J. Chem. Eng. Data 39 (1994) 375) could not be read here.",
+        "1.200 is the middle of the checked 1.197-1.205 spread; the uncertainty covers that spread",
     ),
 }
 
+# 1 M NaPF6 in PC (density, conductivity): no measurement could be read and verified here (Ponrouch et al.,
+# Energy Environ. Sci. 5 (2012) 8572 holds one); the LE comparison reports "no verified experimental value".
 CONDUCTIVITY_MS_PER_CM: dict[str, Reference] = {
     # The founding paper (Adv. Energy Mater. 2024, 2303791), room temperature, stainless-steel blocking cells.
     "GPE_PBMP": Reference(1.8, 0.0, "mS/cm", 298.15, "founding paper: GPE(PBMP) ionic conductivity ≈ 1.8 mS/cm"),

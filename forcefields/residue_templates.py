@@ -37,7 +37,6 @@ atoms with the largest rounding remainders (largest-remainder method). Every wri
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -290,11 +289,12 @@ def single_residue_topology(residue_name: str, atom_names: Sequence[str], elemen
     return top
 
 
-def system_total_charge(template_paths: Sequence[str | Path], topology) -> float:
-    """Build a System from gaff-2.11.xml + ``template_paths`` for ``topology``; return its total charge (e).
+def check_template_system(template_paths: Sequence[str | Path], topology) -> dict[str, float]:
+    """Build a System from gaff-2.11.xml + ``template_paths`` for ``topology`` and check it.
 
-    Fails loudly (OpenMM's ValueError, re-raised as :class:`ParameterError`) when a residue matches no
-    template or a GAFF2 parameter is missing for a type combination.
+    Fails loudly with :class:`ParameterError` when a residue matches no template (OpenMM's error is
+    passed on) or when GAFF2 has no bond or angle parameters for some bonded atom types (OpenMM itself
+    skips those silently). Returns the total charge (e) and the numbers of bonds, angles and torsions.
     """
     import openmm
     from openmm import app
@@ -305,7 +305,21 @@ def system_total_charge(template_paths: Sequence[str | Path], topology) -> float
     except ValueError as exc:
         raise ParameterError(f"OpenMM could not build a System from gaff-2.11.xml + "
                              f"{[str(p) for p in template_paths]}: {exc}") from exc
-    nb = next(f for f in system.getForces() if isinstance(f, openmm.NonbondedForce))
+    forces = {type(f).__name__: f for f in system.getForces()}
+    nb = forces["NonbondedForce"]
     total = sum(nb.getParticleParameters(i)[0].value_in_unit(openmm.unit.elementary_charge)
                 for i in range(nb.getNumParticles()))
-    return float(total) if not math.isnan(total) else total
+    n_bonds_top = topology.getNumBonds()
+    neighbours = [0] * topology.getNumAtoms()
+    for b in topology.bonds():
+        neighbours[b[0].index] += 1
+        neighbours[b[1].index] += 1
+    n_angles_top = sum(k * (k - 1) // 2 for k in neighbours)
+    n_bonds = forces["HarmonicBondForce"].getNumBonds() if "HarmonicBondForce" in forces else 0
+    n_angles = forces["HarmonicAngleForce"].getNumAngles() if "HarmonicAngleForce" in forces else 0
+    if n_bonds != n_bonds_top or n_angles != n_angles_top:
+        raise ParameterError(f"GAFF2 parameters missing: the System has {n_bonds} of {n_bonds_top} bonds and "
+                             f"{n_angles} of {n_angles_top} angles; check the atom types of "
+                             f"{[str(p) for p in template_paths]}")
+    n_torsions = (forces["PeriodicTorsionForce"].getNumTorsions() if "PeriodicTorsionForce" in forces else 0)
+    return {"total_charge_e": float(total), "n_bonds": n_bonds, "n_angles": n_angles, "n_torsions": n_torsions}

@@ -121,11 +121,11 @@ def optimize_geometry_hf(elements: Sequence[str], coordinates_angstrom: np.ndarr
     if not geometric_available():
         raise ChargeError("geometry='hf' needs the optional 'geometric' package (pip install geometric); "
                           "use geometry='mmff' without it")
-    from pyscf.geomopt.geometric_solver import optimize
+    from pyscf.geomopt.geometric_solver import kernel as geometric_kernel
 
     pmol = _pyscf_molecule(elements, coordinates_angstrom, charge, basis)
     mf = _make_rhf(pmol, density_fit, auxbasis)
-    converged, mol_eq = optimize(mf, maxsteps=max_steps, return_conv=True)
+    converged, mol_eq = geometric_kernel(mf, maxsteps=max_steps)
     if not converged:
         raise ChargeError(f"HF/{basis} geometry optimisation did not converge in {max_steps} steps")
     return np.asarray(mol_eq.atom_coords(unit="Angstrom"), dtype=float)
