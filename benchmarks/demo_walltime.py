@@ -1,0 +1,45 @@
+"""Wall time of `make demo` from a fresh clone, and the production speed it reached.
+
+    python benchmarks/demo_walltime.py [--keep]
+
+Clones the current commit into a temporary folder, runs `make demo` there (environment creation
+included, so the figure is what a new user waits), and prints the wall time and, per system, the
+production ns/day and platform recorded in production.json. Target (issue 2): <= 20 min on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="keep the clone (prints its path)")
+    args = parser.parse_args()
+    clone = Path(tempfile.mkdtemp(prefix="gelmd-demo-"))
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    start = time.perf_counter()
+    run = subprocess.run(["make", "demo"], cwd=clone, capture_output=True, text=True)
+    wall_s = time.perf_counter() - start
+    print(f"make demo: exit {run.returncode}, wall time {wall_s / 60:.1f} min ({wall_s:.0f} s)")
+    if run.returncode:
+        print(run.stdout[-3000:], run.stderr[-3000:])
+    for report in sorted((clone / "results").glob("*/*/production/production.json")):
+        data = json.loads(report.read_text())
+        speed = data.get("performance", {})
+        print(f"  {report.parts[-3]}: {json.dumps(speed)}")
+    if args.keep:
+        print(f"clone kept at {clone}")
+    else:
+        subprocess.run(["rm", "-rf", str(clone)])
+
+
+if __name__ == "__main__":
+    main()

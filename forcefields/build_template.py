@@ -1,0 +1,184 @@
+"""Build a cached residue template (GAFF2 types + RESP charges) for one molecule from its SMILES.
+
+Usage::
+
+    python -m forcefields.build_template --smiles 'CC1COC(=O)O1' --residue PC \\
+        --out forcefields/data/templates/PC.xml [--charge 0] [--seed 42] [--geometry mmff|hf]
+
+Steps: RDKit molecule with explicit hydrogens -> GAFF2 atom types (:func:`forcefields.gaff2_typer.
+assign_gaff2_types`) -> one conformer (ETKDGv3 with ``--seed``, MMFF94; optionally HF/6-31G* optimised)
+-> HF/6-31G* ESP on Merz–Kollman points -> two-stage RESP (:mod:`forcefields.resp`) -> residue template
+(:mod:`forcefields.residue_templates`) with provenance -> self-check: OpenMM builds a System for one
+molecule from gaff-2.11.xml + the new template, with every bond and angle parameterised and the total
+charge equal to the molecular charge.
+
+Atom names are the element symbol plus a running index per element in RDKit atom order (C1, C2, O1,
+H1, ...), unique within the residue. Charges are in e.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from common.errors import GelmdError, ParameterError, SpeciesError
+from forcefields import resp as resp_mod
+from forcefields.residue_templates import (check_template_system, single_residue_topology,
+                                           write_residue_template)
+
+logger = logging.getLogger(__name__)
+
+
+def atom_names_for(elements: Sequence[str]) -> list[str]:
+    """Element symbol + running index per element, in atom order: C1, C2, O1, H1, ..."""
+    counts: dict[str, int] = {}
+    names = []
+    for el in elements:
+        counts[el] = counts.get(el, 0) + 1
+        names.append(f"{el}{counts[el]}")
+    return names
+
+
+def molecule_from_smiles(smiles: str):
+    """RDKit molecule with explicit hydrogens; :class:`SpeciesError` if RDKit cannot read the SMILES."""
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise SpeciesError(f"RDKit cannot parse SMILES {smiles!r}")
+    return Chem.AddHs(mol)
+
+
+def software_versions(include_geometric: bool = False) -> dict[str, str]:
+    """Versions of the programs that decide the charges and types, for provenance."""
+    import numpy
+    import openmm
+    import pyscf
+    import rdkit
+    import scipy
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
+           "rdkit": rdkit.__version__, "pyscf": pyscf.__version__, "openmm": openmm.__version__}
+    for dist in ["openmmforcefields"] + (["geometric"] if include_geometric else []):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+@dataclass(frozen=True)
+class TemplateBuild:
+    """What :func:`build_template` produced."""
+
+    path: Path
+    residue: str
+    smiles: str
+    atom_names: tuple[str, ...]
+    types: tuple[str, ...]
+    charges: tuple[float, ...]
+    resp: resp_mod.RespResult
+    system_check: dict
+
+
+def build_template(smiles: str, residue: str, out: str | Path, *, charge: int | None = None,
+                   seed: int = resp_mod.DEFAULT_CONFORMER_SEED, geometry: str = "mmff",
+                   basis: str = resp_mod.DEFAULT_BASIS, density_fit: bool = True) -> TemplateBuild:
+    """Type, charge and write the residue template of ``smiles``; check it loads with gaff-2.11.xml.
+
+    Args:
+        smiles: the molecule (hydrogens are added).
+        residue: residue name in the template (and in Topologies that use it).
+        out: output ffxml path.
+        charge: molecular charge in e (default: sum of the SMILES formal charges; must agree).
+        seed: ETKDG conformer seed.
+        geometry: "mmff" (ETKDG + MMFF94) or "hf" (+ HF optimisation, needs ``geometric``).
+        basis: QM basis (RESP standard: 6-31G*).
+        density_fit: RI-JK in the SCF.
+    """
+    from forcefields.gaff2_typer import assign_gaff2_types
+
+    mol = molecule_from_smiles(smiles)
+    elements = [a.GetSymbol() for a in mol.GetAtoms()]
+    names = atom_names_for(elements)
+    types = list(assign_gaff2_types(mol))
+    if len(types) != mol.GetNumAtoms():
+        raise ParameterError(f"the GAFF2 typer returned {len(types)} types for {mol.GetNumAtoms()} atoms of "
+                             f"{smiles}")
+    result = resp_mod.resp_charges(mol, total_charge=charge, conformer_seed=seed, geometry=geometry,
+                                   basis=basis, density_fit=density_fit)
+    bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in mol.GetBonds()]
+    provenance = {
+        "smiles": smiles,
+        "residue": residue,
+        **result.provenance(),
+        "conformer_seed": str(seed),
+        "geometry": geometry,
+        "resp_restraint_a_stage1_au": f"{resp_mod.RESP_A_STAGE1:g}",
+        "resp_restraint_a_stage2_au": f"{resp_mod.RESP_A_STAGE2:g}",
+        "resp_restraint_b_e": f"{resp_mod.RESP_B:g}",
+        "atom_typer": "forcefields.gaff2_typer.assign_gaff2_types (GAFF2 rules of antechamber ATOMTYPE_GFF2.DEF)",
+        "wall_time_s": f"{result.wall_time_s:.1f}",
+        "software": ", ".join(f"{k} {v}" for k, v in software_versions(geometry == "hf").items()),
+        "command": f"python -m forcefields.build_template --smiles '{smiles}' --residue {residue} "
+                   f"--out {out} --charge {result.total_charge} --seed {seed} --geometry {geometry}"
+                   + (f" --basis '{basis}'" if basis != resp_mod.DEFAULT_BASIS else "")
+                   + ("" if density_fit else " --no-density-fit"),
+    }
+    written = write_residue_template(out, residue, names, elements, types, result.charges, bonds,
+                                     provenance=provenance, total_charge=result.total_charge)
+    topology = single_residue_topology(residue, names, elements, bonds)
+    check = check_template_system([out], topology)
+    if abs(check["total_charge_e"] - result.total_charge) > 1e-6:
+        raise ParameterError(f"{out}: the OpenMM System of one {residue} carries {check['total_charge_e']:.6f} e, "
+                             f"expected {result.total_charge} e")
+    return TemplateBuild(path=Path(out), residue=residue, smiles=smiles, atom_names=tuple(names),
+                         types=tuple(types), charges=tuple(written), resp=result, system_check=check)
+
+
+def _summary(build: TemplateBuild) -> str:
+    r = build.resp
+    lines = [f"{build.residue} ({build.smiles}) -> {build.path}",
+             f"  {r.qm_method}",
+             f"  {r.grid_method}",
+             f"  ESP RRMS: unrestrained {r.rrms_esp:.4f}, RESP stage 1 {r.rrms_stage1:.4f}, "
+             f"stage 2 {r.rrms:.4f} (RMS {r.rms_au:.5f} au); {r.wall_time_s:.1f} s",
+             f"  OpenMM check: total charge {build.system_check['total_charge_e']:+.6f} e, "
+             f"{build.system_check['n_bonds']} bonds, {build.system_check['n_angles']} angles, "
+             f"{build.system_check['n_torsions']} torsions",
+             "  atom  type  charge/e"]
+    lines += [f"  {n:<5} {t:<5} {q:+.6f}" for n, t, q in zip(build.atom_names, build.types, build.charges)]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m forcefields.build_template", description=__doc__.split("\n")[0])
+    parser.add_argument("--smiles", required=True, help="molecule SMILES (hydrogens are added)")
+    parser.add_argument("--residue", required=True, help="residue name of the template, e.g. PC")
+    parser.add_argument("--out", required=True, type=Path, help="output ffxml path")
+    parser.add_argument("--charge", type=int, default=None, help="molecular charge in e (default: formal)")
+    parser.add_argument("--seed", type=int, default=resp_mod.DEFAULT_CONFORMER_SEED, help="ETKDG conformer seed")
+    parser.add_argument("--geometry", choices=("mmff", "hf"), default="mmff",
+                        help="conformer geometry: MMFF94 (default) or HF-optimised (needs geometric)")
+    parser.add_argument("--basis", default=resp_mod.DEFAULT_BASIS, help="QM basis set (default 6-31G*)")
+    parser.add_argument("--no-density-fit", action="store_true", help="exact integrals in the SCF")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        build = build_template(args.smiles, args.residue, args.out, charge=args.charge, seed=args.seed,
+                               geometry=args.geometry, basis=args.basis, density_fit=not args.no_density_fit)
+    except GelmdError as exc:
+        print(f"build_template: {exc}", file=sys.stderr)
+        return 1
+    print(_summary(build))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
