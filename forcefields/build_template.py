@@ -149,7 +149,7 @@ def _summary(build: TemplateBuild) -> str:
              f"  {r.grid_method}",
              f"  ESP RRMS: unrestrained {r.rrms_esp:.4f}, RESP stage 1 {r.rrms_stage1:.4f}, "
              f"stage 2 {r.rrms:.4f} (RMS {r.rms_au:.5f} au); {r.wall_time_s:.1f} s",
-             f"  OpenMM check: total charge {build.system_check['total_charge_e']:+.6f} e, "
+             f"  OpenMM check: total charge {round(build.system_check['total_charge_e'], 6) + 0.0:+.6f} e, "
              f"{build.system_check['n_bonds']} bonds, {build.system_check['n_angles']} angles, "
              f"{build.system_check['n_torsions']} torsions",
              "  atom  type  charge/e"]

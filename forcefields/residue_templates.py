@@ -27,11 +27,16 @@ gaff-2.11.xml's NonbondedForce takes the ``charge`` attribute from the residue t
 (``<UseAttributeFromResidue name="charge"/>``). OpenMM ignores ``<Info>``; it carries the provenance.
 
 Charges are in units of the elementary charge e. They are written with 6 decimals, and the rounding is
-done so that the written charges add up to exactly the integer residue charge: the deviation of the
-given charges from that integer (at most ``charge_tolerance``) is first spread evenly over all atoms,
-then each charge is rounded down to a multiple of 1e-6 e and the remaining 1e-6 e units are handed to the
-atoms with the largest rounding remainders (largest-remainder method). Every written charge is within
-1e-6 e of the evenly shifted input; symmetry-equivalent atoms can therefore differ by 1e-6 e.
+done so that the written charges add up to exactly the integer residue charge (arithmetic in integer
+units of 1e-6 e, so the sum is exact, not a float that is nearly integer):
+
+1. the deviation of the given charges from the integer (at most ``charge_tolerance``) is spread evenly
+   over all atoms;
+2. each charge is rounded to the nearest 1e-6 e, so atoms with equal charges (symmetry-equivalent atoms
+   of a RESP fit) stay equal;
+3. the rounding residue, at most n_atoms/2 x 1e-6 e, is added to one atom: the one with the largest
+   |charge| among atoms whose charge no other atom shares. Only when every atom shares its charge with
+   another is the residue spread as single 1e-6 e steps over the atoms with the largest rounding errors.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ def gaff2_type_elements() -> dict[str, str]:
 
 def integer_charges(charges: Sequence[float], total: int | None = None, *, decimals: int = CHARGE_DECIMALS,
                     tolerance: float = CHARGE_TOLERANCE) -> list[int]:
-    """Charges rounded to ``10**-decimals`` e whose sum is exactly the integer ``total``.
+    """Charges rounded to ``10**-decimals`` e whose sum is exactly the integer ``total`` (module docstring).
 
     Returns the charges as integers in units of ``10**-decimals`` e (so the sum is exact); divide by
     ``10**decimals`` for e. ``total`` defaults to the nearest integer of ``sum(charges)``. Raises
@@ -82,13 +87,17 @@ def integer_charges(charges: Sequence[float], total: int | None = None, *, decim
                              f"residue charge {target} e (allowed: {tolerance} e)")
     scale = 10 ** decimals
     x = (q + deviation / q.size) * scale
-    floor = np.floor(x)
-    deficit = int(round(target * scale - float(floor.sum())))
-    if not 0 <= deficit <= q.size:
-        raise ParameterError(f"cannot round charges to a total of {target} e (internal deficit {deficit})")
-    order = np.argsort(-(x - floor), kind="stable")
-    units = floor.astype(np.int64)
-    units[order[:deficit]] += 1
+    units = np.rint(x).astype(np.int64)
+    residue = target * scale - int(units.sum())
+    if residue:
+        shares = np.abs(q[:, None] - q[None, :]) < 1e-9
+        single = np.flatnonzero(shares.sum(axis=1) == 1)
+        if single.size:
+            units[single[np.argmax(np.abs(q[single]))]] += residue
+        else:
+            step = 1 if residue > 0 else -1
+            order = np.argsort(-(x - units) * step, kind="stable")
+            units[order[:abs(residue)]] += step
     return [int(u) for u in units]
 
 
@@ -200,7 +209,8 @@ def write_residue_template(path: str | Path, residue_name: str, atom_names: Sequ
 
     prov: dict[str, str] = {str(k): str(v) for k, v in (provenance or {}).items()}
     prov.setdefault("date", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    prov.setdefault("charge_rounding", f"1e-6 e, largest-remainder, residue total exactly {residue_total} e")
+    prov.setdefault("charge_rounding", f"nearest 1e-6 e, rounding residue on one unshared atom "
+                                       f"(forcefields.residue_templates), residue total exactly {residue_total} e")
     prov.setdefault("gaff_ffxml", gaff2_ffxml_path().name)
 
     root = ET.Element("ForceField")

@@ -326,6 +326,9 @@ class RespResult:
             "esp_rms_resp_au": f"{self.rms_au:.6f}",
             "esp_rrms_unrestrained": f"{self.rrms_esp:.5f}",
             "total_charge_e": str(self.total_charge),
+            "references": "RESP: Bayly, Cieplak, Cornell & Kollman, J. Phys. Chem. 97 (1993) 10269; MK grid: "
+                          "Singh & Kollman, J. Comput. Chem. 5 (1984) 129 and Besler, Merz & Kollman, "
+                          "J. Comput. Chem. 11 (1990) 431; Connolly dots: J. Appl. Cryst. 16 (1983) 548",
         }
         if self.charge_groups:
             prov["charge_groups"] = "; ".join(f"atoms {list(g)} sum {v:g} e" for g, v in self.charge_groups)
