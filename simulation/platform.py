@@ -47,7 +47,7 @@ class PlatformChoice:
 
     @property
     def name(self) -> str:
-        return self.platform.getName()
+        return self.description.get("name") or self.platform.getName()
 
 
 def available_platforms() -> list[str]:
@@ -82,13 +82,18 @@ def _effective_precision(name: str, properties: dict[str, str]) -> str:
             "Reference": "double (fixed by the Reference platform)"}.get(name, "platform default")
 
 
+def platform_by_name(name: str) -> openmm.Platform:
+    """``openmm.Platform.getPlatformByName`` (one seam, so tests can fake GPU platforms)."""
+    return openmm.Platform.getPlatformByName(name)
+
+
 def probe_platform(name: str, properties: dict[str, str]) -> str | None:
     """Create a one-particle Context on ``name``; return None if that works, else the error text."""
     system = openmm.System()
     system.addParticle(1.0)
     integrator = openmm.VerletIntegrator(0.001)
     try:
-        context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName(name), properties)
+        context = openmm.Context(system, integrator, platform_by_name(name), properties)
         del context
     except Exception as exc:  # OpenMM raises a bare Exception/OpenMMException with the driver's message
         return str(exc).strip() or type(exc).__name__
@@ -142,7 +147,7 @@ def choose_platform(engine: EngineSettings | None = None, *, platform: str | Non
                     raise _unavailable_error(asked, available, f" (creating a Context on it failed: {problem})")
                 skipped[name] = problem
                 continue
-        chosen = openmm.Platform.getPlatformByName(name)
+        chosen = platform_by_name(name)
         description = {
             "name": name,
             "requested": asked,

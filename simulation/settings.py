@@ -19,21 +19,32 @@ The workflow writes one settings file per campaign with :func:`write_settings` f
       "protocol": {timestep_ps, friction_per_ps, ...}                  # common.config.Protocol
     }
 
+Command line (the workflow's ``simulation_settings`` rule)::
+
+    python -m simulation.settings --config RESOLVED.json --out SETTINGS.json
+
+``RESOLVED.json`` is the validated, default-filled config the workflow writes (a JSON dump of the raw
+config mapping); it is validated again with :func:`systems.species.load_config` (schema, species,
+quantities) and the settings derived from it are written atomically. Exit status 1 with the message on
+stderr when the config is missing or invalid.
+
 Seeds: OpenMM treats a seed of 0 as "pick one at random", so each random stream gets its own non-zero
 seed derived from ``seed`` and a purpose label by :func:`derive_seed` (same settings, same numbers).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import sys
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.config import HYDROGEN_MASS_AMU, EngineSettings, GelmdConfig, Protocol
-from common.errors import ConfigError, InputFileError
+from common.errors import ConfigError, GelmdError, InputFileError
 from common.io import write_text_atomic
 
 SETTINGS_SCHEMA = "gelmd.simulation.settings/1"
@@ -121,3 +132,41 @@ def settings_from_dict(data: dict, source: str = "settings") -> SimulationSettin
             f"key '{'.'.join(str(p) for p in err['loc'])}': {err['msg']} (got {err.get('input')!r})"
             for err in exc.errors())
         raise ConfigError(f"{source}: invalid simulation settings: {problems}") from exc
+
+
+def settings_from_resolved_config(path: str | Path) -> SimulationSettings:
+    """Settings from the workflow's resolved config JSON (validated again with ``systems.species.load_config``)."""
+    from systems.species import load_config  # systems/ may import simulation/, not at module import time
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"resolved config file {str(path)!r} does not exist")
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"resolved config file {str(path)!r} is not valid JSON: {exc}") from exc
+    return settings_from_config(load_config(raw))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m simulation.settings --config RESOLVED.json --out SETTINGS.json``; 0 on success, 1 on error."""
+    parser = argparse.ArgumentParser(prog="python -m simulation.settings",
+                                     description="Write SETTINGS.json (engine settings in internal units) "
+                                                 "from the resolved config JSON.")
+    parser.add_argument("--config", required=True, help="resolved (validated, default-filled) config JSON")
+    parser.add_argument("--out", required=True, help="SETTINGS.json to write (atomically)")
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_resolved_config(args.config)
+        write_settings(settings, args.out)
+    except GelmdError as exc:
+        print(f"simulation.settings: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"simulation.settings: wrote {args.out} (temperature {settings.temperature_K:g} K, pressure "
+          f"{settings.pressure_bar:g} bar, time step {settings.protocol.timestep_ps * 1000:g} fs, "
+          f"platform {settings.engine.platform})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -105,6 +105,33 @@ def state_from_context(context: openmm.Context) -> openmm.State:
                             getIntegratorParameters=True, enforcePeriodicBox=False)
 
 
+def apply_state(context: openmm.Context, state: openmm.State) -> list[str]:
+    """Load a portable State into ``context``: box, positions, velocities (if the State has them), time,
+    step count, and those context parameters the Context knows.
+
+    ``Context.setState`` is not used because it fails on a parameter the new Context lacks, and the
+    stages hand States across Systems that differ in exactly that way (the NPT stage's State carries the
+    barostat's ``MonteCarloPressure``/``MonteCarloTemperature``; the NVT production System has no
+    barostat). Integrator parameters are not loaded: each stage builds its own integrator. Returns the
+    names of the State's parameters that were ignored.
+    """
+    context.setPeriodicBoxVectors(*state.getPeriodicBoxVectors())
+    context.setPositions(state.getPositions(asNumpy=True))
+    if state.getDataTypes() & openmm.State.Velocities:
+        context.setVelocities(state.getVelocities(asNumpy=True))
+    context.setTime(state.getTime())
+    context.setStepCount(state.getStepCount())
+    ignored = []
+    if state.getDataTypes() & openmm.State.Parameters:
+        known = set(context.getParameters().keys())
+        for name, value in state.getParameters().items():
+            if name in known:
+                context.setParameter(name, value)
+            else:
+                ignored.append(name)
+    return ignored
+
+
 def check_consistent(system: openmm.System, state: openmm.State, topology: app.Topology | None = None,
                      names: tuple[str, str, str] = ("System", "State", "topology")) -> None:
     """Raise SimulationError unless System, State and topology describe the same number of particles."""
