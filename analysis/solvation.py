@@ -1,0 +1,247 @@
+"""Na⁺ solvation structure: radial distribution functions, coordination numbers and ion pairing.
+
+Site groups (found from chemistry, not atom names)
+--------------------------------------------------
+The centres are the Na atoms of cation species (formal charge > 0). Around them, for every other
+species (residue name) ``RES``, atoms are grouped by element and bonding in the topology:
+
+``RES:O_carbonyl``  O whose only bonded neighbour is a C (the C=O oxygen of PC, FEC, esters, acrylates)
+``RES:O_ether``     O with two bonded neighbours (ring/ether/ester O)
+``RES:O_other``     any other O (e.g. with no bonds in the topology: then the split cannot be made)
+``RES:N``, ``RES:F`` all N (e.g. the tertiary amine of a PBMP network), all F (PF6⁻ F, FEC F)
+``RES:COM``         centre of mass of each molecule of an anion species (for PF6⁻ it is the P atom)
+
+Polymer residues (residue names of the network's monomer units) are groups like any other species.
+
+RDF and coordination number
+---------------------------
+g(r) = ⟨n(r, r+dr)⟩ / (N_Na ρ 4π r² dr) with ρ = N_group / ⟨V⟩, averaged over sampled frames (at most
+``max_frames``, evenly strided), bins of ``bin_nm`` (0.005 nm) up to ``r_max_nm`` (1.2 nm, capped at half
+the smallest perpendicular box width). Distances use the minimum image through fractional coordinates
+(exact for r below half the smallest perpendicular width in OpenMM's reduced triclinic boxes). The
+running coordination number n(r) is the mean number of group sites within r of a Na⁺, counted directly.
+
+First minimum (:func:`first_minimum`): g is smoothed by a 5-bin (0.025 nm) moving average; after its
+highest peak, the first point that is the minimum of the smoothed curve within ±0.05 nm is the first
+minimum. The coordination number of the first shell is n(r_min). No peak (no sites near Na) → null.
+
+Ion pairing
+-----------
+The cutoff is the first minimum of the Na–anion-COM RDF (Na–P for PF6⁻), pooled over anion species. For
+each sampled frame and Na⁺, the anions with their centre within the cutoff are counted: SSIP
+(solvent-separated ion pair / free, 0 anions), CIP (contact ion pair, exactly 1), AGG (aggregate, ≥ 2).
+Fractions are over all (frame, Na⁺) pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+
+from analysis.topology import MolecularSystem
+from analysis.trajectory import ChunkAnalysis, FrameChunk, UnwrappedTrajectory, perpendicular_widths
+from common.errors import AnalysisError
+
+NEAREST_ANIONS_KEPT = 3
+
+
+@dataclass(frozen=True)
+class SiteGroup:
+    """Sites around Na⁺: atom indices, or (``com``) molecule indices whose centres of mass are the sites."""
+
+    name: str
+    species: str
+    kind: str
+    indices: np.ndarray
+    com: bool = False
+
+    @property
+    def n_sites(self) -> int:
+        return int(self.indices.size)
+
+
+def sodium_atoms(system: MolecularSystem) -> np.ndarray:
+    """Indices of Na atoms that belong to cation species (formal charge > 0)."""
+    cations = {name for name, sp in system.species.items() if sp.charge_formal_e > 0}
+    return np.array([i for i, (el, res) in enumerate(zip(system.elements, system.molecule_of_atom))
+                     if el == "Na" and system.residue_names[res] in cations], dtype=np.int64)
+
+
+def classify_oxygen(atom: int, elements: list[str], neighbours: list[list[int]]) -> str:
+    """``O_carbonyl`` (only neighbour a C), ``O_ether`` (two neighbours) or ``O_other``."""
+    nb = neighbours[atom]
+    if len(nb) == 1 and elements[nb[0]] == "C":
+        return "O_carbonyl"
+    if len(nb) == 2:
+        return "O_ether"
+    return "O_other"
+
+
+def site_groups(system: MolecularSystem) -> list[SiteGroup]:
+    """All site groups around Na⁺ (see module docstring), in species order."""
+    na = set(sodium_atoms(system).tolist())
+    neighbours = system.neighbours()
+    groups: list[SiteGroup] = []
+    for name, sp in system.species.items():
+        atoms = np.concatenate([system.molecule_atoms[m] for m in sp.molecule_indices])
+        kinds: dict[str, list[int]] = {}
+        for a in atoms.tolist():
+            if a in na:
+                continue
+            el = system.elements[a]
+            if el == "O":
+                kinds.setdefault(classify_oxygen(a, system.elements, neighbours), []).append(a)
+            elif el in ("N", "F"):
+                kinds.setdefault(el, []).append(a)
+        for kind in ("O_carbonyl", "O_ether", "O_other", "N", "F"):
+            if kind in kinds:
+                groups.append(SiteGroup(f"{name}:{kind}", name, kind, np.array(kinds[kind], dtype=np.int64)))
+        if sp.charge_formal_e < 0:
+            groups.append(SiteGroup(f"{name}:COM", name, "COM", sp.molecule_indices.copy(), com=True))
+    return groups
+
+
+def _minimum_image_single(d: np.ndarray, box: np.ndarray) -> np.ndarray:
+    if np.all(box[[0, 0, 1, 1, 2, 2], [1, 2, 0, 2, 0, 1]] == 0.0):
+        lengths = np.diag(box)
+        return d - lengths * np.round(d / lengths)
+    frac = d @ np.linalg.inv(box)
+    return d - np.round(frac) @ box
+
+
+def _smooth(g: np.ndarray, width: int = 5) -> np.ndarray:
+    kernel = np.ones(width) / width
+    return np.convolve(np.pad(g, width // 2, mode="edge"), kernel, mode="valid")
+
+
+def first_minimum(r_nm: np.ndarray, g: np.ndarray, half_window_nm: float = 0.05) -> float | None:
+    """r (nm) of the first minimum of g after its highest peak (module docstring rule), or None."""
+    g = np.asarray(g, float)
+    if g.size < 5 or not np.any(g > 0):
+        return None
+    s = _smooth(g)
+    peak = int(np.argmax(s))
+    dr = float(r_nm[1] - r_nm[0])
+    w = max(1, int(round(half_window_nm / dr)))
+    for i in range(peak + 1, s.size - w):
+        lo, hi = max(0, i - w), i + w + 1
+        if s[i] <= s[lo:hi].min() and s[i] < s[peak]:
+            return float(r_nm[i])
+    return None
+
+
+class Solvation(ChunkAnalysis):
+    """Na⁺ RDFs, coordination numbers and ion-pair fractions (see module docstring).
+
+    ``results`` after :meth:`run`: ``r_nm`` (bin centres), ``groups`` {name: {"g": (n_bins,), "n": (n_bins,)
+    running coordination number, "first_minimum_nm", "coordination_number", "n_sites", "species",
+    "kind"}}, ``ion_pairs`` {"cutoff_nm", "SSIP", "CIP", "AGG", "mean_anions_per_Na"} (None without
+    anions), ``n_frames_used``, ``n_sodium``, ``r_max_nm``, ``bin_nm``.
+    """
+
+    def __init__(self, trajectory: UnwrappedTrajectory, system: MolecularSystem, r_max_nm: float = 1.2,
+                 bin_nm: float = 0.005, max_frames: int = 500):
+        super().__init__(trajectory)
+        if system.n_atoms != trajectory.n_atoms:
+            raise AnalysisError(f"the topology has {system.n_atoms} atoms but the trajectory {trajectory.n_atoms}")
+        self.system = system
+        self.sodium = sodium_atoms(system)
+        if self.sodium.size == 0:
+            raise AnalysisError("no Na atoms in a cation species (residue with positive formal charge) were found; "
+                                f"species present: {sorted(system.species)}")
+        self.groups = site_groups(system)
+        if not (bin_nm > 0 and r_max_nm > bin_nm):
+            raise AnalysisError(f"RDF needs 0 < bin ({bin_nm} nm) < r_max ({r_max_nm} nm)")
+        self.r_max_nm, self.bin_nm = float(r_max_nm), float(bin_nm)
+        self.stride = max(1, math.ceil(trajectory.n_frames / max(1, int(max_frames))))
+        self.anion_groups = [g for g in self.groups if g.com]
+        mols = np.concatenate([g.indices for g in self.anion_groups]) if self.anion_groups else np.zeros(0, int)
+        self._anion_molecules = mols
+        if mols.size:
+            rows, cols, w = [], [], []
+            for k, m in enumerate(mols.tolist()):
+                atoms = system.molecule_atoms[m]
+                rows += [k] * atoms.size
+                cols += atoms.tolist()
+                w += (system.masses_amu[atoms] / system.molecule_mass_amu[m]).tolist()
+            self._com_weights = scipy.sparse.csr_matrix((w, (rows, cols)), shape=(mols.size, system.n_atoms))
+
+    def _prepare(self) -> None:
+        self._hist: dict[str, np.ndarray] = {}
+        self._volume_sum = 0.0
+        self._frames = 0
+        self._min_width = np.inf
+        self._nearest: list[np.ndarray] = []
+        self._n_bins = int(round(self.r_max_nm / self.bin_nm))
+        self._edges = np.arange(self._n_bins + 1) * self.bin_nm
+        for g in self.groups:
+            self._hist[g.name] = np.zeros(self._n_bins)
+
+    def _process(self, chunk: FrameChunk) -> None:
+        for i in range(chunk.n_frames):
+            if (chunk.start + i) % self.stride:
+                continue
+            pos, box = chunk.positions[i], chunk.boxes[i]
+            self._min_width = min(self._min_width, float(perpendicular_widths(box).min()))
+            na = pos[self.sodium]
+            anion_centres = self._com_weights @ pos if self._anion_molecules.size else None
+            offset = 0
+            for g in self.groups:
+                if g.com:
+                    sites = anion_centres[offset:offset + g.n_sites]
+                    offset += g.n_sites
+                else:
+                    sites = pos[g.indices]
+                d = _minimum_image_single(sites[None, :, :] - na[:, None, :], box)
+                r = np.sqrt(np.einsum("abk,abk->ab", d, d))
+                self._hist[g.name] += np.histogram(r, bins=self._edges)[0]
+            if anion_centres is not None:
+                d = _minimum_image_single(anion_centres[None] - na[:, None], box)
+                r = np.sqrt(np.einsum("abk,abk->ab", d, d))
+                k = min(NEAREST_ANIONS_KEPT, r.shape[1])
+                self._nearest.append(np.sort(np.partition(r, k - 1, axis=1)[:, :k], axis=1))
+            self._volume_sum += abs(float(np.linalg.det(box)))
+            self._frames += 1
+
+    def _conclude(self) -> None:
+        if self._frames == 0:
+            raise AnalysisError("no frames were sampled for the solvation analysis")
+        r_max = min(self.r_max_nm, 0.5 * self._min_width)
+        n_bins = int(math.floor(r_max / self.bin_nm + 1e-9))
+        edges = self._edges[:n_bins + 1]
+        r = 0.5 * (edges[1:] + edges[:-1])
+        shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+        volume = self._volume_sum / self._frames
+        n_na = self.sodium.size
+        groups = {}
+        for g in self.groups:
+            h = self._hist[g.name][:n_bins]
+            rho = g.n_sites / volume
+            gr = h / (self._frames * n_na * rho * shell)
+            running = np.cumsum(h) / (self._frames * n_na)
+            rmin = first_minimum(r, gr)
+            cn = None if rmin is None else float(running[int(round(rmin / self.bin_nm - 0.5))])
+            groups[g.name] = {"species": g.species, "kind": g.kind, "n_sites": g.n_sites, "g": gr, "n": running,
+                              "first_minimum_nm": rmin, "coordination_number": cn}
+        ion_pairs = None
+        if self.anion_groups:
+            total = sum(self._hist[g.name][:n_bins] for g in self.anion_groups)
+            n_sites = sum(g.n_sites for g in self.anion_groups)
+            g_pool = total / (self._frames * n_na * (n_sites / volume) * shell)
+            cutoff = first_minimum(r, g_pool)
+            ion_pairs = {"cutoff_nm": cutoff, "cutoff_rule": "first minimum of the Na-anion(centre of mass) RDF",
+                         "anion_species": [g.species for g in self.anion_groups],
+                         "SSIP": None, "CIP": None, "AGG": None, "mean_anions_per_Na": None}
+            if cutoff is not None:
+                nearest = np.concatenate(self._nearest, axis=0)          # (frames·n_Na, k)
+                counts = (nearest < cutoff).sum(axis=1)
+                ion_pairs.update(SSIP=float(np.mean(counts == 0)), CIP=float(np.mean(counts == 1)),
+                                 AGG=float(np.mean(counts >= 2)),
+                                 mean_anions_per_Na=float(total[:int(round(cutoff / self.bin_nm - 0.5)) + 1].sum()
+                                                          / (self._frames * n_na)))
+        self.results = {"r_nm": r, "groups": groups, "ion_pairs": ion_pairs, "n_frames_used": self._frames,
+                        "frame_stride": self.stride, "n_sodium": int(n_na), "r_max_nm": float(r_max),
+                        "bin_nm": self.bin_nm, "mean_volume_nm3": volume}

@@ -1,0 +1,371 @@
+"""``python -m analysis.transport``: diffusion, conductivity and Na⁺ solvation of an OpenMM trajectory.
+
+Usage::
+
+    python -m analysis.transport --topology TOP.pdb --trajectory TRAJ.dcd [MORE.dcd ...] \\
+        --system SYSTEM.xml --temperature "298.15 K" --out transport.json \\
+        [--csv transport.csv] [--plots-dir DIR] [--frame-interval "1 ps"] [--viscosity "2.5 mPa s"] \\
+        [--formal-charges NA=1 PF6=-1] [--backend auto|numpy|cupy] [--blocks 5] [--discard "0 ps"] \\
+        [--rdf-frames 500] [--no-solvation] [--scratch-dir DIR] [--log FILE]
+
+Inputs: the topology (PDB/PDBx with CONECT bonds: residue names are the species), one or more trajectory
+files in time order (DCD as OpenMM's ``DCDReporter``/``DCDFile`` writes it, with a unit cell; XTC etc.
+through mdtraj), and the serialised OpenMM ``System`` (charges from its NonbondedForce, masses). The
+frame interval is read from the DCD header (time step × save interval) unless ``--frame-interval``
+is given. The temperature is the thermostat's (the trajectory does not store it).
+
+Outputs: the JSON (keys carry units; layout in :func:`analyse`), and optionally a CSV summary (one row
+per number: ``quantity, species, charge_convention, value, stderr, unit``) and, in ``--plots-dir``,
+``msd.png``, ``einstein_helfand.png``, ``rdf.png`` with their curves as ``msd.csv`` and ``rdf.csv``.
+
+Yeh–Hummer: without ``--viscosity`` the corrected D values are null and ``yeh_hummer.note`` says why
+(the viscosity needs a pressure-tensor run the trajectory does not hold); ``yeh_hummer.
+kBT_xi_over_6piL_N`` is given so a user can add kBTξ/(6πηL) = that / η (Pa s) themselves.
+
+Exit status 0 on success, 1 with ``transport: error: ...`` on stderr for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import logging
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from analysis import conductivity as cond
+from analysis.diffusion import (KB_J_PER_K, MIN_FRAMES_FOR_FIT, YEH_HUMMER_XI, diffusion_from_msd, is_cubic,
+                                yeh_hummer_correction)
+from analysis.msd import BACKENDS, MoleculeCentres, SpeciesMSD, resolve_backend
+from analysis.solvation import Solvation, sodium_atoms
+from analysis.topology import load_molecular_system, parse_formal_charges
+from analysis.trajectory import ChunkAnalysis, TrajectoryReader, UnwrappedTrajectory, run_together
+from common.errors import AnalysisError, GelmdError
+from common.io import write_json_atomic, write_text_atomic
+from common.units import parse_quantity
+
+log = logging.getLogger("gelmd.analysis")
+
+SCHEMA = "gelmd.transport/1"
+S_PER_M_TO_MS_PER_CM = 10.0
+_VISCOSITY_UNITS = {"Pa s": 1.0, "Pa·s": 1.0, "Pa*s": 1.0, "mPa s": 1e-3, "mPa·s": 1e-3, "mPa*s": 1e-3,
+                    "cP": 1e-3, "P": 0.1}
+
+
+def parse_viscosity(text: str) -> float:
+    """``"2.5 mPa s"`` → 0.0025 (Pa s). Allowed units: Pa s, mPa s, cP, P (also with · or *)."""
+    m = re.match(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$", str(text))
+    unit = re.sub(r"\s+", " ", m.group(2)) if m else None
+    if m is None or unit not in _VISCOSITY_UNITS:
+        raise AnalysisError(f"--viscosity: {text!r} is not '<number> <unit>' with unit one of "
+                            f"{sorted(_VISCOSITY_UNITS)} (e.g. '2.5 mPa s')")
+    value = float(m.group(1)) * _VISCOSITY_UNITS[unit]
+    if not value > 0:
+        raise AnalysisError(f"--viscosity: {text!r} must be > 0")
+    return value
+
+
+def _est(value, stderr) -> dict:
+    return {"value": None if value is None else float(value), "stderr": None if stderr is None else float(stderr)}
+
+
+def _ms_per_cm(e: cond.Estimate) -> dict:
+    return _est(None if e.value is None else e.value * S_PER_M_TO_MS_PER_CM,
+                None if e.stderr is None else e.stderr * S_PER_M_TO_MS_PER_CM)
+
+
+def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml: str | Path, temperature_K: float,
+            frame_interval_ps: float | None = None, viscosity_Pa_s: float | None = None,
+            formal_charges: dict[str, int] | None = None, backend: str = "auto", n_blocks: int = 5,
+            discard_ps: float = 0.0, rdf_frames: int = 500, solvation: bool = True,
+            scratch_dir: str | Path | None = None) -> tuple[dict, dict]:
+    """Run the whole transport analysis; return (JSON-ready results, curves for plots/CSV).
+
+    JSON layout (every unit in the key name)::
+
+        schema, inputs{topology, trajectory[], system, frame_interval_source}, temperature_K,
+        frame_interval_ps, n_frames, discarded_frames, run_length_ps, backend, n_blocks,
+        box{mean_volume_nm3, mean_box_length_nm, cubic},
+        species{RES: {n_molecules, mass_amu, charge_scaled_e, charge_formal_e,
+                      D_m2_per_s{value,stderr}, D_yeh_hummer_m2_per_s{value,stderr},
+                      fit_window_ps[lo,hi], block_fit_window_ps, diffusive, loglog_slope, window_rule}},
+        yeh_hummer{viscosity_Pa_s, xi, box_length_nm, correction_m2_per_s, kBT_xi_over_6piL_N, approximate, note},
+        conductivity            (scaled charges = the dynamics' charges)
+        conductivity_formal_charges  (integer charges), each:
+            {charge_convention, charges_e{RES: q}, nernst_einstein{sigma_S_per_m, sigma_mS_per_cm},
+             einstein_helfand{sigma_S_per_m, sigma_mS_per_cm, fit_window_ps, block_fit_window_ps, diffusive,
+             loglog_slope}, haven_ratio{value,stderr}},
+        haven_ratio{value,stderr} (scaled charges), transference_number_Na{value,stderr,definition},
+        fit_window_ps{RES: [lo,hi], einstein_helfand: [lo,hi]}, solvation{...} (see analysis.solvation).
+    """
+    if not temperature_K > 0:
+        raise AnalysisError(f"temperature {temperature_K} K must be > 0")
+    if n_blocks < 2:
+        raise AnalysisError(f"--blocks {n_blocks}: block averaging needs at least 2 blocks")
+    system = load_molecular_system(topology, system_xml, formal_charges)
+    ions = system.ions
+    if not ions:
+        raise AnalysisError(f"topology {str(topology)!r} / System {str(system_xml)!r} hold no ions (no residue with "
+                            f"a non-zero formal charge); species: "
+                            f"{ {n: round(s.charge_scaled_e, 3) for n, s in system.species.items()} } e. "
+                            "Transport analysis needs ions; give --formal-charges if residue charges are scaled")
+    reader = TrajectoryReader(trajectories, system.n_atoms, topology_path=topology,
+                              frame_interval_ps=frame_interval_ps)
+    discard = int(round(discard_ps / reader.frame_interval_ps)) if discard_ps else 0
+    if discard:
+        reader = TrajectoryReader(trajectories, system.n_atoms, topology_path=topology,
+                                  frame_interval_ps=frame_interval_ps, discard_frames=discard)
+    if reader.n_frames < MIN_FRAMES_FOR_FIT:
+        raise AnalysisError(f"trajectory {[str(p) for p in reader.paths]} has {reader.n_frames} frames "
+                            f"(after discarding {discard}); transport fits need at least {MIN_FRAMES_FOR_FIT}")
+    chosen = resolve_backend(backend)
+    traj = UnwrappedTrajectory(reader)
+    analyses: list[ChunkAnalysis] = []
+    centres = MoleculeCentres(traj, system, scratch_dir=scratch_dir)
+    analyses.append(centres)
+    solv = None
+    if solvation and sodium_atoms(system).size:
+        solv = Solvation(traj, system, max_frames=rdf_frames)
+        analyses.append(solv)
+    with centres:
+        run_together(analyses)
+        series = centres.results["series"]
+        volume = float(np.mean(centres.results["volume_nm3"]))
+        mean_box = centres.results["box_nm"].mean(axis=0)
+        dt = reader.frame_interval_ps
+        species_idx = {n: sp.molecule_indices for n, sp in system.species.items()}
+        smsd = SpeciesMSD(series, species_idx, dt, n_blocks=n_blocks, backend=chosen).run().results
+        eh = {}
+        ion_mask = np.zeros(system.n_molecules, bool)
+        for sp in ions.values():
+            ion_mask[sp.molecule_indices] = True
+        for conv, charges in (("scaled", system.molecule_charge_scaled_e),
+                              ("formal", system.molecule_charge_formal_e.astype(float))):
+            q = np.where(ion_mask, charges, 0.0)      # neutral species carry no net charge by definition
+            eh[conv] = cond.einstein_helfand(series, q, dt, volume, temperature_K, n_blocks, chosen)
+
+    length = volume ** (1.0 / 3.0)
+    cubic = is_cubic(mean_box)
+    yh = None if viscosity_Pa_s is None else yeh_hummer_correction(temperature_K, viscosity_Pa_s, length)
+    species_out, D, Derr, windows, fits = {}, {}, {}, {}, {}
+    for name, sp in system.species.items():
+        res = diffusion_from_msd(smsd["msd_nm2"][name], dt, smsd["block_msd_nm2"].get(name))
+        D[name], Derr[name] = res.D_m2_per_s, res.stderr_m2_per_s
+        f = res.fit
+        windows[name] = f.window_ps
+        fits[name] = {"window_ps": f.window_ps, "slope": f.slope, "intercept": f.intercept}
+        species_out[name] = {
+            "n_molecules": sp.n_molecules, "mass_amu": sp.mass_amu, "charge_scaled_e": sp.charge_scaled_e,
+            "charge_formal_e": sp.charge_formal_e, "formal_charge_source": system.formal_charge_source.get(name),
+            "D_m2_per_s": _est(res.D_m2_per_s, res.stderr_m2_per_s),
+            "D_yeh_hummer_m2_per_s": _est(None if yh is None else res.D_m2_per_s + yh,
+                                          None if yh is None else res.stderr_m2_per_s),
+            "fit_window_ps": f.window_ps, "block_fit_window_ps": f.block_window_ps,
+            "diffusive": f.window.diffusive, "loglog_slope": f.window.loglog_slope, "window_rule": f.window.rule,
+        }
+
+    cations = [n for n, sp in ions.items() if sp.charge_formal_e > 0
+               and any(system.elements[a] == "Na" for m in sp.molecule_indices for a in system.molecule_atoms[m])]
+    conductivity_blocks, eh_curves = {}, {}
+    for conv in ("scaled", "formal"):
+        q2 = {n: (sp.sum_scaled_charge_squared if conv == "scaled" else sp.sum_formal_charge_squared)
+              for n, sp in ions.items()}
+        ne = cond.nernst_einstein(q2, {n: D[n] for n in ions}, {n: Derr[n] for n in ions}, volume, temperature_K)
+        e = eh[conv]
+        haven = cond.ratio(ne, e.sigma_S_per_m)
+        conductivity_blocks[conv] = {
+            "charge_convention": conv,
+            "charges_e": {n: (sp.charge_scaled_e if conv == "scaled" else sp.charge_formal_e) for n, sp in ions.items()},
+            "nernst_einstein": {"sigma_S_per_m": ne.as_dict(), "sigma_mS_per_cm": _ms_per_cm(ne),
+                                "D_used": "periodic-box self-diffusion coefficients (no Yeh-Hummer correction)"},
+            "einstein_helfand": {"sigma_S_per_m": e.sigma_S_per_m.as_dict(),
+                                 "sigma_mS_per_cm": _ms_per_cm(e.sigma_S_per_m),
+                                 "fit_window_ps": e.fit.window_ps, "block_fit_window_ps": e.fit.block_window_ps,
+                                 "diffusive": e.fit.window.diffusive, "loglog_slope": e.fit.window.loglog_slope},
+            "haven_ratio": haven.as_dict(),
+        }
+        eh_curves[conv] = {"msd": e.msd_e2nm2, "window_ps": e.fit.window_ps, "slope": e.fit.slope,
+                           "intercept": e.fit.intercept}
+    q2_formal = {n: sp.sum_formal_charge_squared for n, sp in ions.items()}
+    t_na = cond.transference_number(cations, q2_formal, D, Derr)
+
+    results = {
+        "schema": SCHEMA,
+        "inputs": {"topology": str(topology), "trajectory": [str(p) for p in trajectories], "system": str(system_xml),
+                   "frame_interval_source": reader.frame_interval_source},
+        "temperature_K": float(temperature_K),
+        "frame_interval_ps": dt,
+        "n_frames": int(reader.n_frames),
+        "discarded_frames": int(discard),
+        "run_length_ps": reader.run_length_ps,
+        "backend": chosen.name,
+        "n_blocks": int(n_blocks),
+        "box": {"mean_volume_nm3": volume, "mean_box_length_nm": length, "cubic": cubic},
+        "species": species_out,
+        "yeh_hummer": {
+            "viscosity_Pa_s": viscosity_Pa_s, "xi": YEH_HUMMER_XI, "box_length_nm": length,
+            "correction_m2_per_s": yh,
+            "kBT_xi_over_6piL_N": KB_J_PER_K * temperature_K * YEH_HUMMER_XI / (6 * math.pi * length * 1e-9),
+            "approximate": not cubic,
+            "note": ("D_inf = D_pbc + kB T xi / (6 pi eta L)" + ("" if cubic else "; box not cubic: L = V^(1/3), approximate")
+                     if viscosity_Pa_s is not None else
+                     "no viscosity given (--viscosity): corrected D is null; add kBT_xi_over_6piL_N / eta[Pa s] "
+                     "to D_m2_per_s yourself"),
+        },
+        "conductivity": conductivity_blocks["scaled"],
+        "conductivity_formal_charges": conductivity_blocks["formal"],
+        "haven_ratio": conductivity_blocks["scaled"]["haven_ratio"],
+        "transference_number_Na": {**t_na.as_dict(), "cation_species": cations,
+                                   "definition": "Nernst-Einstein: sum_Na q^2 D / sum_ions q^2 D (formal charges); "
+                                                 "D+/(D+ + D-) for a 1:1 salt; ion correlations ignored"},
+        "fit_window_ps": {**windows, "einstein_helfand": conductivity_blocks["scaled"]["einstein_helfand"]["fit_window_ps"]},
+        "solvation": None,
+    }
+    curves = {"time_ps": smsd["time_ps"], "msd_nm2": smsd["msd_nm2"], "fits": fits, "eh": eh_curves}
+    if solv is not None:
+        sr = solv.results
+        results["solvation"] = {
+            "n_sodium": sr["n_sodium"], "n_frames_used": sr["n_frames_used"], "frame_stride": sr["frame_stride"],
+            "r_max_nm": sr["r_max_nm"], "bin_nm": sr["bin_nm"],
+            "groups": {name: {"species": g["species"], "kind": g["kind"], "n_sites": g["n_sites"],
+                              "first_peak_nm": float(sr["r_nm"][int(np.argmax(g["g"]))]) if np.any(g["g"] > 0) else None,
+                              "first_peak_g": float(np.max(g["g"])) if g["g"].size else None,
+                              "first_minimum_nm": g["first_minimum_nm"], "coordination_number": g["coordination_number"]}
+                       for name, g in sr["groups"].items()},
+            "ion_pairs": sr["ion_pairs"],
+        }
+        curves["rdf"] = sr
+    else:
+        results["solvation_note"] = ("solvation skipped (--no-solvation)" if not solvation
+                                     else "no Na atoms in a cation species: no Na+ solvation analysis")
+    return results, curves
+
+
+def csv_rows(results: dict) -> list[list]:
+    """Summary rows ``quantity, species, charge_convention, value, stderr, unit``."""
+    rows = [["quantity", "species", "charge_convention", "value", "stderr", "unit"]]
+    for name, sp in results["species"].items():
+        rows.append(["D", name, "", sp["D_m2_per_s"]["value"], sp["D_m2_per_s"]["stderr"], "m2/s"])
+        rows.append(["D_yeh_hummer", name, "", sp["D_yeh_hummer_m2_per_s"]["value"],
+                     sp["D_yeh_hummer_m2_per_s"]["stderr"], "m2/s"])
+    for key in ("conductivity", "conductivity_formal_charges"):
+        block = results[key]
+        conv = block["charge_convention"]
+        for method in ("nernst_einstein", "einstein_helfand"):
+            v = block[method]["sigma_S_per_m"]
+            rows.append([f"sigma_{method}", "", conv, v["value"], v["stderr"], "S/m"])
+        rows.append(["haven_ratio", "", conv, block["haven_ratio"]["value"], block["haven_ratio"]["stderr"], "1"])
+    t = results["transference_number_Na"]
+    rows.append(["transference_number_Na", "NA", "formal", t["value"], t["stderr"], "1"])
+    solv = results.get("solvation")
+    if solv:
+        for name, g in solv["groups"].items():
+            rows.append(["coordination_number", name, "", g["coordination_number"], "", "1"])
+            rows.append(["first_minimum", name, "", g["first_minimum_nm"], "", "nm"])
+        ip = solv["ion_pairs"]
+        if ip:
+            for k in ("SSIP", "CIP", "AGG"):
+                rows.append([f"fraction_{k}", "NA", "", ip[k], "", "1"])
+            rows.append(["ion_pair_cutoff", "NA", "", ip["cutoff_nm"], "", "nm"])
+    return rows
+
+
+def _write_csv(path: str | Path, rows: list[list]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        w.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in row])
+    write_text_atomic(path, buf.getvalue())
+
+
+def write_plots(plots_dir: str | Path, results: dict, curves: dict) -> list[str]:
+    """msd.png, einstein_helfand.png, rdf.png (+ msd.csv, rdf.csv with the curves) in ``plots_dir``."""
+    from analysis import plots
+
+    d = Path(plots_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    t = curves["time_ps"]
+    out = [plots.plot_msd(d / "msd.png", t, curves["msd_nm2"], curves["fits"]),
+           plots.plot_einstein_helfand(d / "einstein_helfand.png", t, curves["eh"])]
+    names = list(curves["msd_nm2"])
+    rows = [["time_ps"] + [f"msd_{n}_nm2" for n in names] + [f"msd_charge_{c}_e2nm2" for c in curves["eh"]]]
+    for k in range(t.size):
+        rows.append([float(t[k])] + [float(curves["msd_nm2"][n][k]) for n in names]
+                    + [float(curves["eh"][c]["msd"][k]) for c in curves["eh"]])
+    _write_csv(d / "msd.csv", rows)
+    out.append(d / "msd.csv")
+    if "rdf" in curves:
+        sr = curves["rdf"]
+        out.append(plots.plot_rdf(d / "rdf.png", sr["r_nm"], sr["groups"]))
+        gn = list(sr["groups"])
+        rows = [["r_nm"] + [f"g_{n}" for n in gn] + [f"n_{n}" for n in gn]]
+        for k, r in enumerate(sr["r_nm"]):
+            rows.append([float(r)] + [float(sr["groups"][n]["g"][k]) for n in gn]
+                        + [float(sr["groups"][n]["n"][k]) for n in gn])
+        _write_csv(d / "rdf.csv", rows)
+        out.append(d / "rdf.csv")
+    return [str(p) for p in out]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m analysis.transport", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--topology", required=True, help="PDB/PDBx topology with residue names and CONECT bonds")
+    p.add_argument("--trajectory", required=True, nargs="+", help="trajectory file(s) in time order (DCD, XTC, ...)")
+    p.add_argument("--system", required=True, help="serialised OpenMM System XML (charges, masses)")
+    p.add_argument("--temperature", required=True, help="thermostat temperature, e.g. '298.15 K'")
+    p.add_argument("--out", required=True, help="output JSON")
+    p.add_argument("--csv", help="output CSV summary")
+    p.add_argument("--plots-dir", help="folder for msd.png, einstein_helfand.png, rdf.png (+ curve CSVs)")
+    p.add_argument("--frame-interval", help="time between frames, e.g. '1 ps' (default: from the DCD header)")
+    p.add_argument("--viscosity", help="shear viscosity for Yeh-Hummer, e.g. '2.5 mPa s' (default: no correction)")
+    p.add_argument("--formal-charges", nargs="*", default=[], metavar="RES=Z",
+                   help="integer charges per residue name, e.g. NA=1 PF6=-1 (default: rounded residue charges)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help="MSD backend (auto: CuPy when a GPU is usable)")
+    p.add_argument("--blocks", type=int, default=5, help="blocks for the block-average uncertainty (default 5)")
+    p.add_argument("--discard", default="0 ps", help="time dropped from the start, e.g. '1 ns' (default 0 ps)")
+    p.add_argument("--rdf-frames", type=int, default=500, help="at most this many frames for RDFs (default 500)")
+    p.add_argument("--no-solvation", action="store_true", help="skip RDFs and ion pairing")
+    p.add_argument("--scratch-dir", help="folder for a memory-mapped centre-of-mass file on large runs")
+    p.add_argument("--log", help="log file (default: stderr)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = logging.FileHandler(args.log) if args.log else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        temperature = parse_quantity(args.temperature, "temperature", "--temperature")
+        interval = parse_quantity(args.frame_interval, "time", "--frame-interval") if args.frame_interval else None
+        discard = parse_quantity(args.discard, "time", "--discard")
+        viscosity = parse_viscosity(args.viscosity) if args.viscosity else None
+        results, curves = analyse(args.topology, args.trajectory, args.system, temperature, interval, viscosity,
+                                  parse_formal_charges(args.formal_charges), args.backend, args.blocks, discard,
+                                  args.rdf_frames, not args.no_solvation, args.scratch_dir)
+        if args.plots_dir:
+            results["plots"] = write_plots(args.plots_dir, results, curves)
+        write_json_atomic(args.out, results)
+        if args.csv:
+            _write_csv(args.csv, csv_rows(results))
+        log.info("transport results written to %s", args.out)
+        return 0
+    except GelmdError as exc:
+        log.error("%s: %s", type(exc).__name__, exc)
+        print(f"transport: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
