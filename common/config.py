@@ -114,6 +114,8 @@ class SystemSpec(_Model):
     salt: SaltSpec
     n_solvent: int
     reference_density: str
+    reference_conductivity: str
+    viscosity_Pa_s: float | None
 
 
 class Protocol(_Model):
@@ -200,6 +202,9 @@ def _system(name: str, spec: dict, known_species: dict[str, str]) -> SystemSpec:
         name=name, kind=spec["kind"], solvent_volume_fractions=dict(fractions),
         salt=SaltSpec(cation=salt["cation"], anion=salt["anion"], concentration_mol_per_L=concentration),
         n_solvent=spec["n_solvent"], reference_density=spec["reference_density"],
+        reference_conductivity=spec["reference_conductivity"],
+        viscosity_Pa_s=(parse_quantity(spec["viscosity"], "viscosity", f"{prefix}viscosity")
+                        if spec["viscosity"].strip() else None),
     )
 
 

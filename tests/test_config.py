@@ -25,7 +25,9 @@ def with_change(path: str, value):
 def test_demo_and_paper_configs_validate_with_defaults_filled():
     demo = load_config(DEMO)
     assert demo.temperature_K == pytest.approx(298.15)
-    assert demo.protocol.timestep_ps == pytest.approx(0.002)
+    assert demo.protocol.timestep_ps == pytest.approx(0.004)  # with HMR
+    assert demo.forcefield.hydrogen_mass_amu == pytest.approx(3.024)
+    assert demo.systems["LE"].viscosity_Pa_s is None
     assert demo.forcefield.ion_charge_scale == 0.8  # schema default
     assert demo.systems["LE"].salt.concentration_mol_per_L == 1.0
     paper = load_config(read_yaml("config/config.yaml"))
@@ -35,6 +37,7 @@ def test_demo_and_paper_configs_validate_with_defaults_filled():
 @pytest.mark.parametrize("text, dimension, expected", [
     ("300 K", "temperature", 300.0), ("2 fs", "time", 0.002), ("1 ns", "time", 1000.0),
     ("10 Å", "length", 1.0), ("1 atm", "pressure", 1.01325), ("500 mM", "concentration", 0.5),
+    ("2.5 mPa s", "viscosity", 0.0025), ("2.5 cP", "viscosity", 0.0025),
 ])
 def test_quantities_convert_to_internal_units(text, dimension, expected):
     assert parse_quantity(text, dimension) == pytest.approx(expected)
@@ -76,8 +79,10 @@ def test_ion_as_solvent_is_refused():
 
 
 def test_timestep_above_2_fs_needs_hmr():
+    without_hmr = with_change("forcefield", {})
+    without_hmr["protocol"]["timestep"] = "4 fs"
     with pytest.raises(ConfigError, match="too long.*hydrogen_mass"):
-        load_config(with_change("protocol.timestep", "4 fs"))
+        load_config(without_hmr)
     raw = with_change("protocol.timestep", "4 fs")
     raw["forcefield"] = {"hydrogen_mass": "3.024 amu"}
     assert load_config(raw).protocol.timestep_ps == pytest.approx(0.004)
@@ -105,3 +110,10 @@ def test_declared_species_with_unsupported_element():
 def test_production_chunk_must_hold_whole_frames():
     with pytest.raises(ConfigError, match="whole number of trajectory_interval"):
         load_config(with_change("protocol.trajectory_interval", "3 ps"))
+
+
+def test_viscosity_is_read_with_its_unit():
+    cfg = load_config(with_change("systems.LE.viscosity", "2.53 mPa s"))
+    assert cfg.systems["LE"].viscosity_Pa_s == pytest.approx(2.53e-3)
+    with pytest.raises(UnitError, match=r"systems.LE.viscosity.*allowed.*mPa s"):
+        load_config(with_change("systems.LE.viscosity", "2.53 bar"))

@@ -23,7 +23,8 @@ RESULTS = f"results/{CFG.name}"
 LOGS = f"logs/{CFG.name}"
 SYSTEMS = sorted(CFG.systems)
 SPECIES = registry(CFG)
-TEMPLATE_DIR = "forcefields/data/templates"
+# Absolute, so that a run in another working directory (snakemake --directory) uses the cached templates.
+TEMPLATE_DIR = str(REPO_ROOT / "forcefields" / "data" / "templates")
 ION_RESIDUES = sorted(s.residue for s in SPECIES.values() if s.role in ("cation", "anion"))
 
 wildcard_constraints:

@@ -49,12 +49,15 @@ rule produce:
         settings=ancient(rules.simulation_settings.output[0]),
     output:
         trajectory=f"{RESULTS}/{{system}}/production/trajectory.dcd",
-        state=f"{RESULTS}/{{system}}/production/state.xml",
+        state=f"{RESULTS}/{{system}}/production/final_state.xml",
+        system=f"{RESULTS}/{{system}}/production/system.xml",
+        energies=f"{RESULTS}/{{system}}/production/energies.csv",
         report=f"{RESULTS}/{{system}}/production/production.json",
     params:
         uses=lambda wildcards: stage_inputs("produce", wildcards.system),
-        # Chunks and checkpoints live here, outside Snakemake's outputs, so a killed job resumes from them.
-        work=lambda wildcards: f"{RESULTS}/{wildcards.system}/production/work",
+        # Chunks and checkpoints live beside (not inside) the output folder and are not Snakemake outputs,
+        # so Snakemake does not delete them when it reruns a killed job, which then resumes from them.
+        work=lambda wildcards: f"{RESULTS}/{wildcards.system}/production.work",
     log:
         f"{LOGS}/{{system}}/produce.log",
     threads: workflow.cores

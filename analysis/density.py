@@ -1,0 +1,163 @@
+"""Equilibrium density from the NPT equilibration, with its uncertainty and the comparison with experiment.
+
+Physics
+-------
+The density is the mean of the instantaneous densities ρ(t) = M / V(t) (g/cm^3) sampled during the
+converged NPT window of ``simulation.equilibrate`` (the second half of its last block; Monte Carlo
+barostat, Langevin thermostat). Successive samples are correlated, so the standard error is
+
+    stderr = s / sqrt(n / g),     g = 1 + 2 Σ_{k≥1} (1 − k/n) C(k)
+
+with s the sample standard deviation, n the number of samples and g the statistical inefficiency from
+the normalised autocorrelation C(k) of ρ, summed until C first drops to or below zero (the initial
+positive sequence; Flyvbjerg & Petersen, J. Chem. Phys. 91 (1989) 461; Chodera et al., J. Chem. Theory
+Comput. 3 (2007) 26). With few samples g is itself uncertain: the report gives n and g so a reader can
+judge; a demo-length window (tens of ps) yields an indicative, not a converged, error bar.
+
+The deviation from experiment is 100 (ρ_sim − ρ_exp) / ρ_exp in percent; where no verified
+experimental value exists (see :mod:`analysis.reference_data`) the report says so and gives no deviation.
+
+Usage::
+
+    python -m analysis.density --equilibration equilibration.json --forcefield forcefield.json \\
+        --system-name LE [--reference PC] --out density.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from analysis.reference_data import DENSITY_G_PER_CM3, lookup
+from common.errors import AnalysisError, GelmdError, InputFileError
+from common.io import write_json_atomic
+
+SCHEMA = "gelmd.analysis.density/1"
+MIN_SAMPLES = 4
+
+
+def statistical_inefficiency(samples: Sequence[float]) -> float:
+    """g = 1 + 2 Σ (1 − k/n) C(k) over the initial positive part of the autocorrelation (module notes); g ≥ 1."""
+    x = np.asarray(samples, dtype=float)
+    n = x.size
+    dx = x - x.mean()
+    variance = float(np.dot(dx, dx)) / n
+    if n < 2 or variance == 0.0:
+        return 1.0
+    g = 1.0
+    for k in range(1, n - 1):
+        c = float(np.dot(dx[:-k], dx[k:])) / ((n - k) * variance)
+        if c <= 0.0:
+            break
+        g += 2.0 * c * (1.0 - k / n)
+    return max(1.0, g)
+
+
+def mean_and_stderr(samples: Sequence[float]) -> dict:
+    """Mean, standard deviation, correlation-corrected standard error, n and g of a time series."""
+    x = np.asarray(samples, dtype=float)
+    if x.size < MIN_SAMPLES:
+        raise AnalysisError(f"a density average needs at least {MIN_SAMPLES} samples, got {x.size}")
+    g = statistical_inefficiency(x)
+    std = float(np.std(x, ddof=1))
+    return {"mean": float(x.mean()), "std": std, "stderr": std / np.sqrt(x.size / g),
+            "n_samples": int(x.size), "statistical_inefficiency": g}
+
+
+def converged_window(equilibration: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Times (ps) and densities (g/cm^3) of the averaging window: the second half of the last NPT block."""
+    try:
+        npt = equilibration["npt"]
+        times = np.asarray(npt["series"]["time_ps"], dtype=float)
+        densities = np.asarray(npt["series"]["density_g_per_cm3"], dtype=float)
+        blocks = int(npt["blocks_used"])
+    except (KeyError, TypeError) as exc:
+        raise AnalysisError(f"equilibration report lacks the NPT density series ({exc}); it must come from "
+                            "simulation.equilibrate") from exc
+    if not npt.get("converged", False):
+        raise AnalysisError("the NPT equilibration did not converge; no equilibrium density can be reported")
+    per_block = densities.size // blocks
+    last = slice(densities.size - per_block, densities.size)
+    t, d = times[last], densities[last]
+    half = d.size // 2
+    return t[half:], d[half:]
+
+
+def density_report(equilibration: dict, forcefield: dict, system_name: str, reference_key: str = "") -> dict:
+    """The density.json content (module notes)."""
+    times, densities = converged_window(equilibration)
+    stats = mean_and_stderr(densities)
+    npt = equilibration["npt"]
+    reference = lookup(DENSITY_G_PER_CM3, reference_key)
+    if reference_key and reference is None:
+        raise AnalysisError(f"no experimental density reference named {reference_key!r}; known: "
+                            f"{sorted(DENSITY_G_PER_CM3)} (or leave reference_density empty)")
+    experiment: dict
+    if reference is None:
+        experiment = {"value_g_per_cm3": None, "deviation_percent": None,
+                      "note": "no verified experimental density for this system (see analysis/reference_data.py)"}
+    else:
+        deviation = 100.0 * (stats["mean"] - reference.value) / reference.value
+        experiment = {"value_g_per_cm3": reference.value, "uncertainty_g_per_cm3": reference.uncertainty,
+                      "temperature_K": reference.temperature_K, "source": reference.source, "note": reference.note,
+                      "deviation_percent": deviation,
+                      "deviation_stderr_percent": 100.0 * np.hypot(stats["stderr"], reference.uncertainty)
+                      / reference.value}
+    return {
+        "schema": SCHEMA,
+        "system": system_name,
+        "density_g_per_cm3": {"value": stats["mean"], "stderr": stats["stderr"], "std": stats["std"]},
+        "n_samples": stats["n_samples"],
+        "statistical_inefficiency": stats["statistical_inefficiency"],
+        "window_ps": [float(times[0]), float(times[-1])],
+        "method": "mean of NPT density samples over the second half of the converged equilibration block; "
+                  "stderr corrected for autocorrelation (statistical inefficiency)",
+        "ensemble": "NPT (MonteCarloBarostat, atom-wise scaling; Langevin thermostat)",
+        "temperature_K": npt["temperature_K"],
+        "pressure_bar": npt["pressure_bar"],
+        "timestep_ps": npt["timestep_ps"],
+        "npt_length_ps": npt["steps"] * npt["timestep_ps"],
+        "charges": forcefield.get("charges"),
+        "ion_charge_scale": forcefield.get("ion_charge_scale"),
+        "forcefield": forcefield.get("force_field"),
+        "experiment": experiment,
+    }
+
+
+def _read_json(path: str, what: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{what} {path!r} does not exist")
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{what} {path!r} is not valid JSON: {exc}") from exc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.density", description=__doc__.splitlines()[0])
+    parser.add_argument("--equilibration", required=True, help="equilibration.json of simulation.equilibrate")
+    parser.add_argument("--forcefield", required=True, help="forcefield.json of forcefields.parameterise")
+    parser.add_argument("--system-name", required=True)
+    parser.add_argument("--reference", default="", help=f"experimental reference key: {sorted(DENSITY_G_PER_CM3)}")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    try:
+        report = density_report(_read_json(args.equilibration, "equilibration report"),
+                                _read_json(args.forcefield, "force-field report"), args.system_name, args.reference)
+    except GelmdError as exc:
+        print(f"analysis.density: error: {exc}", file=sys.stderr)
+        return 1
+    write_json_atomic(args.out, report)
+    d = report["density_g_per_cm3"]
+    print(f"{args.system_name}: density {d['value']:.4f} +- {d['stderr']:.4f} g/cm^3")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

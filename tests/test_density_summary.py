@@ -1,0 +1,103 @@
+"""Density against experiment (correlation-corrected error bar) and the campaign summary tables."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from analysis.density import density_report, mean_and_stderr, statistical_inefficiency
+from analysis.summary import main as summary_main
+from common.errors import AnalysisError
+
+
+def ar1(n: int, phi: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.zeros(n)
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + rng.normal()
+    return x
+
+
+def test_statistical_inefficiency_of_white_noise_and_ar1():
+    assert statistical_inefficiency(np.random.default_rng(1).normal(size=20000)) == pytest.approx(1.0, abs=0.1)
+    # AR(1): g = (1 + phi) / (1 - phi) = 3 for phi = 0.5
+    assert statistical_inefficiency(ar1(50000, 0.5)) == pytest.approx(3.0, rel=0.1)
+
+
+def test_stderr_covers_the_true_mean_of_correlated_series():
+    hits = 0
+    for seed in range(200):
+        stats = mean_and_stderr(1.2 + 0.01 * ar1(400, 0.8, seed))
+        hits += abs(stats["mean"] - 1.2) < 1.96 * stats["stderr"]
+    assert 0.88 < hits / 200 < 0.99  # ~95 % coverage; the naive error (g = 1) would cover ~55 %
+
+
+def equilibration(densities, blocks=1, block_ps=20.0):
+    n = len(densities)
+    return {"npt": {"converged": True, "blocks_used": blocks, "block_ps": block_ps, "temperature_K": 298.15,
+                    "pressure_bar": 1.0, "timestep_ps": 0.002, "steps": int(blocks * block_ps / 0.002),
+                    "series": {"time_ps": list(np.linspace(1, blocks * block_ps, n)),
+                               "density_g_per_cm3": list(densities)}}}
+
+
+FORCEFIELD = {"charges": "RESP", "ion_charge_scale": 0.8, "force_field": "GAFF2"}
+
+
+def test_density_uses_the_second_half_of_the_last_block_and_compares_with_pc():
+    first_block = [1.0] * 20
+    last_block = [1.5] * 10 + list(1.19 + 0.002 * np.sin(np.arange(10)))
+    report = density_report(equilibration(first_block + last_block, blocks=2), FORCEFIELD, "PC", "PC")
+    assert report["density_g_per_cm3"]["value"] == pytest.approx(1.19, abs=0.002)
+    assert report["experiment"]["value_g_per_cm3"] == pytest.approx(1.200)
+    assert report["experiment"]["deviation_percent"] == pytest.approx(
+        100 * (report["density_g_per_cm3"]["value"] - 1.2) / 1.2)
+    assert report["ion_charge_scale"] == 0.8 and report["temperature_K"] == 298.15
+
+
+def test_density_without_reference_says_so_and_unknown_reference_is_an_error():
+    report = density_report(equilibration(list(1.25 + 0.001 * np.cos(np.arange(20)))), FORCEFIELD, "LE", "")
+    assert report["experiment"]["deviation_percent"] is None
+    assert "no verified" in report["experiment"]["note"]
+    with pytest.raises(AnalysisError, match="no experimental density reference named 'XYZ'.*PC"):
+        density_report(equilibration([1.2] * 20), FORCEFIELD, "LE", "XYZ")
+
+
+def test_summary_writes_markdown_csv_json_with_experiment(tmp_path):
+    files = {}
+    reports = {
+        "manifest": {"n_atoms": 1484, "composition": {"counts": {"PC": 104, "Na+": 9}}},
+        "forcefield": FORCEFIELD,
+        "density": density_report(equilibration([1.21] * 10 + [1.22] * 10), FORCEFIELD, "GPE_PBMP", "PC"),
+        "production": {"ensemble": "NVT", "thermostat": {"temperature_K": 298.15}, "duration_ps": 200.0,
+                       "timestep_ps": 0.004, "hydrogen_mass_amu": 3.024, "ns_per_day": 55.0,
+                       "platform": {"name": "CPU"}},
+        "transport": {"species": {"NA": {"D_m2_per_s": {"value": 1.0e-10, "stderr": 0.2e-10}}},
+                      "conductivity": {"nernst_einstein": {"sigma_S_per_m": {"value": 0.3, "stderr": 0.05}},
+                                       "einstein_helfand": {"sigma_S_per_m": {"value": 0.2, "stderr": 0.1}}},
+                      "haven_ratio": {"value": 1.5, "stderr": 0.8}, "transference_number_Na": {"value": 0.4,
+                                                                                            "stderr": 0.1},
+                      "fit_window_ps": [20, 100]},
+    }
+    args = ["--campaign", "t", "--out-dir", str(tmp_path), "--system", "GPE_PBMP"]
+    for key, data in reports.items():
+        path = tmp_path / f"{key}.json"
+        path.write_text(json.dumps(data))
+        files[key] = path
+        args += [f"--{key}", str(path)]
+    args += ["--reference-conductivity", "GPE_PBMP"]
+    assert summary_main(args) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    row = summary["systems"][0]
+    assert row["conductivity_experiment_mS_per_cm"] == 1.8
+    assert row["conductivity_deviation_percent"] == pytest.approx(100 * (2.0 - 1.8) / 1.8)  # 0.2 S/m = 2 mS/cm
+    table = (tmp_path / "summary.md").read_text()
+    assert "| GPE_PBMP | 1484 |" in table and "2 ± 1" in table  # σ EH in mS/cm
+    assert (tmp_path / "summary.csv").read_text().splitlines()[1].startswith("GPE_PBMP,1484,")
+
+
+def test_summary_missing_report_is_named(tmp_path):
+    code = summary_main(["--campaign", "t", "--out-dir", str(tmp_path), "--system", "LE",
+                         "--manifest", str(tmp_path / "nope.json")])
+    assert code == 1 and not (tmp_path / "summary.md").exists()

@@ -1,0 +1,121 @@
+"""The Snakemake workflow: dry runs of both campaigns, config errors before any job, and a tiny LE end to end.
+
+The end-to-end test runs the real DAG (build -> RESP templates from the cache -> parameterise -> minimise,
+heat, NPT to a converged density -> chunked NVT production -> density -> summary) on OpenMM's CPU platform
+for a ~500-atom liquid electrolyte in its own working directory (``snakemake --directory``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run_snakemake(*args: str, cwd: Path = REPO, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def jobs_of_dry_run(output: str) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry run into {rule: count}."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("job ") and "count" in line)
+    counts = {}
+    for line in lines[start + 2:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.mark.parametrize("config, systems", [("config/demo.yaml", 2), ("config/config.yaml", 2)])
+def test_dry_run_plans_every_stage_for_every_system(config, systems, tmp_path):
+    result = run_snakemake("-n", "--cores", "2", "--configfile", str(REPO / config), "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr + result.stdout
+    jobs = jobs_of_dry_run(result.stdout)
+    for rule in ("build_system", "parameterise", "equilibrate", "produce", "density"):
+        assert jobs[rule] == systems, (rule, jobs)
+    assert jobs["summary"] == 1 and jobs["all"] == 1
+    assert "resp_template" not in jobs  # the cached templates are used
+
+
+def test_profiles_dry_run_with_gpu_and_slurm_resources(tmp_path):
+    for profile in ("gpu-workstation", "slurm"):
+        result = run_snakemake("-n", "--profile", str(REPO / "workflow/profiles" / profile),
+                               "--configfile", str(REPO / "config/config.yaml"), "--directory", str(tmp_path))
+        assert result.returncode == 0, profile + result.stderr + result.stdout
+
+
+def test_bad_config_fails_before_any_job_with_the_key_named(tmp_path):
+    raw = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    raw["systems"]["LE"]["salt"]["concentration"] = "-1 mol/L"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    result = run_snakemake("--cores", "1", "--configfile", str(bad), "--directory", str(tmp_path))
+    assert result.returncode != 0
+    text = result.stdout + result.stderr
+    assert "systems.LE.salt.concentration" in text and "negative" in text
+    assert not (tmp_path / "results").exists()
+
+
+TINY = {
+    "name": "tiny",
+    "seed": 7,
+    "temperature": "298.15 K",
+    "engine": {"platform": "CPU"},
+    "forcefield": {"nonbonded_cutoff": "0.8 nm"},
+    "systems": {"LE": {"solvents": {"PC": 0.95, "FEC": 0.05},
+                       "salt": {"cation": "Na+", "anion": "PF6-", "concentration": "1 mol/L"},
+                       "n_solvent": 40}},
+    "protocol": {"timestep": "2 fs", "heating_duration": "2 ps", "equilibration_duration": "10 ps",
+                 "equilibration_max_blocks": 6, "density_tolerance": 0.03, "production_duration": "10 ps",
+                 "production_chunk": "5 ps", "trajectory_interval": "0.5 ps", "energy_interval": "0.5 ps"},
+}
+
+
+@pytest.mark.integration
+def test_tiny_liquid_electrolyte_end_to_end_on_cpu(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    result = run_snakemake("--cores", "2", "--configfile", str(config), "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-4000:]
+    results = tmp_path / "results" / "tiny"
+    manifest = json.loads((results / "LE/build/manifest.json").read_text())
+    assert manifest["composition"]["counts"]["Na+"] == manifest["composition"]["counts"]["PF6-"] >= 1
+
+    forcefield = json.loads((results / "LE/parameterise/forcefield.json").read_text())
+    assert forcefield["ion_charge_scale"] == 0.8 and abs(forcefield["total_charge_e"]) < 1e-6
+
+    production = json.loads((results / "LE/production/production.json").read_text())
+    assert production["ensemble"] == "NVT"
+    assert production["trajectory"]["frames"] == 20
+    assert production["platform"]["name"] == "CPU"
+    assert (results / "LE/production/trajectory.dcd").stat().st_size > 0
+    assert not (results / "LE/production.work").exists()  # cleaned after a finished run
+
+    density = json.loads((results / "LE/density.json").read_text())
+    rho = density["density_g_per_cm3"]
+    # A 500-atom carbonate electrolyte after ~tens of ps of NPT: liquid-like, not a gas or a crushed box.
+    assert 1.0 < rho["value"] < 1.6 and 0 < rho["stderr"] < 0.05
+    assert density["experiment"]["deviation_percent"] is None  # no verified experiment for this mixture
+
+    summary = json.loads((results / "summary.json").read_text())
+    assert [row["system"] for row in summary["systems"]] == ["LE"]
+    table = (results / "summary.md").read_text()
+    assert "| LE |" in table and "charges" in table
+    assert "LE" in (results / "summary.csv").read_text()
+
+    # Nothing to do on a second run: every output is complete and up to date.
+    again = run_snakemake("-n", "--cores", "2", "--configfile", str(config), "--directory", str(tmp_path))
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

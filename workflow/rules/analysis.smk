@@ -1,0 +1,55 @@
+# Stage 4: analysis. Density against experiment, then the campaign summary. Analysis reads files only
+# (topology, trajectory, System XML, JSON reports), so the same commands work outside the workflow.
+
+
+def system_spec(system):
+    return CFG.systems[system]
+
+
+rule density:
+    """Equilibrium density (converged NPT window) with its standard error, against experiment."""
+    input:
+        equilibration=rules.equilibrate.output.report,
+        forcefield=rules.parameterise.output.report,
+    output:
+        f"{RESULTS}/{{system}}/density.json",
+    params:
+        reference=lambda wildcards: system_spec(wildcards.system).reference_density,
+    log:
+        f"{LOGS}/{{system}}/density.log",
+    localrule: True
+    shell:
+        "{PYTHON} -m analysis.density --equilibration {input.equilibration} --forcefield {input.forcefield} "
+        "--system-name {wildcards.system} --reference '{params.reference}' --out {output} > {log} 2>&1"
+
+
+def summary_arguments(wildcards, input):
+    """Per-system groups of report files for analysis.summary (see its docstring)."""
+    parts = []
+    for system in SYSTEMS:
+        parts += ["--system", system]
+        for key in ("manifest", "forcefield", "density", "production"):
+            parts += [f"--{key}", getattr(input, f"{key}_{system}")]
+        parts += ["--reference-conductivity", f"'{system_spec(system).reference_conductivity}'"]
+    return " ".join(parts)
+
+
+rule summary:
+    """The side-by-side table of every system (summary.md/csv/json); summary.md is written last."""
+    input:
+        **{f"manifest_{s}": f"{RESULTS}/{s}/build/manifest.json" for s in SYSTEMS},
+        **{f"forcefield_{s}": f"{RESULTS}/{s}/parameterise/forcefield.json" for s in SYSTEMS},
+        **{f"density_{s}": f"{RESULTS}/{s}/density.json" for s in SYSTEMS},
+        **{f"production_{s}": f"{RESULTS}/{s}/production/production.json" for s in SYSTEMS},
+    output:
+        md=f"{RESULTS}/summary.md",
+        csv=f"{RESULTS}/summary.csv",
+        json=f"{RESULTS}/summary.json",
+    params:
+        arguments=summary_arguments,
+    log:
+        f"{LOGS}/summary.log",
+    localrule: True
+    shell:
+        "{PYTHON} -m analysis.summary --campaign {CFG.name} --out-dir $(dirname {output.md}) "
+        "{params.arguments} > {log} 2>&1"
