@@ -12,8 +12,9 @@ Stages
     temperature, the thermostat temperature raised in ``n_stages`` equal steps to the target temperature,
     each held for an equal share of the heating time.
 
-    :func:`equilibrate_npt`: NPT with a ``MonteCarloBarostat`` (atom-wise scaling, see
-    :mod:`simulation.system_prep`), run in blocks of ``block_ps``. After each block the density
+    :func:`equilibrate_npt`: NPT with a ``MonteCarloBarostat`` (molecular scaling, or atom-wise
+    scaling when a molecule percolates through the box; see :mod:`simulation.system_prep` for why), run
+    in blocks of ``block_ps``. After each block the density
     convergence rule (:func:`density_convergence`) is applied to *that block's* density samples
     (one every ``report_interval_ps``):
 
@@ -47,7 +48,8 @@ from simulation.platform import PlatformChoice
 from simulation.reporters import BlowUpGuard, ProgressReporter, RunLog, interval_steps
 from simulation.runner import make_simulation, ns_per_day, run_steps
 from simulation.state_io import state_from_context
-from simulation.system_prep import add_barostat, box_volume_nm3, degrees_of_freedom, total_mass_amu
+from simulation.system_prep import (add_barostat, box_volume_nm3, degrees_of_freedom, percolating_molecules,
+                                    total_mass_amu)
 
 MIN_DENSITY_SAMPLES_PER_BLOCK = 8
 CONSTRAINT_TOLERANCE = 1e-6
@@ -228,7 +230,14 @@ def equilibrate_npt(system: openmm.System, topology: app.Topology, state: openmm
             f"({report_interval_ps:g} ps) give {block_steps // interval} density samples per block; the "
             f"convergence rule needs at least {MIN_DENSITY_SAMPLES_PER_BLOCK}")
     npt_system = openmm.XmlSerializer.clone(system)
-    add_barostat(npt_system, pressure_bar, temperature_K, barostat_interval, barostat_seed)
+    n_percolating = percolating_molecules(system, state.getPositions(asNumpy=True), state.getPeriodicBoxVectors())
+    rigid = n_percolating == 0
+    add_barostat(npt_system, pressure_bar, temperature_K, barostat_interval, barostat_seed,
+                 scale_molecules_as_rigid=rigid)
+    scaling_note = ("molecular centres scaled, molecules rigid (no molecule spans the box)" if rigid else
+                    f"atom-wise scaling: {n_percolating} molecule(s) percolate through the box; with constraints this "
+                    "move is biased towards low density (simulation.system_prep notes)")
+    _log(log, f"npt: barostat {scaling_note}")
     integrator = openmm.LangevinMiddleIntegrator(temperature_K * unit.kelvin, friction_per_ps / unit.picosecond,
                                                  timestep_ps * unit.picosecond)
     integrator.setRandomNumberSeed(int(integrator_seed))
@@ -300,7 +309,8 @@ def equilibrate_npt(system: openmm.System, topology: app.Topology, state: openmm
         "temperature_K": temperature_K,
         "pressure_bar": pressure_bar,
         "barostat": {"type": "MonteCarloBarostat", "interval_steps": int(barostat_interval),
-                     "scale_molecules_as_rigid": False, "seed": int(barostat_seed)},
+                     "scale_molecules_as_rigid": rigid, "percolating_molecules": n_percolating,
+                     "scaling": scaling_note, "seed": int(barostat_seed)},
         "friction_per_ps": friction_per_ps,
         "timestep_ps": timestep_ps,
         "integrator_seed": int(integrator_seed),

@@ -11,10 +11,24 @@ Hydrogen mass repartitioning (HMR)
     ``ForceField.createSystem(hydrogenMass=...)`` does. The operation *sets* masses to the target, so it
     is idempotent: applying it to an already repartitioned System changes nothing.
 
-Barostat
-    Every barostat gets ``setScaleMoleculesAsRigid(False)``: crosslinked networks percolate through the
-    periodic box (one "molecule" spans it), so molecular-centre scaling would not change the box at all;
-    atom-wise scaling is the correct move for them and harmless for liquids.
+Barostat: how volume moves scale coordinates
+    DESIGN.md asks for ``setScaleMoleculesAsRigid(False)`` on every barostat because crosslinked networks
+    percolate through the periodic box: one "molecule" spans it, and scaling its centre while keeping it
+    rigid stretches the bonds that cross the box faces, so every volume move is rejected. Atom-wise
+    scaling is the only move that works for such a System.
+
+    It is *not* harmless for liquids with constraints. Measured here with OpenMM 8.6.1 (TIP3P-FB water,
+    200 molecules, 300 K, 1 bar, H-bonds constrained, 2 or 4 fs, CPU platform): with molecular scaling
+    the density rises to 0.98-0.99 g/cm^3 within 10 ps; with atom-wise scaling it *falls* steadily
+    (0.81 -> 0.60 g/cm^3 in 10 ps) and never converges. The acceptance test counts N = number of atoms
+    in its N kT ln(V'/V) term, while constrained atoms do not move independently; the surplus acts like
+    an ideal-gas pressure of about (N_atoms - N_rigid_units) kT / V, some 2700 bar for rigid water.
+    (OpenMM issue #3723 / PR #3797 discuss scaling constrained groups instead.)
+
+    So :func:`add_barostat` decides per System (:func:`percolating_molecules`): molecular scaling unless
+    a molecule is bonded to its own periodic image (a network that spans the box), atom-wise scaling
+    then, as DESIGN.md asks, with the bias recorded in the results. ``scale_molecules_as_rigid`` can force
+    either choice.
 """
 
 from __future__ import annotations
@@ -139,27 +153,99 @@ def remove_barostats(system: openmm.System) -> int:
     return removed
 
 
+def molecules(system: openmm.System) -> list[list[int]]:
+    """Connected components of the bond graph (constraints + HarmonicBondForce bonds), particle indices."""
+    partners = bonded_partners(system)
+    seen = np.zeros(system.getNumParticles(), dtype=bool)
+    components = []
+    for start in range(system.getNumParticles()):
+        if seen[start]:
+            continue
+        seen[start] = True
+        stack, component = [start], []
+        while stack:
+            atom = stack.pop()
+            component.append(atom)
+            for other in partners.get(atom, ()):
+                if not seen[other]:
+                    seen[other] = True
+                    stack.append(other)
+        components.append(component)
+    return components
+
+
+def percolating_molecules(system: openmm.System, positions_nm, box_vectors_nm) -> int:
+    """How many molecules are bonded to their own periodic image (span the box, as a network does).
+
+    Each molecule is unwrapped by walking its bonds with minimum-image bond vectors; a bond whose
+    minimum-image vector disagrees with the unwrapped coordinates closes a loop through the boundary,
+    i.e. the molecule percolates. Assumes bonds are shorter than half the box (true for any valid System).
+    """
+    if not system.usesPeriodicBoundaryConditions():
+        return 0
+    if hasattr(positions_nm, "value_in_unit"):
+        positions_nm = positions_nm.value_in_unit(openmm.unit.nanometer)
+    pos = np.asarray(positions_nm, dtype=float)
+    box = box_matrix_nm(box_vectors_nm)
+    inverse = np.linalg.inv(box)
+
+    def minimum_image(d):
+        frac = d @ inverse
+        return (frac - np.round(frac)) @ box
+
+    partners = bonded_partners(system)
+    count = 0
+    for component in molecules(system):
+        if len(component) < 2:
+            continue
+        unwrapped = {component[0]: pos[component[0]]}
+        stack, spans = [component[0]], False
+        while stack and not spans:
+            atom = stack.pop()
+            for other in partners.get(atom, ()):
+                target = unwrapped[atom] + minimum_image(pos[other] - pos[atom])
+                if other not in unwrapped:
+                    unwrapped[other] = target
+                    stack.append(other)
+                elif np.linalg.norm(unwrapped[other] - target) > 1e-3:
+                    spans = True
+                    break
+        count += spans
+    return count
+
+
 def add_barostat(system: openmm.System, pressure_bar: float, temperature_K: float, interval_steps: int,
-                 seed: int) -> openmm.MonteCarloBarostat:
-    """Add an isotropic MonteCarloBarostat (atom-wise scaling, see module notes) after removing others.
+                 seed: int, scale_molecules_as_rigid: bool = True) -> openmm.MonteCarloBarostat:
+    """Add an isotropic MonteCarloBarostat after removing others.
 
     ``pressure_bar`` is the target pressure, ``temperature_K`` the temperature the acceptance test uses
     (must equal the thermostat's), ``interval_steps`` the steps between volume moves.
+    ``scale_molecules_as_rigid``: False for Systems with a percolating network (see the module notes:
+    atom-wise scaling is biased towards low density when there are constraints).
     """
     if not system.usesPeriodicBoundaryConditions():
         raise SimulationError("NPT needs a periodic System; this System has no periodic boundary conditions")
     remove_barostats(system)
     barostat = openmm.MonteCarloBarostat(pressure_bar * openmm.unit.bar, temperature_K * openmm.unit.kelvin,
                                          int(interval_steps))
-    barostat.setScaleMoleculesAsRigid(False)
+    barostat.setScaleMoleculesAsRigid(bool(scale_molecules_as_rigid))
     barostat.setRandomNumberSeed(int(seed))
     system.addForce(barostat)
     return barostat
 
 
-def box_volume_nm3(box_vectors) -> float:
-    """Volume (nm^3) of a periodic box given as three vectors (Quantity or plain nm)."""
+def box_matrix_nm(box_vectors) -> np.ndarray:
+    """3x3 array (rows a, b, c; nm) from box vectors as a Quantity, a list of Quantity Vec3, or plain nm."""
     if hasattr(box_vectors, "value_in_unit"):
         box_vectors = box_vectors.value_in_unit(openmm.unit.nanometer)
-    a = np.asarray([[v[0], v[1], v[2]] for v in box_vectors], dtype=float)
-    return float(abs(np.linalg.det(a)))
+    rows = []
+    for v in box_vectors:
+        if hasattr(v, "value_in_unit"):
+            v = v.value_in_unit(openmm.unit.nanometer)
+        rows.append([float(v[0]), float(v[1]), float(v[2])])
+    return np.asarray(rows, dtype=float)
+
+
+def box_volume_nm3(box_vectors) -> float:
+    """Volume (nm^3) of a periodic box given as three vectors (Quantity, list of Quantity, or plain nm)."""
+    return float(abs(np.linalg.det(box_matrix_nm(box_vectors))))
