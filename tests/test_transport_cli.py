@@ -1,0 +1,143 @@
+"""End to end: ``python -m analysis.transport`` on a synthetic OpenMM-written DCD, PDB and System XML."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import transport_synthetic as ts
+from analysis.transport import main, parse_viscosity
+from common.errors import AnalysisError
+
+COUNTS = {"NA": 30, "PF6": 30, "PC": 40}
+D_NM2_PER_PS = {"NA": 0.002, "PF6": 0.003, "PC": 0.005}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("transport")
+    x = ts.walk(COUNTS, D_NM2_PER_PS, 300, 1.0, seed=3)
+    pdb, dcd, xml = ts.write_inputs(folder, COUNTS, x, dt_ps=1.0)
+    out = folder / "out.json"
+    cmd = [sys.executable, "-m", "analysis.transport", "--topology", str(pdb), "--trajectory", str(dcd),
+           "--system", str(xml), "--temperature", "298.15 K", "--out", str(out), "--csv", str(folder / "t.csv"),
+           "--plots-dir", str(folder / "plots"), "--viscosity", "2.5 mPa s", "--backend", "numpy"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return folder, json.loads(out.read_text())
+
+
+def test_diffusion_coefficients_are_recovered(run):
+    _, r = run
+    assert r["frame_interval_ps"] == pytest.approx(1.0) and r["inputs"]["frame_interval_source"] == "file header"
+    assert r["n_frames"] == 300 and r["run_length_ps"] == pytest.approx(299.0)
+    assert r["box"]["mean_volume_nm3"] == pytest.approx(27.0, rel=1e-5) and r["box"]["cubic"]
+    for name, D in D_NM2_PER_PS.items():
+        sp = r["species"][name]
+        est = sp["D_m2_per_s"]
+        assert abs(est["value"] - D * 1e-6) < 3 * est["stderr"], name
+        assert sp["diffusive"] and sp["fit_window_ps"][1] > sp["fit_window_ps"][0]
+        yh = r["yeh_hummer"]["correction_m2_per_s"]
+        assert sp["D_yeh_hummer_m2_per_s"]["value"] == pytest.approx(est["value"] + yh)
+    assert r["yeh_hummer"]["viscosity_Pa_s"] == pytest.approx(2.5e-3)
+
+
+def test_conductivities_haven_and_transference(run):
+    _, r = run
+    kT, V, e = 1.380649e-23 * 298.15, 27e-27, 1.602176634e-19
+    for key, q in (("conductivity", 0.8), ("conductivity_formal_charges", 1.0)):
+        c = r[key]
+        assert c["charges_e"]["NA"] == pytest.approx(q) and c["charges_e"]["PF6"] == pytest.approx(-q)
+        ne = c["nernst_einstein"]["sigma_S_per_m"]
+        D = {n: r["species"][n]["D_m2_per_s"]["value"] for n in ("NA", "PF6")}
+        assert ne["value"] == pytest.approx(e**2 / (V * kT) * 30 * q**2 * (D["NA"] + D["PF6"]), rel=1e-4)
+        eh = c["einstein_helfand"]["sigma_S_per_m"]
+        assert abs(eh["value"] - ne["value"]) < 3 * np.hypot(eh["stderr"], ne["stderr"])   # independent ions
+        assert c["nernst_einstein"]["sigma_mS_per_cm"]["value"] == pytest.approx(10 * ne["value"])
+    assert r["conductivity"]["charge_convention"] == "scaled"
+    assert r["haven_ratio"] == r["conductivity"]["haven_ratio"]
+    t = r["transference_number_Na"]
+    D = {n: r["species"][n]["D_m2_per_s"]["value"] for n in ("NA", "PF6")}
+    assert t["value"] == pytest.approx(D["NA"] / (D["NA"] + D["PF6"]))
+    assert set(r["fit_window_ps"]) == {"NA", "PF6", "PC", "einstein_helfand"}
+
+
+def test_solvation_block_and_files(run):
+    folder, r = run
+    s = r["solvation"]
+    assert s["n_sodium"] == 30
+    assert {"PF6:F", "PF6:COM", "PC:O_carbonyl", "PC:O_ether"} == set(s["groups"])
+    ip = s["ion_pairs"]
+    assert ip["cutoff_nm"] is not None
+    assert ip["SSIP"] + ip["CIP"] + ip["AGG"] == pytest.approx(1.0)
+    for name in ("msd.png", "einstein_helfand.png", "rdf.png", "msd.csv", "rdf.csv"):
+        assert (folder / "plots" / name).stat().st_size > 1000, name
+    rows = list(csv.DictReader((folder / "t.csv").open()))
+    d_na = [row for row in rows if row["quantity"] == "D" and row["species"] == "NA"][0]
+    assert float(d_na["value"]) == pytest.approx(r["species"]["NA"]["D_m2_per_s"]["value"], rel=1e-5)
+    assert {row["charge_convention"] for row in rows if row["quantity"] == "sigma_einstein_helfand"} == {"scaled",
+                                                                                                       "formal"}
+
+
+def test_without_viscosity_the_correction_is_null_and_explained(tmp_path):
+    counts = {"NA": 10, "PF6": 10}
+    x = ts.walk(counts, {"NA": 0.002, "PF6": 0.003}, 60, 2.0, seed=1)
+    pdb, dcd, xml = ts.write_inputs(tmp_path, counts, x, dt_ps=2.0, wrap=False)
+    out = tmp_path / "o.json"
+    assert main(["--topology", str(pdb), "--trajectory", str(dcd), "--system", str(xml), "--temperature", "300 K",
+                 "--out", str(out), "--frame-interval", "4 ps", "--formal-charges", "NA=1", "PF6=-1",
+                 "--no-solvation"]) == 0
+    r = json.loads(out.read_text())
+    assert r["frame_interval_ps"] == 4.0 and r["inputs"]["frame_interval_source"] == "given"
+    assert r["species"]["NA"]["D_yeh_hummer_m2_per_s"]["value"] is None
+    assert r["yeh_hummer"]["correction_m2_per_s"] is None and "no viscosity" in r["yeh_hummer"]["note"]
+    assert r["species"]["NA"]["formal_charge_source"] == "given"
+    assert r["solvation"] is None and "skipped" in r["solvation_note"]
+
+
+def _error(tmp_path, capsys, counts, frames=60, **write):
+    x = ts.walk(counts, {k: 0.002 for k in counts}, frames, 1.0)
+    pdb, dcd, xml = ts.write_inputs(tmp_path, counts, x, **write)
+    rc = main(["--topology", str(pdb), "--trajectory", str(dcd), "--system", str(xml), "--temperature", "300 K",
+               "--out", str(tmp_path / "o.json")])
+    assert rc == 1 and not (tmp_path / "o.json").exists()
+    return capsys.readouterr().err
+
+
+def test_error_atom_count_mismatch(tmp_path, capsys):
+    err = _error(tmp_path, capsys, {"NA": 5, "PF6": 5}, topology_counts={"NA": 6, "PF6": 5})
+    assert "traj.dcd" in err and "40 atoms but the topology has 41" in err
+
+
+def test_error_too_few_frames(tmp_path, capsys):
+    err = _error(tmp_path, capsys, {"NA": 5, "PF6": 5}, frames=20)
+    assert "20 frames" in err and "at least 50" in err
+
+
+def test_error_no_ions(tmp_path, capsys):
+    err = _error(tmp_path, capsys, {"PC": 5})
+    assert "no ions" in err and "--formal-charges" in err
+
+
+def test_error_no_box(tmp_path, capsys):
+    err = _error(tmp_path, capsys, {"NA": 5, "PF6": 5}, periodic_dcd=False)
+    assert "traj.dcd" in err and "no periodic box" in err
+
+
+def test_error_missing_file_and_bad_units(tmp_path, capsys):
+    assert main(["--topology", str(tmp_path / "none.pdb"), "--trajectory", "x.dcd", "--system", "s.xml",
+                 "--temperature", "300 K", "--out", str(tmp_path / "o.json")]) == 1
+    assert "none.pdb" in capsys.readouterr().err
+    assert main(["--topology", "t.pdb", "--trajectory", "x.dcd", "--system", "s.xml",
+                 "--temperature", "300", "--out", str(tmp_path / "o.json")]) == 1
+    assert "--temperature" in capsys.readouterr().err
+    with pytest.raises(AnalysisError, match="mPa s"):
+        parse_viscosity("2.5 mPas")
+    assert parse_viscosity("2.5 cP") == pytest.approx(2.5e-3)
