@@ -11,7 +11,7 @@ work folder (default ``DIR.work``) with no lost or duplicated frames (:mod:`simu
 Hydrogen masses are set to the settings' ``hydrogen_mass_amu`` (a no-op on a System from
 ``simulation.equilibrate``) and any barostat is removed.
 
-Outputs in DIR, all moved in at the very end: ``trajectory.dcd``, ``energies.csv``, ``state.xml`` (final State),
+Outputs in DIR, all moved in at the very end: ``trajectory.dcd``, ``energies.csv``, ``final_state.xml``,
 ``system.xml`` and, last, ``production.json`` (the summary; its presence marks a finished run).
 """
 

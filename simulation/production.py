@@ -10,15 +10,15 @@ Physics
 Outputs (in ``out_dir``, all appear only at the very end)
     ``trajectory.dcd`` (frames every ``trajectory_interval_ps``, frame k at t = (k + 1) x interval, positions
     *not* wrapped into the box, so per-atom coordinates are continuous for MSDs), ``energies.csv``
-    (progress/energy rows every ``energy_interval_ps``), ``state.xml`` (final portable State),
+    (progress/energy rows every ``energy_interval_ps``), ``final_state.xml`` (portable State),
     ``system.xml`` (the System that ran), and ``production.json`` (summary) written last: a folder without
     ``production.json`` is not a finished run. ``production.json`` of a previous run is deleted when a run
     starts.
 
 Resumability (design choice: one growing DCD in a work folder, cut back on resume)
-    All in-progress files live in a work folder (default: ``<out_dir>.work`` beside ``out_dir``; the
-    workflow uses ``<out_dir>/work``, which is fine because Snakemake deletes only the declared output
-    *files* of a failed job, never undeclared files or folders, so the work folder survives). The work
+    All in-progress files live in a work folder (default: ``<out_dir>.work`` beside ``out_dir``, as the
+    workflow also uses it, so a workflow manager that deletes the declared outputs of a failed job does
+    not delete it; a work folder inside ``out_dir`` also works). The work
     folder must not be ``out_dir`` itself (the products would collide with their in-progress versions). The run is cut
     into chunks of ``production_chunk_ps`` (a whole number of frame intervals, checked by the config).
     After each chunk: the DCD and CSV are flushed and fsync'ed, then a checkpoint
@@ -66,7 +66,7 @@ from simulation.system_prep import (box_volume_nm3, degrees_of_freedom, density_
 
 TRAJECTORY = "trajectory.dcd"
 ENERGIES = "energies.csv"
-FINAL_STATE = "state.xml"  # the name the workflow's produce rule declares
+FINAL_STATE = "final_state.xml"  # the names the workflow's produce rule declares
 SYSTEM = "system.xml"
 SUMMARY = "production.json"
 PROGRESS = "progress.json"
@@ -74,7 +74,7 @@ PRODUCTS = (TRAJECTORY, ENERGIES, FINAL_STATE, SYSTEM)
 PROGRESS_SCHEMA = "gelmd.simulation.production-progress/1"
 SUMMARY_SCHEMA = "gelmd.simulation.production/1"
 _WORK_FILE = re.compile(r"^(checkpoint_\d+\.chk|state_\d+\.xml|progress\.json|trajectory\.dcd|energies\.csv|"
-                        r"state\.xml|system\.xml|\..*\.part)$")
+                        r"final_state\.xml|system\.xml|\..*\.part)$")
 
 
 def default_work_dir(out_dir: str | Path) -> Path:

@@ -31,14 +31,20 @@ def _resolved(tmp_path: Path, **changes) -> Path:
 
 
 def test_round_trip(tmp_path):
-    settings = settings_from_config(load_config(read_yaml(DEMO)))
+    raw = read_yaml(DEMO)
+    cfg = load_config(raw)
+    settings = settings_from_config(cfg)
     write_settings(settings, tmp_path / "s.json")
     again = load_settings(tmp_path / "s.json")
     assert again == settings
     assert json.loads((tmp_path / "s.json").read_text())["schema"] == "gelmd.simulation.settings/1"
-    assert settings.protocol.timestep_ps == pytest.approx(0.002)
-    assert settings.protocol.production_duration_ps == pytest.approx(200.0)
-    assert settings.temperature_K == pytest.approx(298.15)
+    assert settings.protocol == cfg.protocol and settings.engine == cfg.engine
+    assert settings.hydrogen_mass_amu == cfg.forcefield.hydrogen_mass_amu
+    # unit conversion from the YAML strings ("4 fs" -> 0.004 ps, "298.15 K")
+    fs = float(raw["protocol"]["timestep"].split()[0])
+    assert raw["protocol"]["timestep"].split()[1] == "fs"
+    assert settings.protocol.timestep_ps == pytest.approx(fs / 1000.0)
+    assert settings.temperature_K == pytest.approx(float(raw["temperature"].split()[0]))
 
 
 def test_seeds_reproducible_nonzero_and_per_purpose():
@@ -76,7 +82,8 @@ def test_cli_subprocess_matches_in_process(tmp_path):
 
 
 def test_cli_config_values_reach_settings(tmp_path):
-    resolved = _resolved(tmp_path, engine__platform="CPU", engine__cpu_threads=2, protocol__timestep="1 fs")
+    resolved = _resolved(tmp_path, engine__platform="CPU", engine__cpu_threads=2, protocol__timestep="1 fs",
+                         forcefield__hydrogen_mass="1.008 amu")
     assert main(["--config", str(resolved), "--out", str(tmp_path / "s.json")]) == 0
     settings = load_settings(tmp_path / "s.json")
     assert settings.engine.platform == "CPU" and settings.engine.cpu_threads == 2
@@ -85,7 +92,7 @@ def test_cli_config_values_reach_settings(tmp_path):
 
 def test_cli_invalid_config_exits_1_naming_the_key(tmp_path, capsys):
     raw = fill_and_check_schema(read_yaml(DEMO))
-    raw["protocol"]["timestep"] = "5 fs"  # too long without HMR
+    raw["protocol"]["timestep"] = "5 fs"  # too long even with HMR (limit 4 fs)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(raw))
     out = tmp_path / "s.json"
