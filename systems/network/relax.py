@@ -1,0 +1,125 @@
+"""Relaxing the network after each crosslinking cycle: ramped new bonds, minimisation, short NPT MD.
+
+New bonds are formed between atoms up to the cycle cutoff apart (0.4-1 nm), far from the ~0.15 nm
+equilibrium. Switching the full bond on at once would fling atoms, so the new bonds are ramped over
+``ramp_stages`` stages: at stage k of n, each new bond has equilibrium length r0 = r_start + (r_eq -
+r_start) k/n (r_start its length when formed) and force constant k_eq k/n, and the angle terms that contain
+a new bond have their force constants scaled by k/n too; each stage is minimised (L-BFGS) and run for a few
+MD steps. Then the full force field is minimised and run for ``md_steps`` of NPT MD (Langevin middle
+integrator + Monte Carlo barostat scaling atoms, not molecules). Seeds are derived from the builder seed and
+the cycle number.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import openmm
+from openmm import unit
+
+from common.errors import SimulationError
+from simulation.platform import PlatformChoice
+from simulation.system_prep import add_barostat
+
+
+@dataclass(frozen=True)
+class RelaxSettings:
+    temperature_K: float = 298.15
+    pressure_bar: float = 1.0
+    timestep_ps: float = 0.001
+    friction_per_ps: float = 5.0
+    barostat_interval: int = 25
+    ramp_stages: int = 4
+    ramp_min_iterations: int = 100
+    ramp_md_steps: int = 20
+    final_min_iterations: int = 300
+    min_tolerance_kJ_per_mol_per_nm: float = 10.0
+    md_steps: int = 1000
+
+
+def _energy(context: openmm.Context) -> float:
+    return context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+
+
+def relax(system: openmm.System, positions_nm: np.ndarray, box_nm: np.ndarray, new_bonds: list[tuple[int, int]],
+          settings: RelaxSettings, platform: PlatformChoice, seed: int, md_steps: int | None = None,
+          stage: str = "relax") -> tuple[np.ndarray, np.ndarray, dict]:
+    """Ramp in ``new_bonds`` (Topology index pairs), minimise, run NPT MD; return positions, box, info."""
+    start = time.perf_counter()
+    system = openmm.XmlSerializer.clone(system)
+    add_barostat(system, settings.pressure_bar, settings.temperature_K, settings.barostat_interval, seed + 1)
+    bond_force = next(f for f in system.getForces() if isinstance(f, openmm.HarmonicBondForce))
+    angle_force = next((f for f in system.getForces() if isinstance(f, openmm.HarmonicAngleForce)), None)
+    box = np.asarray(box_nm, dtype=float)
+    pos = np.asarray(positions_nm, dtype=float)
+    wanted = {(min(a, b), max(a, b)) for a, b in new_bonds}
+    ramp_bonds = []  # (index, i, j, r_start, r_eq, k_eq)
+    for k in range(bond_force.getNumBonds()):
+        i, j, r0, kb = bond_force.getBondParameters(k)
+        if (min(i, j), max(i, j)) in wanted:
+            d = pos[j] - pos[i]
+            d -= box * np.round(d / box)
+            ramp_bonds.append((k, i, j, float(np.linalg.norm(d)), r0.value_in_unit(unit.nanometer),
+                               kb.value_in_unit(unit.kilojoule_per_mole / unit.nanometer ** 2)))
+    new_atoms_pairs = wanted
+    ramp_angles = []
+    if angle_force is not None and wanted:
+        for k in range(angle_force.getNumAngles()):
+            i, j, l, theta, ka = angle_force.getAngleParameters(k)
+            if (min(i, j), max(i, j)) in new_atoms_pairs or (min(j, l), max(j, l)) in new_atoms_pairs:
+                ramp_angles.append((k, i, j, l, theta, ka))
+    integrator = openmm.LangevinMiddleIntegrator(settings.temperature_K * unit.kelvin,
+                                                 settings.friction_per_ps / unit.picosecond,
+                                                 settings.timestep_ps * unit.picosecond)
+    integrator.setRandomNumberSeed(int(seed))
+    try:
+        context = openmm.Context(system, integrator, platform.platform, platform.properties)
+    except Exception as exc:
+        raise SimulationError(f"{stage}: cannot create an OpenMM Context: {exc}") from exc
+    context.setPeriodicBoxVectors(*(openmm.Vec3(*(np.eye(3)[k] * box[k])) for k in range(3)))
+    context.setPositions(pos * unit.nanometer)
+    context.applyConstraints(1e-6)
+    tol = settings.min_tolerance_kJ_per_mol_per_nm * unit.kilojoule_per_mole / unit.nanometer
+    energies = [_energy(context)]
+    n = settings.ramp_stages if ramp_bonds else 0
+    for s in range(1, n + 1):
+        lam = s / n
+        for k, i, j, r_start, r_eq, k_eq in ramp_bonds:
+            bond_force.setBondParameters(k, i, j, r_start + (r_eq - r_start) * lam, k_eq * lam)
+        for k, i, j, l, theta, ka in ramp_angles:
+            angle_force.setAngleParameters(k, i, j, l, theta, ka * lam)
+        bond_force.updateParametersInContext(context)
+        if ramp_angles:
+            angle_force.updateParametersInContext(context)
+        openmm.LocalEnergyMinimizer.minimize(context, tol, settings.ramp_min_iterations)
+        if settings.ramp_md_steps and s < n:
+            context.setVelocitiesToTemperature(settings.temperature_K * unit.kelvin, int(seed) + 10 + s)
+            _step(integrator, settings.ramp_md_steps, stage)
+        energies.append(_energy(context))
+    openmm.LocalEnergyMinimizer.minimize(context, tol, settings.final_min_iterations)
+    energies.append(_energy(context))
+    steps = settings.md_steps if md_steps is None else md_steps
+    if steps:
+        context.setVelocitiesToTemperature(settings.temperature_K * unit.kelvin, int(seed) + 2)
+        _step(integrator, steps, stage)
+    state = context.getState(getPositions=True, getEnergy=True)
+    final = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+    if not np.isfinite(final):
+        raise SimulationError(f"{stage}: the potential energy became {final} after relaxation")
+    new_pos = state.getPositions(asNumpy=True).value_in_unit(unit.nanometer)
+    vectors = state.getPeriodicBoxVectors(asNumpy=True).value_in_unit(unit.nanometer)
+    new_box = np.array([vectors[0][0], vectors[1][1], vectors[2][2]])
+    info = {"ramped_bonds": len(ramp_bonds), "ramped_angles": len(ramp_angles), "ramp_stages": n,
+            "potential_energy_kJ_per_mol": final, "energies_kJ_per_mol": energies, "md_steps": steps,
+            "box_nm": new_box.tolist(), "wall_time_s": time.perf_counter() - start}
+    del context
+    return new_pos, new_box, info
+
+
+def _step(integrator: openmm.Integrator, steps: int, stage: str) -> None:
+    try:
+        integrator.step(int(steps))
+    except (openmm.OpenMMException, ValueError) as exc:
+        raise SimulationError(f"{stage}: MD failed: {str(exc).strip()}") from exc
