@@ -46,6 +46,7 @@ def test_dry_run_plans_every_stage_for_every_system(config, systems, tmp_path):
     jobs = jobs_of_dry_run(result.stdout)
     for rule in ("build_system", "parameterise", "equilibrate", "produce", "density"):
         assert jobs[rule] == systems, (rule, jobs)
+    assert jobs["transport"] == 1  # the salt-free PC system has no ions to analyse
     assert jobs["summary"] == 1 and jobs["all"] == 1
     assert "resp_template" not in jobs  # the cached templates are used
 
@@ -80,7 +81,7 @@ TINY = {
                        "n_solvent": 40}},
     "protocol": {"timestep": "2 fs", "heating_duration": "2 ps", "equilibration_duration": "10 ps",
                  "equilibration_max_blocks": 6, "density_tolerance": 0.03, "production_duration": "10 ps",
-                 "production_chunk": "5 ps", "trajectory_interval": "0.5 ps", "energy_interval": "0.5 ps"},
+                 "production_chunk": "5 ps", "trajectory_interval": "0.1 ps", "energy_interval": "0.5 ps"},
 }
 
 
@@ -99,7 +100,7 @@ def test_tiny_liquid_electrolyte_end_to_end_on_cpu(tmp_path):
 
     production = json.loads((results / "LE/production/production.json").read_text())
     assert production["ensemble"] == "NVT"
-    assert production["trajectory"]["frames"] == 20
+    assert production["trajectory"]["frames"] == 100
     assert production["platform"]["name"] == "CPU"
     assert (results / "LE/production/trajectory.dcd").stat().st_size > 0
     assert not (results / "LE/production.work").exists()  # cleaned after a finished run
@@ -110,8 +111,18 @@ def test_tiny_liquid_electrolyte_end_to_end_on_cpu(tmp_path):
     assert 1.0 < rho["value"] < 1.6 and 0 < rho["stderr"] < 0.05
     assert density["experiment"]["deviation_percent"] is None  # no verified experiment for this mixture
 
+    transport = json.loads((results / "LE/transport.json").read_text())
+    for species in ("NA", "PF6", "PC"):
+        d = transport["species"][species]["D_m2_per_s"]
+        assert d["value"] > 0 and d["stderr"] >= 0
+    for route in ("nernst_einstein", "einstein_helfand"):
+        assert "stderr" in transport["conductivity"][route]["sigma_S_per_m"]
+    assert transport["temperature_K"] == pytest.approx(298.15)
+    assert (results / "LE/transport_plots/msd.png").stat().st_size > 0
+
     summary = json.loads((results / "summary.json").read_text())
     assert [row["system"] for row in summary["systems"]] == ["LE"]
+    assert summary["systems"][0]["D_Na_m2_per_s"]["value"] > 0
     table = (results / "summary.md").read_text()
     assert "| LE |" in table and "charges" in table
     assert "LE" in (results / "summary.csv").read_text()

@@ -1,5 +1,6 @@
-# Stage 4: analysis. Density against experiment, then the campaign summary. Analysis reads files only
-# (topology, trajectory, System XML, JSON reports), so the same commands work outside the workflow.
+# Stage 4: analysis. Density against experiment, transport (systems with salt), then the campaign summary.
+# Analysis reads files only (topology, trajectory, System XML, JSON reports), so the same commands work
+# outside the workflow.
 
 
 def system_spec(system):
@@ -23,6 +24,40 @@ rule density:
         "--system-name {wildcards.system} --reference '{params.reference}' --out {output} > {log} 2>&1"
 
 
+def has_salt(system):
+    return system_spec(system).salt.concentration_mol_per_L > 0
+
+
+SALTED = [s for s in SYSTEMS if has_salt(s)]
+
+
+rule transport:
+    """Self-diffusion, Nernst-Einstein and Einstein-Helfand conductivity, Haven ratio, t(Na+), Na+ solvation."""
+    input:
+        pdb=rules.build_system.output.pdb,
+        trajectory=rules.produce.output.trajectory,
+        system=rules.produce.output.system,
+        report=rules.produce.output.report,
+    output:
+        json=f"{RESULTS}/{{system}}/transport.json",
+        csv=f"{RESULTS}/{{system}}/transport.csv",
+        plots=directory(f"{RESULTS}/{{system}}/transport_plots"),
+    params:
+        temperature=CFG.raw["temperature"],
+        viscosity=lambda wildcards: (f"--viscosity '{CFG.raw['systems'][wildcards.system]['viscosity']}'"
+                                     if system_spec(wildcards.system).viscosity_Pa_s else ""),
+    log:
+        f"{LOGS}/{{system}}/transport.log",
+    threads: 2
+    resources:
+        runtime=120,
+        mem_mb=8000,
+    shell:
+        "{PYTHON} -m analysis.transport --topology {input.pdb} --trajectory {input.trajectory} "
+        "--system {input.system} --temperature '{params.temperature}' {params.viscosity} "
+        "--out {output.json} --csv {output.csv} --plots-dir {output.plots} --log {log}"
+
+
 def summary_arguments(wildcards, input):
     """Per-system groups of report files for analysis.summary (see its docstring)."""
     parts = []
@@ -30,6 +65,8 @@ def summary_arguments(wildcards, input):
         parts += ["--system", system]
         for key in ("manifest", "forcefield", "density", "production"):
             parts += [f"--{key}", getattr(input, f"{key}_{system}")]
+        if has_salt(system):
+            parts += ["--transport", input[f"transport_{system}"]]
         parts += ["--reference-conductivity", f"'{system_spec(system).reference_conductivity}'"]
     return " ".join(parts)
 
@@ -41,6 +78,7 @@ rule summary:
         **{f"forcefield_{s}": f"{RESULTS}/{s}/parameterise/forcefield.json" for s in SYSTEMS},
         **{f"density_{s}": f"{RESULTS}/{s}/density.json" for s in SYSTEMS},
         **{f"production_{s}": f"{RESULTS}/{s}/production/production.json" for s in SYSTEMS},
+        **{f"transport_{s}": f"{RESULTS}/{s}/transport.json" for s in SALTED},
     output:
         md=f"{RESULTS}/summary.md",
         csv=f"{RESULTS}/summary.csv",
