@@ -50,7 +50,7 @@ from common.errors import AnalysisError
 log = logging.getLogger("gelmd.analysis")
 
 BACKENDS = ("auto", "numpy", "cupy")
-FFT_ROWS = 64                      # series per FFT call on the CPU: small batches stay in cache (fastest)
+FFT_ROWS = 48                      # series per FFT call and CPU thread: small batches stay in cache
 GPU_FFT_ROWS = 4096                # series per FFT call on a GPU: large batches keep it busy
 READ_BATCH_BYTES = 256 * 2**20     # bytes of series read at once from the (possibly on-disk) store
 DEFAULT_MAX_SERIES_BYTES = 4 * 2**30
@@ -71,12 +71,20 @@ class Backend:
     fft_rows: int = FFT_ROWS
 
 
+def _cpu_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _numpy_backend() -> Backend:
+    workers = _cpu_workers()   # scipy.fft splits a batch of rows over threads
     return Backend(
         name="numpy", xp=np,
-        rfft=lambda a, n: scipy.fft.rfft(a, n=n, axis=-1),
-        irfft=lambda a, n: scipy.fft.irfft(a, n=n, axis=-1),
-        to_device=np.asarray, to_host=np.asarray,
+        rfft=lambda a, n: scipy.fft.rfft(a, n=n, axis=-1, workers=workers),
+        irfft=lambda a, n: scipy.fft.irfft(a, n=n, axis=-1, workers=workers),
+        to_device=np.asarray, to_host=np.asarray, fft_rows=FFT_ROWS * min(workers, 4),
     )
 
 
@@ -160,22 +168,34 @@ class _MSDAccumulator:
         self.n_particles = 0
 
     def add(self, x: np.ndarray) -> None:
-        """Add particles ``x`` (T, b, d)."""
+        """Add particles ``x`` (T, b, d).
+
+        Particles are taken a few at a time (``fft_rows`` series): each small batch is transposed to
+        time-contiguous rows and centred while it sits in cache, so the whole array is read once and never
+        copied as a whole.
+        """
         t, b, d = x.shape
-        x = np.asarray(x, dtype=np.float64)
-        x = x - x.mean(axis=0, keepdims=True)
-        rows = np.ascontiguousarray(x.reshape(t, b * d).T)           # (b·d, T), time contiguous
         self.n_particles += b
-        if self.per_particle:
-            self.parts.append(self._per_particle(rows, b, d))
-            return
-        self.r2 += np.einsum("kt,kt->t", rows, rows)
+        step = max(1, self.backend.fft_rows // d)
         xp = self.backend.xp
-        step = self.backend.fft_rows
-        for s in range(0, rows.shape[0], step):
-            spectrum = self.backend.rfft(self.backend.to_device(rows[s:s + step]), self.fft_length)
-            self.power += xp.einsum("kf,kf->f", spectrum.real, spectrum.real)
-            self.power += xp.einsum("kf,kf->f", spectrum.imag, spectrum.imag)
+        padded = np.zeros((step * d, self.fft_length))               # zero padding written once, reused
+        for s in range(0, b, step):
+            block = np.asarray(x[:, s:s + step], dtype=np.float64).reshape(t, -1)
+            k = block.shape[1]
+            rows = padded[:k, :t]
+            rows[...] = block.T                                      # (batch·d, T), time contiguous
+            rows -= rows.mean(axis=1, keepdims=True)
+            if self.per_particle:
+                self.parts.append(self._per_particle(np.ascontiguousarray(rows), k // d, d))
+                continue
+            self.r2 += np.einsum("kt,kt->t", rows, rows)
+            spectrum = self.backend.rfft(self.backend.to_device(padded[:k]), self.fft_length)
+            if xp is np:
+                pairs = spectrum.view(np.float64).reshape(spectrum.shape[0], -1, 2)   # (re, im) per frequency
+                self.power += np.einsum("kfc,kfc->f", pairs, pairs)
+            else:
+                self.power += xp.einsum("kf,kf->f", spectrum.real, spectrum.real)
+                self.power += xp.einsum("kf,kf->f", spectrum.imag, spectrum.imag)
 
     def _per_particle(self, rows: np.ndarray, b: int, d: int) -> np.ndarray:
         spectrum = self.backend.rfft(self.backend.to_device(rows), self.fft_length)

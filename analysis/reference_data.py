@@ -43,3 +43,33 @@ CONDUCTIVITY_MS_PER_CM: dict[str, Reference] = {
 def lookup(table: dict[str, Reference], key: str) -> Reference | None:
     """The reference for ``key`` or None when the key is empty or has no verified value."""
     return table.get(key) if key else None
+
+
+@dataclass(frozen=True)
+class UnverifiedClaim:
+    """A literature value that could not be read and checked here: kept so that someone with access can
+    verify it, never used as a comparison target (``lookup`` does not see these tables)."""
+
+    value: float
+    unit: str
+    temperature_K: float
+    claim: str
+    searched: str
+
+
+# Liquid electrolyte, 1 M NaPF6 in PC (the LE of the founding paper is PC/FEC 95:5 + 1 M NaPF6; the paper
+# reports no LE conductivity). Transport issue 3, checked with the project's search tools on the stored
+# literature pages: only abstracts were readable, none with the number.
+UNVERIFIED_CONDUCTIVITY_MS_PER_CM: dict[str, UnverifiedClaim] = {
+    "LE_NaPF6_PC_1M": UnverifiedClaim(
+        7.98, "mS/cm", 298.15,
+        "Issue 3 text: '1 M NaPF6 in PC ≈ 7.98 mS/cm at 25 °C', attributed (itself with a question mark) to "
+        "Ponrouch et al., Energy Environ. Sci. 2012 / J. Mater. Chem. A 2013, 'Towards high energy density sodium "
+        "ion batteries through electrolyte optimization'. Not verified: neither the paper nor its journal, "
+        "volume and page could be read here.",
+        "Found but could not read the value in: Ponrouch et al., 'Non-aqueous electrolytes for sodium-ion "
+        "batteries', J. Mater. Chem. A 3 (2015) 22 (review, c4ta04428b; abstract only); Geng, Buchholz, ... "
+        "Passerini, 'Influence of salt concentration on the properties of sodium-based electrolytes', Small "
+        "Methods 2018, doi:10.1002/smtd.201800208 (measures 0.1/1/3 M NaPF6 in PC conductivity; abstract only).",
+    ),
+}
