@@ -1,0 +1,193 @@
+"""Network chemistry: reaction types, residue split, graph edits, templates, periodic bonded System."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+from common.errors import SpeciesError
+from forcefields.gaff2_typer import assign_gaff2_types
+from forcefields.residue_templates import read_residue_templates
+from forcefields.system_factory import TEMPLATE_DIR
+from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
+                                     validate_spec)
+from systems.network.errors import NetworkBuildError, ReactionTypeError
+from systems.network.forcefield import network_system
+from systems.network.graph import NetworkGraph
+from systems.network.monomer import build_monomer_model, capped_fragment
+from systems.network.reactive_pairs import segment_pierces_ring, select_bonds
+from systems.network.templates import template_key
+from systems.species import BUILTIN_SPECIES
+from systems.structures import conformer_positions
+
+BMP = BUILTIN_SPECIES["BMP"].smiles
+TPA = BUILTIN_SPECIES["TPA"].smiles
+
+
+def bmp():
+    return build_monomer_model("BMP", BMP, "ring_opening_aziridine", "BMP")
+
+
+def tpa():
+    return build_monomer_model("TPA", TPA, "radical_acrylate", "TPA")
+
+
+def test_bmp_splits_into_two_equal_arms_with_four_states():
+    m = bmp()
+    assert m.n_groups == 2
+    assert list(m.piece_types) == ["arm0"]
+    arm = m.piece_types["arm0"]
+    assert arm.residue_names == {"U": "BMU", "S": "BMS", "E": "BME", "M": "BMM"}
+    assert [m.mol.GetAtomWithIdx(a).GetSymbol() for a in (m.pieces[0][1][arm.x], m.pieces[0][1][arm.y])] == ["C", "N"]
+    # the cut is the central CH2-CH2 bond of the ethylene glycol core
+    (pa, la, pb, lb), = m.inner_bonds
+    assert {m.mol.GetAtomWithIdx(m.pieces[pa][1][la]).GetSymbol(), m.mol.GetAtomWithIdx(m.pieces[pb][1][lb]).GetSymbol()} == {"C"}
+    assert sum(len(atoms) for _, atoms in m.pieces) == m.mol.GetNumAtoms()
+
+
+def test_tpa_splits_into_three_arms_and_a_core():
+    m = tpa()
+    assert m.n_groups == 3
+    assert m.piece_types["arm0"].residue_names["M"] == "TPM"
+    assert m.piece_types["core0"].residue_names[""] == "TPX"
+    assert len(m.piece_types["core0"].cuts) == 3
+
+
+@pytest.mark.parametrize("state,smiles", [("U", "CCOC(=O)CCN1CC1C"), ("S", "CCOC(=O)CCNC(C)CN"),
+                                          ("E", "CCOC(=O)CCN(C)C(C)CF"), ("M", "CCOC(=O)CCN(C)C(C)CN")])
+def test_bmp_state_chemistry(state, smiles):
+    frag, _, caps = capped_fragment(bmp().piece_types["arm0"], state)
+    assert Chem.MolToSmiles(Chem.RemoveHs(frag)) == Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
+    assert all(a.GetFormalCharge() == 0 for a in frag.GetAtoms())
+
+
+@pytest.mark.parametrize("state,smiles", [("U", "C=CC(=O)OCC"), ("S", "CCOC(=O)C(C)C"), ("E", "CCCC(=O)OCC"),
+                                          ("M", "CCOC(=O)C(C)CC")])
+def test_acrylate_state_chemistry_head_to_tail(state, smiles):
+    frag, _, _ = capped_fragment(tpa().piece_types["arm0"], state)
+    assert Chem.MolToSmiles(Chem.RemoveHs(frag)) == Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
+
+
+def test_bad_smiles_is_a_clear_error():
+    with pytest.raises(SpeciesError, match="cannot parse SMILES"):
+        build_monomer_model("X", "C1CC(", "radical_acrylate")
+
+
+def test_reaction_type_that_does_not_match_the_monomer():
+    with pytest.raises(ReactionTypeError, match="radical_acrylate") as info:
+        build_monomer_model("TPA", TPA, "ring_opening_aziridine")
+    assert "no N-substituted aziridine group" in str(info.value)
+    with pytest.raises(ReactionTypeError, match="allowed"):
+        build_monomer_model("TPA", TPA, "epoxy_amine")
+
+
+def test_groups_too_close_to_cut_are_refused():
+    from systems.network.errors import MonomerSplitError
+    with pytest.raises(MonomerSplitError, match="in a ring"):  # the two arms meet inside the cyclohexane ring
+        build_monomer_model("CHDA", "C=CC(=O)OC1CCC(OC(=O)C=C)CC1", "radical_acrylate")
+    with pytest.raises(ReactionTypeError, match="share atoms"):  # acrylic anhydride: both groups own one O
+        build_monomer_model("AA", "C=CC(=O)OC(=O)C=C", "radical_acrylate")
+
+
+def test_bad_build_numbers_are_refused():
+    base = dict(system="G", electrolyte=ElectrolyteSpec({"PC": 1.0}), monomer=MonomerSpec("BMP", BMP, "ring_opening_aziridine"))
+    with pytest.raises(NetworkBuildError, match="polymer_weight_fraction"):
+        validate_spec(NetworkBuildSpec(**base, polymer_weight_fraction=1.2))
+    with pytest.raises(NetworkBuildError, match="target_conversion"):
+        validate_spec(NetworkBuildSpec(**base, crosslink=CrosslinkSettings(target_conversion=1.5)))
+
+
+@pytest.mark.parametrize("model", [bmp, tpa])
+def test_cached_templates_match_typer_and_are_integer(model):
+    m = model()
+    for ptype in m.piece_types.values():
+        for state in ptype.states:
+            name = ptype.residue_names[state]
+            t = read_residue_templates(TEMPLATE_DIR / f"{name}.xml")[name]
+            assert t.provenance["network_template_key"] == template_key(m, ptype, state)
+            frag, idx, _ = capped_fragment(ptype, state)
+            types = assign_gaff2_types(frag)
+            assert list(t.types) == [types[i] for i in idx]
+            assert t.total_charge == 0.0
+            assert len(t.external_bonds) == len(ptype.externals(state))
+            assert "RESP" in t.provenance["charge_method"]
+
+
+def _graph_of(model, n, spacing=1.2):
+    xyz = conformer_positions(model.mol, 7, model.name)
+    xyz = xyz - xyz.mean(axis=0)
+    g = NetworkGraph(np.array([4.0, 4.0, 4.0]))
+    for k in range(n):
+        g.add_monomer(model, xyz + np.array([1.0 + spacing * k, 2.0, 2.0]), 1.0)
+    return g
+
+
+def _check_chemistry(g):
+    assert g.valence_problems() == []
+    mol, _ = g.polymer_rdkit()
+    assert all(a.GetFormalCharge() == 0 for a in mol.GetAtoms())
+    assert all(a.GetNumRadicalElectrons() == 0 for a in mol.GetAtoms())
+    return mol
+
+
+def test_aziridine_chain_edits_make_tertiary_amine_backbone():
+    g = _graph_of(bmp(), 3)
+    # sites: monomer 0 -> sites 0,1; monomer 1 -> 2,3; monomer 2 -> 4,5
+    g.form_bond(0, 2)  # CH2 of site 0 to N of site 2
+    assert g.sites[0].state == "S" and g.sites[2].state == "E"
+    assert g.residues[g.sites[0].residue].name == "BMS"
+    mol = _check_chemistry(g)
+    assert mol.HasSubstructMatch(Chem.MolFromSmarts("[NH1]C(C)C[N;H0;!r3]"))  # start N-H, opened ring
+    assert mol.HasSubstructMatch(Chem.MolFromSmarts("FCC(C)N"))  # fluoride-terminated end
+    g.form_bond(2, 4)  # the chain grows at its end: site 2 becomes interior
+    assert g.sites[2].state == "M" and g.residues[g.sites[2].residue].name == "BMM"
+    mol = _check_chemistry(g)
+    # start N-H ... -N(R)-CH(CH3)-CH2-N(R)-CH(CH3)-CH2-F end, all three rings open
+    backbone = Chem.MolFromSmarts("[NH1;!r3]([CH2])[CH]([CH3])[CH2][N;H0;!r3]([CH2])[CH]([CH3])[CH2][N;H0;!r3]([CH2])[CH]([CH3])[CH2]F")
+    assert mol.HasSubstructMatch(backbone)
+    assert len(mol.GetSubstructMatches(Chem.MolFromSmarts("[#9]"))) == 1  # one chain, one end
+    with pytest.raises(ValueError):
+        g.form_bond(0, 4)  # X of site 0 already bonded
+    assert g.conversion() == pytest.approx(3 / 6)
+
+
+def test_acrylate_chain_edits_head_to_tail():
+    g = _graph_of(tpa(), 2)
+    g.form_bond(0, 3)
+    g.form_bond(3, 1)
+    mol = _check_chemistry(g)
+    assert not mol.HasSubstructMatch(Chem.MolFromSmarts("C=C")) or len(mol.GetSubstructMatches(Chem.MolFromSmarts("[CH2]=[CH]"))) == 3
+    assert mol.HasSubstructMatch(Chem.MolFromSmarts("[CH3][CH](C(=O)O)[CH2][CH](C(=O)O)[CH2][CH2]C(=O)O"))
+
+
+def test_network_system_types_every_atom_and_is_neutral():
+    g = _graph_of(bmp(), 3)
+    g.form_bond(0, 2)
+    g.form_bond(2, 4)
+    g.form_bond(5, 1)
+    files = sorted(TEMPLATE_DIR / f"{n}.xml" for n in ("BMU", "BMS", "BME", "BMM"))
+    system, topology, order, report = network_system(g, files, 0.8, 0.9)
+    assert system.getNumParticles() == topology.getNumAtoms() == sum(g.present)
+    assert abs(report.total_charge_e) < 1e-9
+    import openmm
+    bonded = [f for f in system.getForces() if isinstance(f, (openmm.HarmonicBondForce, openmm.HarmonicAngleForce,
+                                                               openmm.PeriodicTorsionForce))]
+    assert bonded and all(f.usesPeriodicBoundaryConditions() for f in bonded)
+
+
+def test_ring_piercing_geometry():
+    ring = np.array([[0.1, 0, 0], [-0.05, 0.087, 0], [-0.05, -0.087, 0]])
+    assert segment_pierces_ring(np.array([0, 0, -0.3]), np.array([0, 0, 0.3]), ring)
+    assert not segment_pierces_ring(np.array([0.5, 0, -0.3]), np.array([0.5, 0, 0.3]), ring)
+    assert not segment_pierces_ring(np.array([0, 0, 0.1]), np.array([0, 0, 0.3]), ring)
+
+
+def test_pair_selection_closest_first_one_bond_per_group_no_small_rings():
+    g = _graph_of(bmp(), 3, spacing=0.9)
+    chosen, report = select_bonds(g, 1.5, min_ring_size=6)
+    used = [c.site_x for c in chosen] + [c.site_y for c in chosen]
+    assert len(used) == len(set(used))
+    d = [c.distance_nm for c in chosen]
+    assert d == sorted(d)
+    assert all(c.site_x != c.site_y for c in chosen)
