@@ -234,7 +234,6 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
     if clash:
         raise NetworkBuildError(f"monomer {spec.monomer.name!r}: residue names {sorted(clash)} clash with species "
                                 "residues; give the monomer another residue name")
-    templates = ensure_templates(model, template_dir)
     counts, count_info = _counts(spec, species, model)
     n_groups = counts[spec.monomer.name] * model.n_groups
     if n_groups < 2:
@@ -242,6 +241,7 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
             f"systems.{spec.system}: target conversion {c.target_conversion:.0%} is unreachable: the box holds "
             f"{n_groups} reactive group(s) and a group cannot bond to itself; conversion reached 0%",
             conversion=0.0, cycles=0)
+    templates = ensure_templates(model, template_dir)
     platform = choose_platform(platform=spec.platform, cpu_threads=spec.cpu_threads, precision="auto",
                                allow_opencl=False)
     work = Path(out_dir) if out_dir is not None else None

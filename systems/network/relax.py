@@ -31,11 +31,11 @@ class RelaxSettings:
     timestep_ps: float = 0.001
     friction_per_ps: float = 5.0
     barostat_interval: int = 25
-    ramp_stages: int = 4
-    ramp_min_iterations: int = 100
+    ramp_stages: int = 3
+    ramp_min_iterations: int = 50
     ramp_md_steps: int = 20
-    final_min_iterations: int = 300
-    min_tolerance_kJ_per_mol_per_nm: float = 10.0
+    final_min_iterations: int = 200
+    min_tolerance_kJ_per_mol_per_nm: float = 20.0
     md_steps: int = 1000
 
 

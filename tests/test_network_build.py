@@ -1,0 +1,130 @@
+"""Network builds on tiny systems (OpenMM CPU): target conversion, chemistry checks, determinism, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+from common.errors import ConfigError
+from forcefields.gaff2_typer import assign_gaff2_types
+from forcefields.residue_templates import read_residue_templates
+from systems.build_network import spec_from_raw_config
+from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
+                                     build_network)
+from systems.network.errors import ConversionNotReachedError
+from systems.network.graph import minimum_image
+from systems.network.relax import RelaxSettings
+from systems.species import BUILTIN_SPECIES
+
+pytestmark = pytest.mark.integration
+
+
+def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.8, max_cycles=30, seed=11, **kw):
+    return NetworkBuildSpec(
+        system=f"tiny_{monomer}", electrolyte=ElectrolyteSpec({"PC": 0.95, "FEC": 0.05}, n_solvent=30),
+        monomer=MonomerSpec(monomer, BUILTIN_SPECIES[monomer].smiles, reaction), polymer_weight_fraction=0.25,
+        crosslink=CrosslinkSettings(target_conversion=target, max_cycles=max_cycles, bond_cutoff_nm=0.5,
+                                    max_bond_cutoff_nm=1.0),
+        relax=RelaxSettings(md_steps=200), nonbonded_cutoff_nm=0.7, pre_md_steps=300, seed=seed, cpu_threads=2, **kw)
+
+
+@pytest.fixture(scope="module")
+def tpa_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tpa")
+    return build_network(tiny_spec(), out), out
+
+
+@pytest.fixture(scope="module")
+def bmp_builds(tmp_path_factory):
+    spec = tiny_spec("BMP", "ring_opening_aziridine", seed=5)
+    return [build_network(spec, tmp_path_factory.mktemp(f"bmp{k}")) for k in range(2)]
+
+
+def _template_types(result):
+    files = {p for p in result.record["templates"].values()}
+    types = {}
+    for f in files:
+        for name, t in read_residue_templates(f).items():
+            types[name] = dict(zip(t.atom_names, t.types))
+    return types
+
+
+@pytest.mark.parametrize("which", ["tpa", "bmp"])
+def test_built_network_is_chemically_sound(which, tpa_build, bmp_builds):
+    result = tpa_build[0] if which == "tpa" else bmp_builds[0]
+    g, rec = result.graph, result.record
+    assert rec["conversion"] >= rec["target_conversion"]
+    assert g.valence_problems() == []
+    mol, master = g.polymer_rdkit()
+    assert all(a.GetFormalCharge() == 0 and a.GetNumRadicalElectrons() == 0 for a in mol.GetAtoms())
+    assert abs(rec["total_charge_e"]) < 1e-6
+    # no bond longer than the stated limit after relaxation (minimum image)
+    pos = g.positions_array()
+    lengths = [np.linalg.norm(minimum_image(pos[b] - pos[a], g.box)) for a, b in g.bonds if g.present[a] and g.present[b]]
+    assert max(lengths) <= rec["max_bond_length_limit_nm"] == 0.2
+    # every atom typed, and the template type equals what the GAFF2 typer gives in the real network
+    assert result.system.getNumParticles() == result.topology.getNumAtoms()
+    residue_of = {a: r for r in g.residues for a in r.atoms}
+    table = _template_types(result)
+    real = assign_gaff2_types(mol)
+    for k, a in enumerate(master):
+        assert table[residue_of[a].name][g.names[a]] == real[k], (residue_of[a].name, g.names[a])
+
+
+def test_network_json_records_what_the_issue_asks(tpa_build):
+    _, out = tpa_build
+    rec = json.loads((out / "network.json").read_text())
+    for key in ("seed", "history", "conversion_by_group", "crosslink_density_mol_per_m3", "gel_fraction",
+                "sol_molecules", "loops", "unreacted_groups", "group_states", "percolating_axes"):
+        assert key in rec
+    assert [h["cycle"] for h in rec["history"]] == list(range(len(rec["history"])))
+    conv = [h["conversion"] for h in rec["history"]]
+    assert conv == sorted(conv) and conv[-1] == rec["conversion"]
+    assert 0 < rec["gel_fraction"] <= 1 and rec["crosslink_density_mol_per_m3"] >= 0
+    assert len(rec["unreacted_groups"]) == rec["group_states"]["U_unreacted"]
+    assert (out / "system.pdb").is_file() and (out / "system.xml").is_file() and (out / "state.xml").is_file()
+
+
+def test_bmp_backbone_is_tertiary_amine_chain(bmp_builds):
+    mol, _ = bmp_builds[0].graph.polymer_rdkit()
+    assert mol.HasSubstructMatch(Chem.MolFromSmarts("[N;H0;!r3;X3]([CH2])[CH]([CH3])[CH2][N;!r3;X3]"))
+    n_starts = len(mol.GetSubstructMatches(Chem.MolFromSmarts("[NH1]")))
+    n_ends = len(mol.GetSubstructMatches(Chem.MolFromSmarts("[CH2]F")))
+    assert n_starts == n_ends  # every linear chain has one proton start and one fluoride end
+
+
+def test_same_seed_same_network(bmp_builds):
+    a, b = bmp_builds
+    assert a.graph.network_bonds == b.graph.network_bonds
+    assert [h["conversion"] for h in a.record["history"]] == [h["conversion"] for h in b.record["history"]]
+    assert np.allclose(a.positions_nm, b.positions_nm, atol=1e-4)
+
+
+def test_unreachable_conversion_reports_what_was_reached(tmp_path):
+    with pytest.raises(ConversionNotReachedError, match=r"conversion reached \d+\.\d%") as info:
+        build_network(tiny_spec(target=1.0, max_cycles=1), tmp_path)
+    assert 0 < info.value.conversion < 1 and info.value.cycles == 1
+    assert "max_cycles = 1" in str(info.value)
+    assert (tmp_path / "network.partial.json").is_file()
+
+
+def test_single_group_box_is_unreachable_at_once(tmp_path):
+    spec = NetworkBuildSpec(system="mono", electrolyte=ElectrolyteSpec({"PC": 1.0}, n_solvent=40),
+                            monomer=MonomerSpec("MA", "C=CC(=O)OC", "radical_acrylate"), polymer_weight_fraction=0.01)
+    with pytest.raises(ConversionNotReachedError, match="1 reactive group"):
+        build_network(spec, tmp_path)
+
+
+def test_cli_spec_from_config():
+    raw = {"seed": 7, "systems": {"G": {"kind": "gpe", "monomer": "BMP", "polymer_weight_fraction": 0.1,
+                                        "bond_cutoff": "5 A", "target_conversion": 0.85}}}
+    spec = spec_from_raw_config(raw, "G")
+    assert spec.monomer.reaction_type == "ring_opening_aziridine" and spec.seed == 7
+    assert spec.crosslink.bond_cutoff_nm == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="needs 'gpe'"):
+        spec_from_raw_config({"systems": {"G": {"kind": "electrolyte"}}}, "G")
+    with pytest.raises(ConfigError, match="unknown"):
+        spec_from_raw_config({"systems": {"G": {"kind": "gpe", "bond_cutof": "1 nm"}}}, "G")
