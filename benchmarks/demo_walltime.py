@@ -33,8 +33,19 @@ def main() -> None:
         print(run.stdout[-3000:], run.stderr[-3000:])
     for report in sorted((clone / "results").glob("*/*/production/production.json")):
         data = json.loads(report.read_text())
-        speed = data.get("performance", {})
-        print(f"  {report.parts[-3]}: {json.dumps(speed)}")
+        system = report.parts[-3]
+        print(f"  {system}: production {data['duration_ps']:g} ps at {data['ns_per_day']:.1f} ns/day on "
+              f"{data['platform'].get('name')} ({data['n_particles']} atoms, time step {data['timestep_ps'] * 1000:g} fs)")
+        density = report.parents[1] / "density.json"
+        if density.is_file():
+            rho = json.loads(density.read_text())
+            exp = rho["experiment"]
+            versus = (f"vs experiment {exp['value_g_per_cm3']:.3f} ({exp['deviation_percent']:+.1f} %)"
+                      if exp.get("value_g_per_cm3") else "(no verified experiment)")
+            print(f"  {system}: density {rho['density_g_per_cm3']['value']:.4f} +- "
+                  f"{rho['density_g_per_cm3']['stderr']:.4f} g/cm^3 {versus}")
+    for summary in sorted((clone / "results").glob("*/summary.md")):
+        print(summary.read_text())
     if args.keep:
         print(f"clone kept at {clone}")
     else:
