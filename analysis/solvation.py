@@ -18,7 +18,9 @@ RDF and coordination number
 g(r) = ⟨n(r, r+dr)⟩ / (N_Na ρ 4π r² dr) with ρ = N_group / ⟨V⟩, averaged over sampled frames (at most
 ``max_frames``, evenly strided), bins of ``bin_nm`` (0.005 nm) up to ``r_max_nm`` (1.2 nm, capped at half
 the smallest perpendicular box width). Distances use the minimum image through fractional coordinates
-(exact for r below half the smallest perpendicular width in OpenMM's reduced triclinic boxes). The
+(exact for r below half the smallest perpendicular width in OpenMM's reduced triclinic boxes); in
+rectangular boxes pairs within ``r_max`` are found with periodic k-d trees (``scipy.spatial.cKDTree``
+with ``boxsize``), in triclinic ones by brute force (``method="brute"`` forces it everywhere). The
 running coordination number n(r) is the mean number of group sites within r of a Na⁺, counted directly.
 
 First minimum (:func:`first_minimum`): g is smoothed by a 5-bin (0.025 nm) moving average; after its
@@ -112,6 +114,46 @@ def _minimum_image_single(d: np.ndarray, box: np.ndarray) -> np.ndarray:
     return d - np.round(frac) @ box
 
 
+def _pairs_within_brute(centres: np.ndarray, sites: np.ndarray, box: np.ndarray,
+                        r_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(centre index, site index, distance nm) of all minimum-image pairs closer than ``r_max``; any box."""
+    d = _minimum_image_single(sites[None, :, :] - centres[:, None, :], box)
+    r = np.sqrt(np.einsum("abk,abk->ab", d, d))
+    a, b = np.nonzero(r < r_max)
+    return a, b, r[a, b]
+
+
+def _pairs_within_orthorhombic(centres: np.ndarray, sites: np.ndarray, lengths: np.ndarray,
+                               r_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Same as :func:`_pairs_within_brute` for a rectangular box, with periodic k-d trees (O(N log N))."""
+    from scipy.spatial import cKDTree
+
+    def wrap(x):
+        w = np.mod(x, lengths)
+        return np.where(w >= lengths, 0.0, w)
+
+    trees = cKDTree(wrap(centres), boxsize=lengths), cKDTree(wrap(sites), boxsize=lengths)
+    pairs = trees[0].sparse_distance_matrix(trees[1], r_max, output_type="ndarray")
+    keep = pairs["v"] < r_max
+    return pairs["i"][keep].astype(np.int64), pairs["j"][keep].astype(np.int64), pairs["v"][keep]
+
+
+def _nearest_per_centre(n_centres: int, centre: np.ndarray, site: np.ndarray, r: np.ndarray, first_anion: int,
+                        k: int) -> np.ndarray:
+    """(n_centres, k) sorted distances to the k nearest anion sites (index ≥ ``first_anion``) within reach; inf pads."""
+    sel = site >= first_anion
+    c, d = centre[sel], r[sel]
+    order = np.lexsort((d, c))
+    c, d = c[order], d[order]
+    out = np.full((n_centres, k), np.inf)
+    if c.size:
+        start = np.searchsorted(c, np.arange(n_centres))
+        rank = np.arange(c.size) - start[c]
+        ok = rank < k
+        out[c[ok], rank[ok]] = d[ok]
+    return out
+
+
 def _smooth(g: np.ndarray, width: int = 5) -> np.ndarray:
     kernel = np.ones(width) / width
     return np.convolve(np.pad(g, width // 2, mode="edge"), kernel, mode="valid")
@@ -143,7 +185,7 @@ class Solvation(ChunkAnalysis):
     """
 
     def __init__(self, trajectory: UnwrappedTrajectory, system: MolecularSystem, r_max_nm: float = 1.2,
-                 bin_nm: float = 0.005, max_frames: int = 500):
+                 bin_nm: float = 0.005, max_frames: int = 500, method: str = "auto"):
         super().__init__(trajectory)
         if system.n_atoms != trajectory.n_atoms:
             raise AnalysisError(f"the topology has {system.n_atoms} atoms but the trajectory {trajectory.n_atoms}")
@@ -160,6 +202,21 @@ class Solvation(ChunkAnalysis):
         self.anion_groups = [g for g in self.groups if g.com]
         mols = np.concatenate([g.indices for g in self.anion_groups]) if self.anion_groups else np.zeros(0, int)
         self._anion_molecules = mols
+        # one site array per frame: atom groups first, then anion centres (in anion_groups order)
+        atom_groups = [g for g in self.groups if not g.com]
+        self._atom_sites = (np.concatenate([g.indices for g in atom_groups]) if atom_groups
+                            else np.zeros(0, np.int64))
+        offsets, start = {}, 0
+        for g in atom_groups + self.anion_groups:
+            offsets[g.name] = slice(start, start + g.n_sites)
+            start += g.n_sites
+        self._slices = [offsets[g.name] for g in self.groups]
+        self._group_of_site = np.empty(start, dtype=np.int64)
+        for k, sl in enumerate(self._slices):
+            self._group_of_site[sl] = k
+        if method not in ("auto", "brute"):
+            raise AnalysisError(f"solvation method {method!r} is not known; allowed: 'auto', 'brute'")
+        self.method = method
         if mols.size:
             rows, cols, w = [], [], []
             for k, m in enumerate(mols.tolist()):
@@ -188,21 +245,22 @@ class Solvation(ChunkAnalysis):
             self._min_width = min(self._min_width, float(perpendicular_widths(box).min()))
             na = pos[self.sodium]
             anion_centres = self._com_weights @ pos if self._anion_molecules.size else None
-            offset = 0
-            for g in self.groups:
-                if g.com:
-                    sites = anion_centres[offset:offset + g.n_sites]
-                    offset += g.n_sites
-                else:
-                    sites = pos[g.indices]
-                d = _minimum_image_single(sites[None, :, :] - na[:, None, :], box)
-                r = np.sqrt(np.einsum("abk,abk->ab", d, d))
-                self._hist[g.name] += np.histogram(r, bins=self._edges)[0]
+            sites = pos[self._atom_sites]
             if anion_centres is not None:
-                d = _minimum_image_single(anion_centres[None] - na[:, None], box)
-                r = np.sqrt(np.einsum("abk,abk->ab", d, d))
-                k = min(NEAREST_ANIONS_KEPT, r.shape[1])
-                self._nearest.append(np.sort(np.partition(r, k - 1, axis=1)[:, :k], axis=1))
+                sites = np.concatenate([sites, anion_centres])
+            orthorhombic = np.all(box[[0, 0, 1, 1, 2, 2], [1, 2, 0, 2, 0, 1]] == 0.0)
+            if orthorhombic and self.method == "auto":
+                na_idx, site_idx, r = _pairs_within_orthorhombic(na, sites, np.diag(box).copy(), self.r_max_nm)
+            else:
+                na_idx, site_idx, r = _pairs_within_brute(na, sites, box, self.r_max_nm)
+            bins = np.minimum((r * (1.0 / self.bin_nm)).astype(np.int64), self._n_bins - 1)
+            flat = self._group_of_site[site_idx] * self._n_bins + bins
+            counts = np.bincount(flat, minlength=len(self.groups) * self._n_bins).reshape(len(self.groups), -1)
+            for g, c in zip(self.groups, counts):
+                self._hist[g.name] += c
+            if anion_centres is not None:
+                self._nearest.append(_nearest_per_centre(na.shape[0], na_idx, site_idx, r,
+                                                         self._atom_sites.size, NEAREST_ANIONS_KEPT))
             self._volume_sum += abs(float(np.linalg.det(box)))
             self._frames += 1
 

@@ -247,6 +247,21 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
     return results, curves
 
 
+def json_ready(obj):
+    """Plain JSON types; non-finite floats (e.g. an undefined log-log slope) become null."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
 def csv_rows(results: dict) -> list[list]:
     """Summary rows ``quantity, species, charge_convention, value, stderr, unit``."""
     rows = [["quantity", "species", "charge_convention", "value", "stderr", "unit"]]
@@ -353,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   args.rdf_frames, not args.no_solvation, args.scratch_dir)
         if args.plots_dir:
             results["plots"] = write_plots(args.plots_dir, results, curves)
-        write_json_atomic(args.out, results)
+        write_json_atomic(args.out, json_ready(results))
         if args.csv:
             _write_csv(args.csv, csv_rows(results))
         log.info("transport results written to %s", args.out)

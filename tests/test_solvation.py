@@ -105,3 +105,21 @@ def test_first_minimum_rule():
     rmin = first_minimum(r, g)
     assert 0.3 < rmin < 0.42
     assert first_minimum(r, np.zeros_like(r)) is None
+
+
+@pytest.mark.parametrize("angles", [(90.0, 90.0, 90.0), (80.0, 95.0, 75.0)])
+def test_kd_tree_and_brute_force_agree(angles):
+    from analysis.trajectory import box_vectors_from_lengths_angles
+
+    counts = {"NA": 20, "PF6": 20, "PC": 10}
+    system, molecule, offsets = _system(counts)
+    rng = np.random.default_rng(9)
+    box = box_vectors_from_lengths_angles([[3.0, 3.1, 2.9]], [angles])[0]
+    centres = rng.uniform(0, 1, (40, 50, 3)) @ box
+    x = centres[:, molecule] + offsets[None]
+    fast = Solvation(ArrayTrajectory(x, box, 1.0), system, r_max_nm=1.2).run().results
+    slow = Solvation(ArrayTrajectory(x, box, 1.0), system, r_max_nm=1.2, method="brute").run().results
+    for name in fast["groups"]:
+        np.testing.assert_array_equal(fast["groups"][name]["n"], slow["groups"][name]["n"])
+    assert fast["ion_pairs"] == slow["ion_pairs"]
+    assert fast["groups"]["PF6:COM"]["n"][-1] > 0
