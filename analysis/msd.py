@@ -281,7 +281,8 @@ class MoleculeCentres(ChunkAnalysis):
 
     ``results`` after :meth:`run`:
 
-    ``series``       (T, n_molecules, 3) nm, unwrapped, drift-free (``numpy.memmap`` when large)
+    ``series``       (T, n_molecules, 3) nm, unwrapped, drift-free: a view of molecule-major storage
+                     (``numpy.memmap`` in a scratch file when larger than ``max_memory_bytes``)
     ``time_ps``      (T,) time of each frame from the first analysed frame
     ``volume_nm3``   (T,) box volume of each frame
     ``box_nm``       (T, 3, 3) box vectors of each frame
@@ -310,19 +311,22 @@ class MoleculeCentres(ChunkAnalysis):
         self._tmpdir: tempfile.TemporaryDirectory | None = None
 
     def _prepare(self) -> None:
-        shape = (self.trajectory.n_frames, self.system.n_molecules, 3)
+        # stored molecule-major (n_mol, T, 3): each molecule's time series is contiguous, so MSD batches read
+        # from a scratch file sequentially; ``series`` is the (T, n_mol, 3) view of it
+        shape = (self.system.n_molecules, self.trajectory.n_frames, 3)
         nbytes = int(np.prod(shape)) * 8
         if nbytes <= self.max_memory_bytes:
-            self._series = np.empty(shape)
+            self._store = np.empty(shape)
             storage = "memory"
         else:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="gelmd-com-", dir=self.scratch_dir)
-            path = os.path.join(self._tmpdir.name, "centres.f8")
-            self._series = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=shape)
+            path = os.path.join(self._tmpdir.name, "centres.npy")
+            self._store = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=shape)
             storage = path
             log.info("molecular centres (%.1f GiB) are kept in scratch file %s", nbytes / 2**30, path)
-        self._volume = np.empty(shape[0])
-        self._box = np.empty((shape[0], 3, 3))
+        self._series = self._store.transpose(1, 0, 2)
+        self._volume = np.empty(shape[1])
+        self._box = np.empty((shape[1], 3, 3))
         self.results["storage"] = storage
 
     def _process(self, chunk: FrameChunk) -> None:
@@ -330,20 +334,20 @@ class MoleculeCentres(ChunkAnalysis):
         flat = chunk.positions.transpose(1, 0, 2).reshape(n, c * 3)
         centres = (self._weights @ flat).reshape(-1, c, 3).transpose(1, 0, 2)     # (c, n_mol, 3)
         centres -= np.einsum("cmk,m->ck", centres, self._mol_mass)[:, None, :]
-        self._series[chunk.start:chunk.stop] = centres
+        self._store[:, chunk.start:chunk.stop] = centres.transpose(1, 0, 2)
         self._volume[chunk.start:chunk.stop] = chunk.volumes_nm3
         self._box[chunk.start:chunk.stop] = chunk.boxes
 
     def _conclude(self) -> None:
-        if isinstance(self._series, np.memmap):
-            self._series.flush()
+        if isinstance(self._store, np.memmap):
+            self._store.flush()
         self.results.update(series=self._series, volume_nm3=self._volume, box_nm=self._box,
                             time_ps=np.arange(self.trajectory.n_frames) * self.trajectory.frame_interval_ps)
 
     def close(self) -> None:
         """Release the series and delete the scratch file, if any."""
         self.results.pop("series", None)
-        self._series = None
+        self._series = self._store = None
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None
