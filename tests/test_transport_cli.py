@@ -141,3 +141,61 @@ def test_error_missing_file_and_bad_units(tmp_path, capsys):
     with pytest.raises(AnalysisError, match="mPa s"):
         parse_viscosity("2.5 mPas")
     assert parse_viscosity("2.5 cP") == pytest.approx(2.5e-3)
+
+
+def test_dcd_written_by_openmm_dcdreporter_from_a_real_run(tmp_path):
+    """A short Langevin run of 16 Na+ / 16 Cl- (OpenMM Reference platform), DCDReporter with re-imaging."""
+    import openmm
+    from openmm import app, unit
+
+    top = app.Topology()
+    chain = top.addChain()
+    system = openmm.System()
+    nb = openmm.NonbondedForce()
+    nb.setNonbondedMethod(openmm.NonbondedForce.PME)
+    nb.setCutoffDistance(0.9)
+    rng = np.random.default_rng(4)
+    grid = np.array([[i, j, k] for i in range(4) for j in range(4) for k in range(2)], float) * 0.6 + 0.3
+    for n, (name, el, q, sigma, eps, mass) in enumerate([("NA", "Na", 1.0, 0.22, 1.47, 22.99),
+                                                         ("CL", "Cl", -1.0, 0.48, 0.05, 35.45)] * 16):
+        r = top.addResidue(name, chain)
+        top.addAtom(el, app.Element.getBySymbol(el), r)
+        system.addParticle(mass)
+        nb.addParticle(q, sigma, eps)
+    system.addForce(nb)
+    L = 2.4
+    vecs = [openmm.Vec3(L, 0, 0), openmm.Vec3(0, L, 0), openmm.Vec3(0, 0, L)] * unit.nanometer
+    top.setPeriodicBoxVectors(vecs)
+    system.setDefaultPeriodicBoxVectors(*vecs)
+    positions = (grid + rng.normal(0, 0.02, grid.shape)) * unit.nanometer
+    integrator = openmm.LangevinMiddleIntegrator(1500 * unit.kelvin, 1 / unit.picosecond, 0.004 * unit.picosecond)
+    sim = app.Simulation(top, system, integrator, openmm.Platform.getPlatformByName("Reference"))
+    sim.context.setPositions(positions)
+    sim.minimizeEnergy(maxIterations=200)
+    dcd = tmp_path / "run.dcd"
+    sim.reporters.append(app.DCDReporter(str(dcd), 25))          # frames every 0.1 ps, re-imaged into the box
+    sim.step(25 * 80)
+    del sim
+    with open(tmp_path / "top.pdb", "w") as fh:
+        app.PDBFile.writeFile(top, positions, fh)
+    (tmp_path / "system.xml").write_text(openmm.XmlSerializer.serialize(system))
+    out = tmp_path / "out.json"
+    assert main(["--topology", str(tmp_path / "top.pdb"), "--trajectory", str(dcd), "--system",
+                 str(tmp_path / "system.xml"), "--temperature", "1500 K", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["frame_interval_ps"] == pytest.approx(0.1) and r["n_frames"] == 80
+    assert r["box"]["mean_volume_nm3"] == pytest.approx(L**3, rel=1e-5)
+    for name in ("NA", "CL"):
+        D = r["species"][name]["D_m2_per_s"]
+        assert 1e-10 < D["value"] < 1e-6 and D["stderr"] > 0   # a hot molten-salt-like fluid, not frozen or jumping
+    assert r["conductivity_formal_charges"]["charges_e"] == {"NA": 1, "CL": -1}
+    assert r["solvation"]["groups"]["CL:COM"]["n_sites"] == 16
+    # the reporter re-imaged atoms into the box (raw jumps of ~L); the unwrapped positions never jump
+    from analysis.trajectory import TrajectoryReader, UnwrappedTrajectory
+
+    reader = TrajectoryReader([dcd], 32)
+    raw = np.concatenate([c.positions for c in reader])
+    unwrapped = np.concatenate([c.positions for c in UnwrappedTrajectory(reader)])
+    assert np.abs(np.diff(raw, axis=0)).max() > 0.5 * L
+    assert np.abs(np.diff(unwrapped, axis=0)).max() < 0.5
+    assert np.abs(unwrapped - unwrapped[:1]).max() > 0.5 * L   # and they do leave the box
