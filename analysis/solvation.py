@@ -25,7 +25,10 @@ running coordination number n(r) is the mean number of group sites within r of a
 
 First minimum (:func:`first_minimum`): g is smoothed by a 5-bin (0.025 nm) moving average; after its
 highest peak, the first point that is the minimum of the smoothed curve within ±0.05 nm is the first
-minimum. The coordination number of the first shell is n(r_min). No peak (no sites near Na) → null.
+minimum. The coordination number of the first shell is n(r_min). No shell — a smoothed peak below 1.5,
+a "minimum" above 0.8 × the peak (structureless g), or fewer than 50 (frame, Na⁺, site) pairs inside
+the shell (a "peak" made of a handful of counts in tiny inner shells) — gives null, never a number read
+off noise.
 
 Ion pairing
 -----------
@@ -48,6 +51,9 @@ from analysis.trajectory import ChunkAnalysis, FrameChunk, UnwrappedTrajectory, 
 from common.errors import AnalysisError
 
 NEAREST_ANIONS_KEPT = 3
+MIN_SHELL_PEAK_G = 1.5      # a first shell needs a smoothed g(r) peak at least this high …
+MAX_MIN_TO_PEAK = 0.8       # … and a first minimum at most this fraction of the peak
+MIN_SHELL_COUNTS = 50       # … and at least this many (frame, Na, site) pairs inside it
 
 
 @dataclass(frozen=True)
@@ -159,18 +165,30 @@ def _smooth(g: np.ndarray, width: int = 5) -> np.ndarray:
     return np.convolve(np.pad(g, width // 2, mode="edge"), kernel, mode="valid")
 
 
-def first_minimum(r_nm: np.ndarray, g: np.ndarray, half_window_nm: float = 0.05) -> float | None:
-    """r (nm) of the first minimum of g after its highest peak (module docstring rule), or None."""
+def first_minimum(r_nm: np.ndarray, g: np.ndarray, half_window_nm: float = 0.05,
+                  counts: np.ndarray | None = None) -> float | None:
+    """r (nm) of the first minimum of g after its highest peak (module docstring rule), or None.
+
+    None also when there is no shell to speak of: the smoothed peak is below ``MIN_SHELL_PEAK_G`` or the
+    minimum is not below ``MAX_MIN_TO_PEAK`` × the peak (a structureless, ideal-gas-like g), or — when
+    the histogram ``counts`` are given — fewer than ``MIN_SHELL_COUNTS`` pairs fall inside the shell.
+    """
     g = np.asarray(g, float)
     if g.size < 5 or not np.any(g > 0):
         return None
     s = _smooth(g)
     peak = int(np.argmax(s))
+    if s[peak] < MIN_SHELL_PEAK_G:
+        return None
     dr = float(r_nm[1] - r_nm[0])
     w = max(1, int(round(half_window_nm / dr)))
     for i in range(peak + 1, s.size - w):
         lo, hi = max(0, i - w), i + w + 1
         if s[i] <= s[lo:hi].min() and s[i] < s[peak]:
+            if s[i] > MAX_MIN_TO_PEAK * s[peak]:
+                return None
+            if counts is not None and np.sum(counts[:i + 1]) < MIN_SHELL_COUNTS:
+                return None
             return float(r_nm[i])
     return None
 
@@ -280,7 +298,7 @@ class Solvation(ChunkAnalysis):
             rho = g.n_sites / volume
             gr = h / (self._frames * n_na * rho * shell)
             running = np.cumsum(h) / (self._frames * n_na)
-            rmin = first_minimum(r, gr)
+            rmin = first_minimum(r, gr, counts=h)
             cn = None if rmin is None else float(running[int(round(rmin / self.bin_nm - 0.5))])
             groups[g.name] = {"species": g.species, "kind": g.kind, "n_sites": g.n_sites, "g": gr, "n": running,
                               "first_minimum_nm": rmin, "coordination_number": cn}
@@ -289,8 +307,10 @@ class Solvation(ChunkAnalysis):
             total = sum(self._hist[g.name][:n_bins] for g in self.anion_groups)
             n_sites = sum(g.n_sites for g in self.anion_groups)
             g_pool = total / (self._frames * n_na * (n_sites / volume) * shell)
-            cutoff = first_minimum(r, g_pool)
+            cutoff = first_minimum(r, g_pool, counts=total)
             ion_pairs = {"cutoff_nm": cutoff, "cutoff_rule": "first minimum of the Na-anion(centre of mass) RDF",
+                         "note": None if cutoff is not None else
+                         "no Na-anion first shell in the RDF (structureless g(r)): ion-pair fractions undefined",
                          "anion_species": [g.species for g in self.anion_groups],
                          "SSIP": None, "CIP": None, "AGG": None, "mean_anions_per_Na": None}
             if cutoff is not None:

@@ -105,6 +105,11 @@ def test_first_minimum_rule():
     rmin = first_minimum(r, g)
     assert 0.3 < rmin < 0.42
     assert first_minimum(r, np.zeros_like(r)) is None
+    noise = 1 + 0.05 * np.random.default_rng(0).normal(size=r.size)         # structureless g: no shell
+    assert first_minimum(r, noise) is None
+    assert first_minimum(r, 0.4 * np.exp(-((r - 0.25) / 0.03) ** 2) + 1.0) is None   # peak too low
+    assert first_minimum(r, g, counts=np.full(r.size, 0.5)) is None                 # too few pairs
+    assert first_minimum(r, g, counts=np.full(r.size, 5.0)) == rmin
 
 
 @pytest.mark.parametrize("angles", [(90.0, 90.0, 90.0), (80.0, 95.0, 75.0)])
