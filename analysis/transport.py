@@ -102,7 +102,12 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
              einstein_helfand{sigma_S_per_m, sigma_mS_per_cm, fit_window_ps, block_fit_window_ps, diffusive,
              loglog_slope}, haven_ratio{value,stderr}},
         haven_ratio{value,stderr} (scaled charges), transference_number_Na{value,stderr,definition},
-        fit_window_ps{RES: [lo,hi], einstein_helfand: [lo,hi]}, solvation{...} (see analysis.solvation).
+        fit_window_ps{RES: [lo,hi], einstein_helfand: [lo,hi]},
+        solvation{n_sodium, n_frames_used, frame_stride, r_max_nm, bin_nm,
+                  groups{"RES:KIND": {species, kind, n_sites, first_peak_nm, first_peak_g, first_minimum_nm,
+                                      coordination_number}},
+                  coordination_numbers{"RES:KIND": n}, ion_pairs{cutoff_nm, cutoff_rule, note, anion_species,
+                  SSIP, CIP, AGG, mean_anions_per_Na}} (null without Na; see analysis.solvation).
     """
     if not temperature_K > 0:
         raise AnalysisError(f"temperature {temperature_K} K must be > 0")
@@ -239,6 +244,7 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
                               "first_minimum_nm": g["first_minimum_nm"], "coordination_number": g["coordination_number"]}
                        for name, g in sr["groups"].items()},
             "ion_pairs": sr["ion_pairs"],
+            "coordination_numbers": {name: g["coordination_number"] for name, g in sr["groups"].items()},
         }
         curves["rdf"] = sr
     else:

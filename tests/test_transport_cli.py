@@ -78,6 +78,7 @@ def test_solvation_block_and_files(run):
     # independent random walks: g(r) has no first shell, so no cutoff and no fractions are invented
     assert ip["cutoff_nm"] is None and ip["SSIP"] is None and "no Na-anion first shell" in ip["note"]
     assert s["groups"]["PC:O_carbonyl"]["coordination_number"] is None
+    assert s["coordination_numbers"] == {k: g["coordination_number"] for k, g in s["groups"].items()}
     for name in ("msd.png", "einstein_helfand.png", "rdf.png", "msd.csv", "rdf.csv"):
         assert (folder / "plots" / name).stat().st_size > 1000, name
     rows = list(csv.DictReader((folder / "t.csv").open()))
