@@ -29,10 +29,42 @@ DENSITY_G_PER_CM3: dict[str, Reference] = {
         "J. Chem. Eng. Data 39 (1994) 375) could not be read here.",
         "1.200 is the middle of the checked 1.197-1.205 spread; the uncertainty covers that spread",
     ),
+    "NaPF6_PC_1M": Reference(
+        1.291, 0.005, "g/cm^3", 298.2,
+        "1.0 M NaPF6 in PC, experimental density at 298.2 K, Kumar, Lai, Mezerkor, Wang, Wiaderek, Bazak, Blau, "
+        "Crumlin, 'Prediction and Experimental Verification of Electrolyte Solvation Structure from an "
+        "OMol25-Trained Interatomic Potential', arXiv:2603.20183 (2026), Table S1. Checked in the paper's "
+        "dataset (GitHub KMNitesh05/sodium-ion-battery-electrolyte-dataset, "
+        "data/na_ion_salt_concentrations_and_dens.csv, row 'napf6_PC_1M.xyz ... exp_density_g_cm3 1.291'; its "
+        "README: 'Experimental density at 298.2 K (g cm-3), from Table S1 of the paper', listing NaPF6 in PC "
+        "among the 1.0 M electrolytes). A second script reading the same group's measurement sheet gives "
+        "'NaPF6-PC: 1.29088' g/mL ('Experimental densities (g/mL) from 298.2 K sheet'). The paper itself and "
+        "its Table S1 could not be read here.",
+        "the dataset gives no uncertainty; 0.005 g/cm^3 is assumed. The same dataset lists neat PC at 1.199 "
+        "(consistent with the PC entry above) and 0.1 M NaPF6/PC at 1.206 g/cm^3",
+    ),
 }
 
-# 1 M NaPF6 in PC (density, conductivity): no measurement could be read and verified here (Ponrouch et al.,
-# Energy Environ. Sci. 5 (2012) 8572 holds one); the LE comparison reports "no verified experimental value".
+# Neat propylene carbonate viscosity. No measured table could be read here; the value is the ChemSep
+# database's DIPPR-101 correlation evaluated at 298.15 K, the same database as the PC density check above.
+VISCOSITY_PA_S: dict[str, Reference] = {
+    "PC": Reference(
+        2.52e-3, 0.15e-3, "Pa s", 298.15,
+        "Propylene carbonate at 298.15 K from the DIPPR-101 liquid-viscosity correlation of the ChemSep "
+        "database (FOSSEE/OMChemSim, Simulator/Files/ChemsepDatabase/Propylenecarbonate.mo: "
+        "'LiqVis = {101, -818.33, 28057, 129.62, -0.00022812, 2}', ln(mu/Pa s) = A + B/T + C ln T + D T^E), "
+        "which gives 2.523 mPa s at 298.15 K (2.75 at 293.15 K, 2.32 at 303.15 K).",
+        "a correlation of measured data, not a measurement read here; the uncertainty (about 6%) is an "
+        "assumed allowance for the correlation",
+    ),
+}
+
+# Self-diffusion of neat PC (e.g. Hayamizu's PGSE-NMR work): no table with the number could be read here
+# (only the opening pages of Hayamizu, J. Chem. Eng. Data 57 (2012) 2012 and Seki et al., J. Electrochem. Soc. 165
+# (2018) A542), so no SELF_DIFFUSION table is given.
+
+# 1 M NaPF6 in PC conductivity: no measurement could be read and verified here (Ponrouch et al., Energy
+# Environ. Sci. 5 (2012) 8572 holds one); the LE comparison reports "no verified experimental value".
 CONDUCTIVITY_MS_PER_CM: dict[str, Reference] = {
     # The founding paper (Adv. Energy Mater. 2024, 2303791), room temperature, stainless-steel blocking cells.
     "GPE_PBMP": Reference(1.8, 0.0, "mS/cm", 298.15, "founding paper: GPE(PBMP) ionic conductivity ≈ 1.8 mS/cm"),
@@ -70,6 +102,10 @@ UNVERIFIED_CONDUCTIVITY_MS_PER_CM: dict[str, UnverifiedClaim] = {
         "Found but could not read the value in: Ponrouch et al., 'Non-aqueous electrolytes for sodium-ion "
         "batteries', J. Mater. Chem. A 3 (2015) 22 (review, c4ta04428b; abstract only); Geng, Buchholz, ... "
         "Passerini, 'Influence of salt concentration on the properties of sodium-based electrolytes', Small "
-        "Methods 2018, doi:10.1002/smtd.201800208 (measures 0.1/1/3 M NaPF6 in PC conductivity; abstract only).",
+        "Methods 2018, doi:10.1002/smtd.201800208 (measures 0.1/1/3 M NaPF6 in PC conductivity; abstract only). "
+        "Second search (stored pages, docs, issues, code, exact-string search of public repositories): the "
+        "stored copies of Seki et al., J. Electrochem. Soc. 165 (2018) A542, Kuratani et al., J. Power Sources "
+        "223 (2013) 175 (NaClO4/PC), the Ponrouch 2015 review and Zenodo record 16755947 showed only title "
+        "pages or abstracts; no repository file tabulates a measured 1 M NaPF6/PC conductivity.",
     ),
 }
