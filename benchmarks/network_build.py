@@ -43,7 +43,7 @@ def main(argv=None) -> int:
         monomer=MonomerSpec(args.monomer, BUILTIN_SPECIES[args.monomer].smiles, REACTION[args.monomer]),
         polymer_weight_fraction=args.weight_fraction,
         crosslink=CrosslinkSettings(target_conversion=args.target, max_cycles=args.max_cycles),
-        relax=RelaxSettings(md_steps=1000), seed=args.seed, nonbonded_cutoff_nm=1.0, pre_md_steps=2000,
+        relax=RelaxSettings(md_steps=500), seed=args.seed, nonbonded_cutoff_nm=1.0, pre_md_steps=1000,
         cpu_threads=args.threads)
     start = time.perf_counter()
     result = build_network(spec, args.out / args.monomer)

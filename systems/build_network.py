@@ -20,11 +20,11 @@ Reads the raw YAML (top-level ``seed``, ``temperature``, ``pressure``, ``forcefi
         target_conversion: 0.85
         max_cycles: 40
         bond_cutoff: "0.5 nm"
-        max_bond_cutoff: "1.0 nm"
+        max_bond_cutoff: "1.2 nm"
         cutoff_step: "0.1 nm"
         min_ring_size: 6
         max_bond_length: "0.2 nm"
-        relax_md: "1 ps"                   # NPT MD after each cycle (1 fs steps)
+        relax_md: "1 ps"                   # NPT MD after each cycle (2 fs steps, H bonds constrained)
         pre_md: "2 ps"                     # NPT MD before the first cycle
         seed: null                         # default: the config seed
 
@@ -86,11 +86,11 @@ def spec_from_raw_config(raw: dict, system: str) -> NetworkBuildSpec:
     pressure = parse_quantity(raw.get("pressure", "1 bar"), "pressure", "pressure")
     relax_md_ps = parse_quantity(s.get("relax_md", "1 ps"), "time", prefix + "relax_md")
     pre_md_ps = parse_quantity(s.get("pre_md", "2 ps"), "time", prefix + "pre_md")
-    relax = RelaxSettings(temperature_K=temperature, pressure_bar=pressure, md_steps=int(round(relax_md_ps / 0.001)))
+    relax = RelaxSettings(temperature_K=temperature, pressure_bar=pressure, md_steps=int(round(relax_md_ps / 0.002)))
     length = lambda key, default: parse_quantity(s.get(key, default), "length", prefix + key)  # noqa: E731
     crosslink = CrosslinkSettings(
         target_conversion=float(s.get("target_conversion", 0.85)), max_cycles=int(s.get("max_cycles", 40)),
-        bond_cutoff_nm=length("bond_cutoff", "0.5 nm"), max_bond_cutoff_nm=length("max_bond_cutoff", "1.0 nm"),
+        bond_cutoff_nm=length("bond_cutoff", "0.5 nm"), max_bond_cutoff_nm=length("max_bond_cutoff", "1.2 nm"),
         cutoff_step_nm=length("cutoff_step", "0.1 nm"), min_ring_size=int(s.get("min_ring_size", 6)),
         max_bond_length_nm=length("max_bond_length", "0.2 nm"))
     electrolyte = ElectrolyteSpec(
@@ -107,7 +107,7 @@ def spec_from_raw_config(raw: dict, system: str) -> NetworkBuildSpec:
         seed=int(s["seed"]) if s.get("seed") is not None else int(raw.get("seed", 2026)),
         ion_charge_scale=float(ff.get("ion_charge_scale", 0.8)),
         nonbonded_cutoff_nm=parse_quantity(ff.get("nonbonded_cutoff", "1.0 nm"), "length", "forcefield.nonbonded_cutoff"),
-        pre_md_steps=int(round(pre_md_ps / 0.001)),
+        pre_md_steps=int(round(pre_md_ps / 0.002)),
         platform="CPU" if platform == "auto" else platform, cpu_threads=int(engine.get("cpu_threads", 0)))
 
 

@@ -22,12 +22,12 @@ from systems.species import BUILTIN_SPECIES
 pytestmark = pytest.mark.integration
 
 
-def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.8, max_cycles=30, seed=11, **kw):
+def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.6, max_cycles=30, seed=11, **kw):
     return NetworkBuildSpec(
         system=f"tiny_{monomer}", electrolyte=ElectrolyteSpec({"PC": 0.95, "FEC": 0.05}, n_solvent=30),
-        monomer=MonomerSpec(monomer, BUILTIN_SPECIES[monomer].smiles, reaction), polymer_weight_fraction=0.25,
+        monomer=MonomerSpec(monomer, BUILTIN_SPECIES[monomer].smiles, reaction), polymer_weight_fraction=0.3,
         crosslink=CrosslinkSettings(target_conversion=target, max_cycles=max_cycles, bond_cutoff_nm=0.5,
-                                    max_bond_cutoff_nm=1.0),
+                                    max_bond_cutoff_nm=0.8),
         relax=RelaxSettings(md_steps=200), nonbonded_cutoff_nm=0.7, pre_md_steps=300, seed=seed, cpu_threads=2, **kw)
 
 

@@ -12,12 +12,14 @@ Steps
 2. Packing: conformers (ETKDG+MMFF, seeded), packmol in a periodic cube at ``packing_density_fraction`` of
    the ideal density, then minimisation and ``pre_md_steps`` of NPT MD.
 3. Cycles (:mod:`systems.network.reactive_pairs`): pairs within the cutoff, closest first, one bond per
-   group per cycle, small rings and ring-piercing refused; when a cycle finds no pair the cutoff grows by
-   ``cutoff_step_nm`` up to ``max_bond_cutoff_nm``. After each cycle the graph is edited
+   group per cycle, small rings and ring-piercing refused; while a cycle would form fewer than
+   ``min_bonds_fraction`` x (number of groups) bonds (at least 1) the cutoff grows by ``cutoff_step_nm`` up to
+   ``max_bond_cutoff_nm`` (it never shrinks again). After each cycle the graph is edited
    (:mod:`systems.network.graph`), the System rebuilt from the residue templates, the new bonds ramped in,
    minimised and run for ``relax.md_steps`` of NPT MD (:mod:`systems.network.relax`).
-4. Stop at ``target_conversion``; if ``max_cycles`` pass, or no pair is left within the largest cutoff,
-   :class:`ConversionNotReachedError` reports the conversion reached.
+4. Stop at ``target_conversion``. When no pair is within the largest cutoff, a cycle runs MD only (4x the
+   relaxation MD) so groups can diffuse together; after ``max_stall_cycles`` such cycles in a row, or when
+   ``max_cycles`` cycles have run, :class:`ConversionNotReachedError` reports the conversion reached.
 5. Checks: valence of every polymer atom, zero total charge, no bond longer than ``max_bond_length_nm``
    (minimum image) after relaxation, every atom typed (OpenMM matched every residue to a template).
 
@@ -32,7 +34,7 @@ import logging
 import math
 import platform as _platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,9 @@ logger = logging.getLogger(__name__)
 SALT_DENSITY_G_PER_CM3 = 2.37  # crystalline NaPF6, only to size the initial box
 MONOMER_DENSITY_G_PER_CM3 = 1.10  # only to size the initial box
 DEFAULT_POLYMER_WEIGHT_FRACTION = 0.10
+# The bond cutoff never exceeds this fraction of the shortest box edge: longer bonds in a small box can
+# close a loop through the network's own periodic image that is too short to span the box (unrelaxable).
+MAX_CUTOFF_BOX_FRACTION = 0.35
 
 
 @dataclass(frozen=True)
@@ -86,10 +91,12 @@ class CrosslinkSettings:
     target_conversion: float = 0.85
     max_cycles: int = 40
     bond_cutoff_nm: float = 0.5
-    max_bond_cutoff_nm: float = 1.0
+    max_bond_cutoff_nm: float = 1.2
     cutoff_step_nm: float = 0.1
     min_ring_size: int = 6
     max_bond_length_nm: float = 0.2
+    min_bonds_fraction: float = 0.1  # grow the cutoff while a cycle would form fewer than this x groups bonds
+    max_stall_cycles: int = 3  # MD-only cycles (4 x relax MD) allowed in a row when no pair is in reach
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ class NetworkBuildSpec:
     seed: int = 2026
     ion_charge_scale: float = 0.8
     nonbonded_cutoff_nm: float = 1.0
-    pre_md_steps: int = 2000
+    pre_md_steps: int = 1000
     packing_density_fraction: float = 0.85
     platform: str = "CPU"
     cpu_threads: int = 0
@@ -265,21 +272,38 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
                 "box_nm": box.tolist(), "wall_time_s": time.perf_counter() - t_start}]
     cutoff = c.bond_cutoff_nm
     cycle = 0
+    stalled = 0
     failure = None
     while graph.conversion() < c.target_conversion:
         if cycle >= c.max_cycles:
             failure = f"the cycle limit max_cycles = {c.max_cycles} was reached"
             break
         cycle += 1
+        max_cutoff = min(c.max_bond_cutoff_nm, MAX_CUTOFF_BOX_FRACTION * float(graph.box.min()))
+        cutoff = min(cutoff, max_cutoff)
         chosen, sel = select_bonds(graph, cutoff, c.min_ring_size)
-        while not chosen and cutoff < c.max_bond_cutoff_nm - 1e-9:
-            cutoff = min(c.max_bond_cutoff_nm, cutoff + c.cutoff_step_nm)
+        wanted = max(1, round(c.min_bonds_fraction * n_groups))
+        while len(chosen) < wanted and cutoff < max_cutoff - 1e-9:
+            cutoff = min(max_cutoff, cutoff + c.cutoff_step_nm)
             chosen, sel = select_bonds(graph, cutoff, c.min_ring_size)
         if not chosen:
-            failure = (f"no reactive pair is left within the largest cutoff max_bond_cutoff = "
-                       f"{c.max_bond_cutoff_nm} nm that passes the ring and geometry checks")
-            cycle -= 1
-            break
+            stalled += 1
+            if stalled > c.max_stall_cycles:
+                failure = (f"no reactive pair came within the largest cutoff max_bond_cutoff = "
+                           f"{c.max_bond_cutoff_nm} nm (passing the ring and geometry checks) in "
+                           f"{c.max_stall_cycles} MD-only cycles")
+                break
+            system, topology, order, report = rebuild()
+            pos, box, info = relax(system, graph.positions_array()[order], graph.box, [], spec.relax, platform,
+                                   derive_seed(spec.seed, f"cycle-{cycle}"), md_steps=4 * spec.relax.md_steps,
+                                   stage=f"MD-only cycle {cycle}")
+            graph.set_positions(order, pos, box)
+            history.append({"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": 0, "md_only": True,
+                            "conversion": graph.conversion(), "box_nm": box.tolist(),
+                            "wall_time_s": time.perf_counter() - t_start})
+            logger.info("cycle %d: no pair within %.2f nm, MD only", cycle, cutoff)
+            continue
+        stalled = 0
         for cand in chosen:
             graph.form_bond(cand.site_x, cand.site_y)
         system, topology, order, report = rebuild()
@@ -307,14 +331,28 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
                                                               "seed": spec.seed})
         raise ConversionNotReachedError(message, conversion=graph.conversion(), cycles=cycle, history=history)
 
+    # final relaxation: more minimisation + MD until every bond is within the limit (at most 5 rounds)
+    final_rounds = 0
+    while _bond_lengths(graph).max() > c.max_bond_length_nm and final_rounds < 5:
+        final_rounds += 1
+        system, topology, order, report = rebuild()
+        pos, box, _ = relax(system, graph.positions_array()[order], graph.box, [],
+                            replace(spec.relax, final_min_iterations=1000), platform,
+                            derive_seed(spec.seed, f"final-{final_rounds}"), stage=f"final relaxation {final_rounds}")
+        graph.set_positions(order, pos, box)
     # checks after the last relaxation
     problems = graph.valence_problems()
     if problems:
         raise NetworkBuildError("valence check failed after building:\n  " + "\n  ".join(problems[:20]))
     lengths = _bond_lengths(graph)
     if lengths.max() > c.max_bond_length_nm:
+        pairs = [k for k in graph.bonds if graph.present[k[0]] and graph.present[k[1]]]
+        a, b = pairs[int(np.argmax(lengths))]
+        owner = {x: r.name for r in graph.residues for x in r.atoms}
+        network = {tuple(sorted((graph.sites[i].x, graph.sites[j].y))) for i, j in graph.network_bonds}
         raise NetworkBuildError(f"after relaxation the longest bond is {lengths.max():.3f} nm, above the limit "
-                                f"max_bond_length = {c.max_bond_length_nm} nm")
+                                f"max_bond_length = {c.max_bond_length_nm} nm: {owner[a]}:{graph.names[a]} - "
+                                f"{owner[b]}:{graph.names[b]} ({'network' if (a, b) in network else 'residue'} bond)")
     if abs(report.total_charge_e) > 1e-4:
         raise NetworkBuildError(f"the built system carries {report.total_charge_e:.6f} e; it must be neutral")
     volume = float(np.prod(graph.box))
@@ -331,6 +369,7 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
         "n_atoms": topology.getNumAtoms(),
         "target_conversion": c.target_conversion,
         "cycles": cycle,
+        "final_relaxation_rounds": final_rounds,
         "history": history,
         **measures,
         "max_bond_length_nm": float(lengths.max()),

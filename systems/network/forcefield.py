@@ -46,4 +46,21 @@ def network_system(graph: NetworkGraph, network_templates: list[Path], ion_charg
     settings = NonbondedSettings(cutoff_nm=cutoff_nm, hydrogen_mass_amu=hydrogen_mass_amu, constraints="HBonds")
     system, report = create_system(topology, np.asarray(positions), files, ION_RESIDUES, ion_charge_scale, settings)
     make_bonded_forces_periodic(system)
+    check_bond_coverage(system, topology)
     return system, topology, order, report
+
+
+def check_bond_coverage(system: openmm.System, topology) -> None:
+    """Every Topology bond must have a bond term or a constraint (OpenMM silently skips bonds whose GAFF2
+    type pair has no parameters, e.g. the amine type n7 in gaff-2.11.xml)."""
+    from common.errors import ParameterError
+
+    have = {tuple(sorted(system.getConstraintParameters(k)[:2])) for k in range(system.getNumConstraints())}
+    for force in system.getForces():
+        if isinstance(force, openmm.HarmonicBondForce):
+            have |= {tuple(sorted(force.getBondParameters(k)[:2])) for k in range(force.getNumBonds())}
+    missing = sorted({(a.residue.name, a.name, b.name) for a, b in topology.bonds()
+                      if tuple(sorted((a.index, b.index))) not in have})
+    if missing:
+        raise ParameterError(f"{len(missing)} bond kind(s) have no GAFF2 bond parameters (OpenMM skipped them): "
+                             f"{missing[:6]}; check the atom types of these residue templates")

@@ -10,7 +10,8 @@ Rules (in this order):
 3. no impossible geometry: the new bond may not pierce a ring (PC/FEC rings, intact aziridine rings) —
    the segment X–Y is tested against each ring triangulated from its centroid; a bond through a ring
    would thread a molecule through another (a catenane) once relaxed;
-4. closest first, at most one new bond per reactive group per cycle (a group that takes part as X cannot
+4. pairs that involve an unreacted group first (monomer addition: propagation and initiation; joining two
+   chain ends comes after), closest first within each class; at most one new bond per reactive group per cycle (a group that takes part as X cannot
    also take part as Y in the same cycle); ties broken by atom index, so the choice is deterministic.
 """
 
@@ -105,7 +106,9 @@ def find_candidates(graph: NetworkGraph, cutoff_nm: float) -> list[Candidate]:
         i, j = xs[a], ys[b]
         if i != j:
             out.append(Candidate(i, j, float(dist[a, b])))
-    out.sort(key=lambda c: (round(c.distance_nm, 6), graph.sites[c.site_x].x, graph.sites[c.site_y].y))
+    reacted = [s.reacted for s in graph.sites]
+    out.sort(key=lambda c: (reacted[c.site_x] and reacted[c.site_y], round(c.distance_nm, 6),
+                            graph.sites[c.site_x].x, graph.sites[c.site_y].y))
     return out
 
 

@@ -28,15 +28,15 @@ from simulation.system_prep import add_barostat
 class RelaxSettings:
     temperature_K: float = 298.15
     pressure_bar: float = 1.0
-    timestep_ps: float = 0.001
+    timestep_ps: float = 0.002
     friction_per_ps: float = 5.0
     barostat_interval: int = 25
     ramp_stages: int = 3
     ramp_min_iterations: int = 50
-    ramp_md_steps: int = 20
+    ramp_md_steps: int = 0
     final_min_iterations: int = 200
     min_tolerance_kJ_per_mol_per_nm: float = 20.0
-    md_steps: int = 1000
+    md_steps: int = 500
 
 
 def _energy(context: openmm.Context) -> float:
