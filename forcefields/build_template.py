@@ -107,7 +107,7 @@ def build_template(smiles: str, residue: str, out: str | Path, *, charge: int | 
     mol = molecule_from_smiles(smiles)
     elements = [a.GetSymbol() for a in mol.GetAtoms()]
     names = atom_names_for(elements)
-    types = list(assign_gaff2_types(mol))
+    types = list(assign_gaff2_types(mol, parameterised=True))
     if len(types) != mol.GetNumAtoms():
         raise ParameterError(f"the GAFF2 typer returned {len(types)} types for {mol.GetNumAtoms()} atoms of "
                              f"{smiles}")

@@ -114,12 +114,27 @@ class _NoRule(Exception):
     """Raised inside this module when no implemented GAFF2 rule applies to an atom."""
 
 
-def assign_gaff2_types(mol: Chem.Mol, *, gaff_version: str = "2.11") -> list[str]:
+PARAMETER_EQUIVALENTS: dict[str, dict[str, str]] = {
+    "2.11": {"n7": "n3", "n8": "n3", "n9": "n3", "n5": "np", "n6": "nq", "ns": "n", "nt": "n",
+             "nu": "nh", "nv": "nh"},
+    "2.2.20": {},
+}
+"""Types that ``gaff-<version>.xml`` declares but gives no bond/angle terms, and the type whose terms they
+take. antechamber's workflow fills such gaps with parmchk2, which substitutes the GAFF type these types
+were split from (the hydrogen-count variants of sp3 amine, amide and enamine N: n7/n8/n9 -> n3,
+ns/nt -> n, nu/nv -> nh; the N-H variants of small-ring N: n5 -> np, n6 -> nq). OpenMM has no parmchk2
+and silently creates *no* bond for atom types without a term, so residue templates must use the
+substituted types (``assign_gaff2_types(..., parameterised=True)``)."""
+
+
+def assign_gaff2_types(mol: Chem.Mol, *, gaff_version: str = "2.11", parameterised: bool = False) -> list[str]:
     """Return the GAFF2 atom type of every atom of ``mol``, index-aligned with ``mol.GetAtoms()``.
 
     ``mol`` must carry its hydrogens as explicit atoms (``Chem.AddHs``); coordinates are not needed.
     ``gaff_version`` picks the type set: "2.11" (default, matches ``gaff-2.11.xml``) or "2.2.20"
-    (adds c5/c6 for sp3 carbons in 5- and 6-membered rings).
+    (adds c5/c6 for sp3 carbons in 5- and 6-membered rings). The types are those of antechamber's
+    rules; with ``parameterised=True`` the types that the ffxml gives no bonded terms are replaced by
+    their :data:`PARAMETER_EQUIVALENTS` (what parmchk2 does), which is what a force field needs.
 
     Raises :class:`AtomTypingError` naming every atom no implemented rule applies to (index, element,
     neighbours, reason) together with the supported chemistry, and :class:`ConfigError` for an
@@ -142,7 +157,11 @@ def assign_gaff2_types(mol: Chem.Mol, *, gaff_version: str = "2.11") -> list[str
             types.append("")
     if failures:
         raise AtomTypingError(_failure_message(mol, failures))
-    return _colour_conjugated_systems(work, types)
+    types = _colour_conjugated_systems(work, types)
+    if parameterised:
+        equivalents = PARAMETER_EQUIVALENTS[gaff_version]
+        types = [equivalents.get(t, t) for t in types]
+    return types
 
 
 # --------------------------------------------------------------------------------------------------

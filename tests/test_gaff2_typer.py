@@ -569,3 +569,15 @@ def test_paper_chemistry_torsions_missing_from_gaff_2_11_are_the_aziridine_ones(
     centres = {frozenset(m[2][1:3]) for m in missing}
     assert centres == {frozenset({"c3", "cx"}), frozenset({"cx", "np"}), frozenset({"c3", "np"})}
     assert {m[0] for m in missing} == {"BMP", "BMP_half_opened"}
+
+
+def test_parameterised_types_replace_the_types_gaff_2_11_gives_no_bond_terms():
+    from forcefields.gaff2_typer import PARAMETER_EQUIVALENTS
+    mol = _mol("CNC")  # dimethylamine: rule type n7, which gaff-2.11.xml has no bond term for
+    assert "n7" in assign_gaff2_types(mol)
+    types = assign_gaff2_types(mol, parameterised=True)
+    assert "n7" not in types and types.count("n3") == 1
+    # every substituted type is one of those lacking terms, and every substitute has terms
+    assert set(PARAMETER_EQUIVALENTS["2.11"]) <= _NO_BONDED_TERMS["2.11"]
+    assert not set(PARAMETER_EQUIVALENTS["2.11"].values()) & _NO_BONDED_TERMS["2.11"]
+    assert assign_gaff2_types(mol, gaff_version="2.2.20", parameterised=True).count("n7") == 1
