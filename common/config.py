@@ -107,15 +107,28 @@ class SaltSpec(_Model):
     concentration_mol_per_L: float
 
 
+MAX_SALT_MOLARITY_MOL_PER_L = 4.0
+"""Above this the Na salts supported (NaPF6) are beyond their solubility in carbonates: refused as a typo."""
+
+GPE_KEYS = ("monomer", "monomer_smiles", "monomer_residue", "reaction", "polymer_weight_fraction",
+            "target_conversion", "max_cycles", "bond_cutoff", "max_bond_cutoff", "cutoff_step", "min_ring_size",
+            "max_bond_length", "relax_md", "pre_md", "network_seed")
+"""Keys of a system that only a crosslinked gel (kind gpe) may carry."""
+GPE_LENGTH_KEYS = ("bond_cutoff", "max_bond_cutoff", "cutoff_step", "max_bond_length")
+GPE_TIME_KEYS = ("relax_md", "pre_md")
+MONOMER_REACTIONS = {"BMP": "ring_opening_aziridine", "TPA": "radical_acrylate"}
+
+
 class SystemSpec(_Model):
     name: str
-    kind: Literal["electrolyte"]
+    kind: Literal["electrolyte", "gpe"]
     solvent_volume_fractions: dict[str, float]
     salt: SaltSpec
     n_solvent: int
     reference_density: str
     reference_conductivity: str
     viscosity_Pa_s: float | None
+    monomer: str | None = None
 
 
 class Protocol(_Model):
@@ -198,6 +211,10 @@ def _system(name: str, spec: dict, known_species: dict[str, str]) -> SystemSpec:
     if concentration < 0:
         raise ConfigError(f"config key '{prefix}salt.concentration': {salt['concentration']!r} is negative; "
                           "a molarity must be >= 0 mol/L")
+    if concentration > MAX_SALT_MOLARITY_MOL_PER_L:
+        raise ConfigError(f"config key '{prefix}salt.concentration': {salt['concentration']!r} is above "
+                          f"{MAX_SALT_MOLARITY_MOL_PER_L:g} mol/L, beyond the solubility of the salts supported")
+    monomer = _gpe_keys(name, spec, known_species)
     return SystemSpec(
         name=name, kind=spec["kind"], solvent_volume_fractions=dict(fractions),
         salt=SaltSpec(cation=salt["cation"], anion=salt["anion"], concentration_mol_per_L=concentration),
@@ -205,7 +222,35 @@ def _system(name: str, spec: dict, known_species: dict[str, str]) -> SystemSpec:
         reference_conductivity=spec["reference_conductivity"],
         viscosity_Pa_s=(parse_quantity(spec["viscosity"], "viscosity", f"{prefix}viscosity")
                         if spec["viscosity"].strip() else None),
+        monomer=monomer,
     )
+
+
+def _gpe_keys(name: str, spec: dict, known_species: dict[str, str]) -> str | None:
+    """Check the network keys of a system; returns the monomer of a gpe system (None for an electrolyte)."""
+    prefix = f"systems.{name}."
+    present = [k for k in GPE_KEYS if k in spec]
+    if spec["kind"] != "gpe":
+        if present:
+            raise ConfigError(f"config keys {[prefix + k for k in present]} are only allowed for kind 'gpe'; "
+                              f"system {name!r} is kind {spec['kind']!r}")
+        return None
+    monomer = spec.get("monomer", "BMP")
+    if known_species.get(monomer) != "monomer":
+        allowed = sorted(k for k, r in known_species.items() if r == "monomer")
+        raise ConfigError(f"config key '{prefix}monomer': {monomer!r} is not a known monomer; allowed: {allowed} "
+                          "(or declare one under species: with role monomer)")
+    reaction = spec.get("reaction", MONOMER_REACTIONS.get(monomer))
+    if reaction is None:
+        raise ConfigError(f"config key '{prefix}reaction' is required for monomer {monomer!r}; allowed: "
+                          f"{sorted(set(MONOMER_REACTIONS.values()))}")
+    for key in GPE_LENGTH_KEYS:
+        if key in spec:
+            _positive(parse_quantity(spec[key], "length", prefix + key), prefix + key, spec[key])
+    for key in GPE_TIME_KEYS:
+        if key in spec:
+            _positive(parse_quantity(spec[key], "time", prefix + key), prefix + key, spec[key], allow_zero=True)
+    return monomer
 
 
 def _protocol(section: dict, hydrogen_mass_amu: float) -> Protocol:

@@ -3,6 +3,10 @@
     python -m forcefields.parameterise --topology system.pdb --templates forcefields/data/templates/PC.xml \
         --ion-residues NA PF6 --ion-charge-scale 0.8 --cutoff "1.0 nm" --out-dir results/demo/LE/parameterise
 
+Templates are given as files (``--templates``) and/or found in ``--template-dir`` by the residue names of
+the topology (``NAME.xml``; ions come from ions.xml). ``--periodic-bonds`` is for crosslinked networks,
+which are bonded through the periodic boundaries.
+
 Writes ``system.xml`` (OpenMM System, portable), ``state.xml`` (positions and box, no velocities) and
 ``forcefield.json`` (which parameters, charges and settings produced the System).
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,23 +23,27 @@ import numpy as np
 import openmm
 from openmm import app, unit
 
-from common.errors import InputFileError
+from common.errors import GelmdError, InputFileError
 from common.io import write_json_atomic, write_text_atomic
 from common.units import parse_quantity
 from forcefields.gaff2 import GAFF2_VERSION
-from forcefields.system_factory import NonbondedSettings, create_system
+from forcefields.system_factory import NonbondedSettings, create_system, template_files_for
 
 CHARGE_MODEL = "RESP (HF/6-31G*, two-stage restrained fit, pyscf) for molecules; Joung-Cheatham Na+, CL&P PF6-"
 
 
 def parameterise(topology_pdb: Path, templates: list[Path], ion_residues: set[str], ion_charge_scale: float,
-                 settings: NonbondedSettings, out_dir: Path) -> dict:
+                 settings: NonbondedSettings, out_dir: Path, template_dir: Path | None = None) -> dict:
     if not topology_pdb.is_file():
         raise InputFileError(f"topology {topology_pdb} does not exist")
     for template in templates:
         if not template.is_file():
             raise InputFileError(f"residue template {template} does not exist")
     pdb = app.PDBFile(str(topology_pdb))
+    if template_dir is not None:
+        residues = {r.name for r in pdb.topology.residues()} - set(ion_residues)
+        given = {t.stem for t in templates}
+        templates = list(templates) + [t for t in template_files_for(residues - given, template_dir)]
     positions_nm = np.array(pdb.getPositions(asNumpy=True).value_in_unit(unit.nanometer))
     system, report = create_system(pdb.topology, positions_nm, templates, ion_residues, ion_charge_scale, settings)
     context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
@@ -55,10 +64,14 @@ def parameterise(topology_pdb: Path, templates: list[Path], ion_residues: set[st
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--topology", required=True, type=Path, help="packed PDB with CONECT bonds")
     parser.add_argument("--templates", nargs="*", default=[], type=Path, help="RESP residue-template ffxml files")
+    parser.add_argument("--template-dir", type=Path, default=None,
+                        help="folder of NAME.xml templates, picked by the topology's residue names")
+    parser.add_argument("--periodic-bonds", action="store_true",
+                        help="bonded forces use periodic boundaries (crosslinked networks)")
     parser.add_argument("--ion-residues", nargs="*", default=["NA", "PF6"])
     parser.add_argument("--ion-charge-scale", type=float, default=0.8)
     parser.add_argument("--cutoff", default="1.0 nm")
@@ -70,11 +83,17 @@ def main(argv: list[str] | None = None) -> None:
         cutoff_nm=parse_quantity(args.cutoff, "length", "--cutoff"),
         ewald_error_tolerance=args.ewald_error_tolerance,
         hydrogen_mass_amu=parse_quantity(args.hydrogen_mass, "mass", "--hydrogen-mass"),
+        periodic_bonds=args.periodic_bonds,
     )
-    summary = parameterise(args.topology, args.templates, set(args.ion_residues), args.ion_charge_scale,
-                           settings, args.out_dir)
+    try:
+        summary = parameterise(args.topology, args.templates, set(args.ion_residues), args.ion_charge_scale,
+                               settings, args.out_dir, args.template_dir)
+    except GelmdError as exc:
+        print(f"forcefields.parameterise: error: {exc}", file=sys.stderr)
+        return 1
     print(json.dumps({k: summary[k] for k in ("n_atoms", "ion_charge_scale", "total_charge_e")}))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -9,7 +9,16 @@ What it does, in order:
 3. multiplies the charges of ion residues by ``ion_charge_scale`` (the electronic-continuum style scaling
    common for carbonate electrolytes, 0.8 by default) — 1-4 exception charge products are rescaled too;
 4. resets the three trans F-P-F angles of each octahedral ion to 180 deg (OpenMM's angle generator gives
-   every F-P-F triple the 90 deg equilibrium of the template, which would tear PF6- apart).
+   every F-P-F triple the 90 deg equilibrium of the template, which would tear PF6- apart);
+5. checks that every bond of the topology has a bond term or a constraint: OpenMM silently creates no bond
+   for a GAFF2 type pair without parameters (e.g. the amine type n7 in gaff-2.11.xml);
+6. for a crosslinked network (``periodic_bonds``), makes bonded forces and the nonbonded exceptions use
+   periodic boundary conditions: a network bonded through the box edges needs minimum-image bonds.
+
+X-H bonds keep their harmonic terms beside the constraints (``flexibleConstraints``): they add no energy
+while the constraint holds (the constraint length is the bond's equilibrium length), and they let a stage
+that must run without constraints (NPT of a percolating network, see ``simulation.system_prep``) drop the
+constraints and keep the bonds.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ class NonbondedSettings:
     ewald_error_tolerance: float = 5e-4
     hydrogen_mass_amu: float = 1.008
     constraints: str = "HBonds"
+    periodic_bonds: bool = False
 
 
 @dataclass
@@ -80,11 +90,15 @@ def create_system(topology: app.Topology, positions_nm: np.ndarray, template_fil
     ffxml = [str(gaff2_ffxml_path()), str(IONS_FFXML), *map(str, template_files)]
     forcefield = app.ForceField(*ffxml)
     constraints = {"None": None, "HBonds": app.HBonds, "AllBonds": app.AllBonds}[settings.constraints]
+    # OpenMM refuses flexibleConstraints when no constrained bond consults it (e.g. a box of ions only).
+    has_hydrogen_bonds = any("H" in (a.element.symbol, b.element.symbol) for a, b in topology.bonds()
+                             if a.element is not None and b.element is not None)
+    extra = {"flexibleConstraints": True} if constraints is not None and has_hydrogen_bonds else {}
     try:
         system = forcefield.createSystem(
             topology, nonbondedMethod=app.PME, nonbondedCutoff=settings.cutoff_nm * unit.nanometer,
             constraints=constraints, rigidWater=False, ewaldErrorTolerance=settings.ewald_error_tolerance,
-            hydrogenMass=settings.hydrogen_mass_amu * unit.amu, removeCMMotion=True)
+            hydrogenMass=settings.hydrogen_mass_amu * unit.amu, removeCMMotion=True, **extra)
     except ValueError as exc:
         raise ParameterError(_explain_template_failure(str(exc), ffxml)) from exc
     nonbonded = next(f for f in system.getForces() if isinstance(f, openmm.NonbondedForce))
@@ -92,6 +106,9 @@ def create_system(topology: app.Topology, positions_nm: np.ndarray, template_fil
     formal = residue_charges(topology, nonbonded)
     scale_ion_charges(nonbonded, topology, ion_residues, ion_charge_scale)
     fixed = fix_trans_octahedral_angles(system, positions_nm)
+    check_bond_coverage(system, topology)
+    if settings.periodic_bonds:
+        make_bonded_forces_periodic(system)
     total = sum(nonbonded.getParticleParameters(i)[0].value_in_unit(unit.elementary_charge)
                 for i in range(system.getNumParticles()))
     if abs(total) > CHARGE_INTEGER_TOLERANCE * max(1, system.getNumParticles()) ** 0.5:
@@ -103,8 +120,46 @@ def create_system(topology: app.Topology, positions_nm: np.ndarray, template_fil
         nonbonded={"method": "PME", "cutoff_nm": settings.cutoff_nm,
                    "ewald_error_tolerance": settings.ewald_error_tolerance, "dispersion_correction": True,
                    "constraints": settings.constraints, "hydrogen_mass_amu": settings.hydrogen_mass_amu,
+                   "flexible_constraints": bool(extra), "periodic_bonds": settings.periodic_bonds,
                    "coulomb14scale": 1 / 1.2, "lj14scale": 0.5, "combining_rule": "Lorentz-Berthelot"})
     return system, report
+
+
+_BONDED_FORCES = (openmm.HarmonicBondForce, openmm.HarmonicAngleForce, openmm.PeriodicTorsionForce,
+                  openmm.RBTorsionForce, openmm.CustomBondForce, openmm.CustomAngleForce, openmm.CustomTorsionForce)
+
+
+def make_bonded_forces_periodic(system: openmm.System) -> int:
+    """Make bonded forces and nonbonded exceptions use periodic boundaries; returns how many forces changed.
+
+    A crosslinked network is bonded across the periodic boundaries (it percolates), so bonds, angles,
+    torsions and the 1-2/1-3/1-4 exceptions must use minimum-image distances; OpenMM computes them from raw
+    coordinates unless told otherwise.
+    """
+    changed = 0
+    for force in system.getForces():
+        if isinstance(force, _BONDED_FORCES):
+            force.setUsesPeriodicBoundaryConditions(True)
+            changed += 1
+        elif isinstance(force, openmm.NonbondedForce):
+            force.setExceptionsUsePeriodicBoundaryConditions(True)
+            changed += 1
+    return changed
+
+
+def check_bond_coverage(system: openmm.System, topology: app.Topology) -> None:
+    """Every topology bond must have a bond term or a constraint; ParameterError naming the bonds otherwise."""
+    have = {tuple(sorted(system.getConstraintParameters(k)[:2])) for k in range(system.getNumConstraints())}
+    for force in system.getForces():
+        if isinstance(force, openmm.HarmonicBondForce):
+            have |= {tuple(sorted(force.getBondParameters(k)[:2])) for k in range(force.getNumBonds())}
+    missing = sorted({(a.residue.name, a.name, b.name) for a, b in topology.bonds()
+                      if tuple(sorted((a.index, b.index))) not in have})
+    if missing:
+        raise ParameterError(f"{len(missing)} bond kind(s) (residue, atom, atom) have no GAFF2 bond parameters and "
+                             f"OpenMM created no bond for them: {missing[:6]}; check the atom types of these "
+                             "residue templates (types gaff-2.11.xml gives no bond terms need their parmchk2 "
+                             "equivalents, forcefields.gaff2_typer.PARAMETER_EQUIVALENTS)")
 
 
 def _explain_template_failure(message: str, ffxml: list[str]) -> str:

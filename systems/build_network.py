@@ -26,7 +26,7 @@ Reads the raw YAML (top-level ``seed``, ``temperature``, ``pressure``, ``forcefi
         max_bond_length: "0.2 nm"
         relax_md: "1 ps"                   # NPT MD after each cycle (2 fs steps, H bonds constrained)
         pre_md: "2 ps"                     # NPT MD before the first cycle
-        seed: null                         # default: the config seed
+        network_seed: null                 # default: the config seed
 
 Outputs in ``--out-dir``: system.pdb / system.cif (topology with every bond), system.xml (System with
 periodic bonded forces, no barostat), state.xml, network.json. Exit 1 with the conversion reached when the
@@ -51,7 +51,7 @@ from systems.species import BUILTIN_SPECIES
 
 GPE_KEYS = {"kind", "solvents", "salt", "n_solvent", "monomer", "monomer_smiles", "reaction", "polymer_weight_fraction",
             "target_conversion", "max_cycles", "bond_cutoff", "max_bond_cutoff", "cutoff_step", "min_ring_size",
-            "max_bond_length", "relax_md", "pre_md", "seed", "reference_density", "reference_conductivity",
+            "max_bond_length", "relax_md", "pre_md", "network_seed", "reference_density", "reference_conductivity",
             "viscosity", "monomer_residue"}
 
 
@@ -104,7 +104,7 @@ def spec_from_raw_config(raw: dict, system: str) -> NetworkBuildSpec:
         system=system, electrolyte=electrolyte,
         monomer=MonomerSpec(name, smiles, reaction, s.get("monomer_residue") or (declared or {}).get("residue") or name),
         polymer_weight_fraction=float(s.get("polymer_weight_fraction", 0.10)), crosslink=crosslink, relax=relax,
-        seed=int(s["seed"]) if s.get("seed") is not None else int(raw.get("seed", 2026)),
+        seed=int(s["network_seed"]) if s.get("network_seed") is not None else int(raw.get("seed", 2026)),
         ion_charge_scale=float(ff.get("ion_charge_scale", 0.8)),
         nonbonded_cutoff_nm=parse_quantity(ff.get("nonbonded_cutoff", "1.0 nm"), "length", "forcefield.nonbonded_cutoff"),
         pre_md_steps=int(round(pre_md_ps / 0.002)),

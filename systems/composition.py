@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from common.config import SystemSpec
+from common.config import MAX_SALT_MOLARITY_MOL_PER_L, SystemSpec
 from common.errors import ConfigError
 from systems.species import Species, get_species
 
 AVOGADRO = 6.02214076e23
 NM3_PER_CM3 = 1e21
-MAX_SALT_MOLARITY = 4.0  # mol/L: beyond the solubility of Na salts in carbonates; refuse as a likely typo
+MAX_SALT_MOLARITY = MAX_SALT_MOLARITY_MOL_PER_L  # mol/L, checked again here for specs built in code
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from systems.species import BUILTIN_SPECIES
 def spec(fractions, concentration, n_solvent=200):
     return SystemSpec(name="X", kind="electrolyte", solvent_volume_fractions=fractions,
                       salt=SaltSpec(cation="Na+", anion="PF6-", concentration_mol_per_L=concentration),
-                      n_solvent=n_solvent, reference_density="")
+                      n_solvent=n_solvent, reference_density="", reference_conductivity="", viscosity_Pa_s=None)
 
 
 def test_pc_fec_95_5_by_volume_with_1M_salt_by_hand():

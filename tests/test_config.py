@@ -117,3 +117,34 @@ def test_viscosity_is_read_with_its_unit():
     assert cfg.systems["LE"].viscosity_Pa_s == pytest.approx(2.53e-3)
     with pytest.raises(UnitError, match=r"systems.LE.viscosity.*allowed.*mPa s"):
         load_config(with_change("systems.LE.viscosity", "2.53 bar"))
+
+
+def test_impossible_concentration_is_refused_before_any_job():
+    with pytest.raises(ConfigError, match=r"systems.LE.salt.concentration.*above 4 mol/L"):
+        load_config(with_change("systems.LE.salt.concentration", "12 mol/L"))
+
+
+def gpe(**keys):
+    raw = copy.deepcopy(DEMO)
+    raw["systems"]["GPE"] = {"kind": "gpe", "solvents": {"PC": 0.95, "FEC": 0.05},
+                             "salt": {"cation": "Na+", "anion": "PF6-", "concentration": "1 mol/L"}, **keys}
+    return raw
+
+
+def test_gpe_system_keys_are_checked():
+    cfg = load_config(gpe(monomer="TPA", polymer_weight_fraction=0.05))
+    assert cfg.systems["GPE"].kind == "gpe" and cfg.systems["GPE"].monomer == "TPA"
+    assert cfg.systems["LE"].monomer is None
+    with pytest.raises(ConfigError, match=r"systems.GPE.monomer.*'PC' is not a known monomer.*BMP.*TPA"):
+        load_config(gpe(monomer="PC"))
+    with pytest.raises(ConfigError, match=r"polymer_weight_fraction"):
+        load_config(gpe(polymer_weight_fraction=1.5))
+    with pytest.raises(ConfigError, match=r"reaction.*allowed values.*radical_acrylate"):
+        load_config(gpe(reaction="polycondensation"))
+    with pytest.raises(UnitError, match=r"systems.GPE.bond_cutoff"):
+        load_config(gpe(bond_cutoff="5 kg"))
+
+
+def test_network_keys_on_an_electrolyte_are_refused():
+    with pytest.raises(ConfigError, match=r"systems.LE.target_conversion.*only allowed for kind 'gpe'"):
+        load_config(with_change("systems.LE.target_conversion", 0.8))

@@ -15,25 +15,11 @@ from pathlib import Path
 import numpy as np
 import openmm
 
-from forcefields.system_factory import NonbondedSettings, create_system, template_files_for
+from forcefields.system_factory import (NonbondedSettings, check_bond_coverage, create_system,  # noqa: F401
+                                       make_bonded_forces_periodic, template_files_for)
 from systems.network.graph import NetworkGraph
 
 ION_RESIDUES = {"NA", "PF6"}
-_BONDED = (openmm.HarmonicBondForce, openmm.HarmonicAngleForce, openmm.PeriodicTorsionForce,
-           openmm.RBTorsionForce, openmm.CustomBondForce, openmm.CustomAngleForce, openmm.CustomTorsionForce)
-
-
-def make_bonded_forces_periodic(system: openmm.System) -> int:
-    """Make bonded forces and nonbonded exceptions use periodic boundaries; returns how many forces changed."""
-    changed = 0
-    for force in system.getForces():
-        if isinstance(force, _BONDED):
-            force.setUsesPeriodicBoundaryConditions(True)
-            changed += 1
-        elif isinstance(force, openmm.NonbondedForce):
-            force.setExceptionsUsePeriodicBoundaryConditions(True)
-            changed += 1
-    return changed
 
 
 def network_system(graph: NetworkGraph, network_templates: list[Path], ion_charge_scale: float,
@@ -43,24 +29,8 @@ def network_system(graph: NetworkGraph, network_templates: list[Path], ion_charg
     positions = graph.positions_array()[order]
     molecule_residues = {r.name for r in graph.residues if r.ptype is None}
     files = template_files_for(molecule_residues) + list(network_templates)
-    settings = NonbondedSettings(cutoff_nm=cutoff_nm, hydrogen_mass_amu=hydrogen_mass_amu, constraints="HBonds")
+    settings = NonbondedSettings(cutoff_nm=cutoff_nm, hydrogen_mass_amu=hydrogen_mass_amu, constraints="HBonds",
+                                 periodic_bonds=True)
+    # create_system checks bond coverage and makes the bonded forces periodic (periodic_bonds).
     system, report = create_system(topology, np.asarray(positions), files, ION_RESIDUES, ion_charge_scale, settings)
-    make_bonded_forces_periodic(system)
-    check_bond_coverage(system, topology)
     return system, topology, order, report
-
-
-def check_bond_coverage(system: openmm.System, topology) -> None:
-    """Every Topology bond must have a bond term or a constraint (OpenMM silently skips bonds whose GAFF2
-    type pair has no parameters, e.g. the amine type n7 in gaff-2.11.xml)."""
-    from common.errors import ParameterError
-
-    have = {tuple(sorted(system.getConstraintParameters(k)[:2])) for k in range(system.getNumConstraints())}
-    for force in system.getForces():
-        if isinstance(force, openmm.HarmonicBondForce):
-            have |= {tuple(sorted(force.getBondParameters(k)[:2])) for k in range(force.getNumBonds())}
-    missing = sorted({(a.residue.name, a.name, b.name) for a, b in topology.bonds()
-                      if tuple(sorted((a.index, b.index))) not in have})
-    if missing:
-        raise ParameterError(f"{len(missing)} bond kind(s) have no GAFF2 bond parameters (OpenMM skipped them): "
-                             f"{missing[:6]}; check the atom types of these residue templates")

@@ -61,6 +61,7 @@ def template_key(model: MonomerModel, ptype: PieceType, state: str) -> str:
         "residue": ptype.residue_names[state],
         "names": ptype.names,
         "caps": CAP_SCHEME,
+        "typing": "gaff2 2.11 rules, parmchk2-style equivalents (forcefields.gaff2_typer.PARAMETER_EQUIVALENTS)",
         "resp": {"basis": resp_mod.DEFAULT_BASIS, "geometry": "mmff", "seed": RESP_SEED},
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
@@ -80,7 +81,7 @@ def generate_template(model: MonomerModel, ptype: PieceType, state: str, path: P
 
     residue = ptype.residue_names[state]
     frag, residue_idx, caps = capped_fragment(ptype, state)
-    types_all = assign_gaff2_types(frag)
+    types_all = assign_gaff2_types(frag, parameterised=True)
     present = ptype.present(state)
     t0 = time.perf_counter()
     result = resp_mod.resp_charges(frag, total_charge=0, conformer_seed=RESP_SEED, geometry="mmff",
