@@ -31,7 +31,7 @@ from common.io import write_json_atomic, write_text_atomic
 
 SCHEMA = "gelmd.analysis.summary/1"
 S_PER_M_TO_MS_PER_CM = 10.0  # 1 S/m = 1000 mS / 100 cm
-FILE_KEYS = ("manifest", "forcefield", "density", "production", "transport")
+FILE_KEYS = ("manifest", "forcefield", "density", "production", "transport", "network")
 
 
 def _read(path: str | None, what: str, required: bool = True) -> dict | None:
@@ -64,6 +64,7 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
     density = _read(files.get("density"), "density")
     production = _read(files.get("production"), "production")
     transport = _read(files.get("transport"), "transport", required=False)
+    network = _read(files.get("network"), "network", required=False)
     row: dict = {
         "system": name,
         "n_atoms": _value(manifest, "n_atoms"),
@@ -83,6 +84,13 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         "platform": _value(production, "platform", "name"),
         "files": {k: v for k, v in files.items() if v},
     }
+    if network is not None:
+        row["network"] = {key: network.get(key) for key in (
+            "conversion", "target_conversion", "cycles", "crosslink_density_mol_per_m3", "gel_fraction",
+            "seed")}
+        row["network"]["polymer_weight_fraction"] = _value(network, "composition", "realised_polymer_weight_fraction")
+        row["network"]["monomer"] = _value(network, "monomer", "name")
+        row["network"]["reaction"] = _value(network, "monomer", "reaction_type")
     reference = lookup(CONDUCTIVITY_MS_PER_CM, reference_conductivity)
     if reference_conductivity and reference is None:
         raise AnalysisError(f"no experimental conductivity reference named {reference_conductivity!r}; known: "
@@ -119,6 +127,15 @@ def _pm(block, scale: float = 1.0, fmt: str = ".3g") -> str:
     return f"{block * scale:{fmt}}"
 
 
+def _coordination(numbers: dict | None, smallest: float = 0.05) -> str:
+    """'PC:O_carbonyl 4.6, PF6:F 1.5': the Na⁺ coordination numbers of the site groups that coordinate."""
+    if not numbers:
+        return "—"
+    shown = [f"{site} {value:.1f}" for site, value in numbers.items()
+             if value is not None and value >= smallest and not site.endswith(":COM") and "ether" not in site]
+    return ", ".join(shown) or "—"
+
+
 def _num(value, fmt: str) -> str:
     return "—" if value is None else f"{value:{fmt}}"
 
@@ -127,8 +144,8 @@ def markdown(campaign: str, rows: list[dict]) -> str:
     """summary.md: the side-by-side table, then per-system provenance."""
     lines = [f"# gelmd summary: campaign `{campaign}`", "",
              "| system | atoms | ρ sim (g/cm³) | ρ exp (g/cm³) | Δρ (%) | D(Na⁺) (10⁻¹⁰ m²/s) | σ NE (mS/cm) | "
-             "σ EH (mS/cm) | σ exp (mS/cm) | Haven | t(Na⁺) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "σ EH (mS/cm) | σ exp (mS/cm) | Haven | t(Na⁺) | Na⁺ coordination |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['system']} | {_num(r['n_atoms'], 'd')} | {_pm(r['density_g_per_cm3'], fmt='.4f')} | "
@@ -136,10 +153,12 @@ def markdown(campaign: str, rows: list[dict]) -> str:
             f"{_pm(r.get('D_Na_m2_per_s'), 1e10)} | {_pm(r.get('sigma_NE_S_per_m'), S_PER_M_TO_MS_PER_CM)} | "
             f"{_pm(r.get('sigma_EH_S_per_m'), S_PER_M_TO_MS_PER_CM)} | "
             f"{_num(r['conductivity_experiment_mS_per_cm'], '.2f')} | {_pm(r.get('haven_ratio'))} | "
-            f"{_pm(r.get('transference_number_Na'))} |")
+            f"{_pm(r.get('transference_number_Na'))} | {_coordination(r.get('coordination_Na'))} |")
     lines += ["", "Uncertainties are standard errors. ρ from the converged NPT window; transport from NVT production. "
               "σ NE: Nernst–Einstein from self-diffusion; σ EH: Einstein–Helfand (collective charge displacement), "
-              "both with the simulation's (scaled) ion charges. — means not computed or no verified experiment.", ""]
+              "both with the simulation's (scaled) ion charges. Na⁺ coordination: first-shell coordination numbers by "
+              "site (residue:atom kind; ether O and anion centres in the per-system lists below). — means not "
+              "computed or no verified experiment.", ""]
     for r in rows:
         lines += [f"## {r['system']}", "",
                   f"- composition: {json.dumps(r['composition'])}",
@@ -153,6 +172,13 @@ def markdown(campaign: str, rows: list[dict]) -> str:
             lines.append(f"- σ EH vs experiment: {r['conductivity_deviation_percent']:+.0f} %")
         if r.get("fit_window_ps") is not None:
             lines.append(f"- diffusion fit window: {r['fit_window_ps']} ps")
+        if r.get("network"):
+            n = r["network"]
+            lines.append(f"- network: {n['monomer']} ({n['reaction']}), conversion {_num(n['conversion'], '.2f')} "
+                         f"(target {_num(n['target_conversion'], '.2f')}) after {n['cycles']} cycles, crosslink "
+                         f"density {_num(n['crosslink_density_mol_per_m3'], '.4g')} mol/m³, gel fraction "
+                         f"{_num(n['gel_fraction'], '.2f')}, polymer weight fraction {_num(n['polymer_weight_fraction'], '.3f')}, "
+                         f"builder seed {n['seed']}")
         if r.get("coordination_Na"):
             lines.append(f"- Na⁺ coordination numbers: {json.dumps(r['coordination_Na'])}")
         lines.append("")

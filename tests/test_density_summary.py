@@ -79,6 +79,10 @@ def test_summary_writes_markdown_csv_json_with_experiment(tmp_path):
                       "haven_ratio": {"value": 1.5, "stderr": 0.8}, "transference_number_Na": {"value": 0.4,
                                                                                             "stderr": 0.1},
                       "fit_window_ps": [20, 100]},
+        "network": {"conversion": 0.83, "target_conversion": 0.8, "cycles": 5, "gel_fraction": 0.97,
+                    "crosslink_density_mol_per_m3": 412.0, "seed": 7,
+                    "monomer": {"name": "BMP", "reaction_type": "ring_opening_aziridine"},
+                    "composition": {"realised_polymer_weight_fraction": 0.101}},
     }
     args = ["--campaign", "t", "--out-dir", str(tmp_path), "--system", "GPE_PBMP"]
     for key, data in reports.items():
@@ -95,6 +99,8 @@ def test_summary_writes_markdown_csv_json_with_experiment(tmp_path):
     table = (tmp_path / "summary.md").read_text()
     assert "| GPE_PBMP | 1484 |" in table and "2 ± 1" in table  # σ EH in mS/cm
     assert (tmp_path / "summary.csv").read_text().splitlines()[1].startswith("GPE_PBMP,1484,")
+    assert row["network"]["conversion"] == 0.83 and row["network"]["monomer"] == "BMP"
+    assert "conversion 0.83 (target 0.80) after 5 cycles, crosslink density 412 mol/m³" in table
 
 
 def test_summary_missing_report_is_named(tmp_path):

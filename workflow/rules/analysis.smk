@@ -67,6 +67,8 @@ def summary_arguments(wildcards, input):
             parts += [f"--{key}", getattr(input, f"{key}_{system}")]
         if has_salt(system):
             parts += ["--transport", input[f"transport_{system}"]]
+        if system_spec(system).kind == "gpe":
+            parts += ["--network", f"{RESULTS}/{system}/build/network.json"]
         parts += ["--reference-conductivity", f"'{system_spec(system).reference_conductivity}'"]
     return " ".join(parts)
 

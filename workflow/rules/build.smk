@@ -1,4 +1,11 @@
-# Stage 1: composition -> counts -> conformers -> packmol -> topology PDB + manifest.
+# Stage 1: composition -> counts -> conformers -> packmol -> topology PDB + manifest. A gel (kind gpe) is
+# built by the network builder: monomers packed into the electrolyte, crosslinked in MD cycles
+# (network.json holds conversion, crosslink density, gel fraction, loops).
+
+
+def builder_module(system):
+    return "systems.build_network" if CFG.systems[system].kind == "gpe" else "systems.build_electrolyte"
+
 
 
 rule build_system:
@@ -10,11 +17,14 @@ rule build_system:
         manifest=f"{RESULTS}/{{system}}/build/manifest.json",
     params:
         uses=lambda wildcards: stage_inputs("build", wildcards.system),
+        builder=lambda wildcards: builder_module(wildcards.system),
     log:
         f"{LOGS}/{{system}}/build.log",
+    threads: lambda wildcards: workflow.cores if CFG.systems[wildcards.system].kind == "gpe" else 1
     resources:
-        runtime=15,
-        mem_mb=2000,
+        runtime=lambda wildcards: 240 if CFG.systems[wildcards.system].kind == "gpe" else 15,
+        mem_mb=lambda wildcards: 8000 if CFG.systems[wildcards.system].kind == "gpe" else 2000,
+        gpu=lambda wildcards: CFG.resources.gpu if CFG.systems[wildcards.system].kind == "gpe" else 0,
     shell:
-        "{PYTHON} -m systems.build_electrolyte --config {input.config} "
+        "{PYTHON} -m {params.builder} --config {input.config} "
         "--system {wildcards.system} --out-dir $(dirname {output.pdb}) > {log} 2>&1"

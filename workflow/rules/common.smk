@@ -73,6 +73,9 @@ def stage_inputs(stage, system):
     """The config values a stage depends on; as rule params they make Snakemake rerun exactly what changed."""
     raw = CFG.raw
     used = {"system": raw["systems"][system], "seed": raw["seed"], "species": raw["species"]}
+    if stage == "build" and CFG.systems[system].kind == "gpe":
+        # the network builder parameterises and runs MD between crosslinking cycles
+        used |= {"forcefield": raw["forcefield"], "temperature": raw["temperature"], "pressure": raw["pressure"]}
     if stage in ("parameterise", "equilibrate", "produce"):
         used["forcefield"] = raw["forcefield"]
     if stage in ("equilibrate", "produce"):

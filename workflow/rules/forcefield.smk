@@ -31,6 +31,9 @@ rule parameterise:
         uses=lambda wildcards: stage_inputs("parameterise", wildcards.system),
         ff=CFG.raw["forcefield"],
         ions=" ".join(ION_RESIDUES),
+        # Networks are bonded through the box faces; their residue templates (one per monomer unit and
+        # reaction state) are written by the network builder into the template folder.
+        network=lambda wildcards: "--periodic-bonds" if CFG.systems[wildcards.system].kind == "gpe" else "",
     log:
         f"{LOGS}/{{system}}/parameterise.log",
     resources:
@@ -38,6 +41,7 @@ rule parameterise:
         mem_mb=4000,
     shell:
         "{PYTHON} -m forcefields.parameterise --topology {input.pdb} --templates {input.templates} "
+        "--template-dir {TEMPLATE_DIR} {params.network} "
         "--ion-residues {params.ions} --ion-charge-scale {params.ff[ion_charge_scale]} "
         "--cutoff '{params.ff[nonbonded_cutoff]}' --ewald-error-tolerance {params.ff[ewald_error_tolerance]} "
         "--hydrogen-mass '{params.ff[hydrogen_mass]}' --out-dir $(dirname {output.system}) > {log} 2>&1"
