@@ -41,7 +41,9 @@ DENSITY_G_PER_CM3: dict[str, Reference] = {
         "'NaPF6-PC: 1.29088' g/mL ('Experimental densities (g/mL) from 298.2 K sheet'). The paper itself and "
         "its Table S1 could not be read here.",
         "the dataset gives no uncertainty; 0.005 g/cm^3 is assumed. The same dataset lists neat PC at 1.199 "
-        "(consistent with the PC entry above) and 0.1 M NaPF6/PC at 1.206 g/cm^3",
+        "(consistent with the PC entry above) and 0.1 M NaPF6/PC at 1.206 g/cm^3. Used for the LE (PC/FEC 95:5 "
+        "v/v + 1 M NaPF6) as the nearest measured electrolyte: ideal mixing of 5 vol% FEC (1.454 g/cm^3) in PC "
+        "raises the density by about 0.012 g/cm^3 (~1 %), so an exact model would read ~1 % below 1.30",
     ),
 }
 
@@ -95,10 +97,10 @@ class UnverifiedClaim:
 UNVERIFIED_CONDUCTIVITY_MS_PER_CM: dict[str, UnverifiedClaim] = {
     "LE_NaPF6_PC_1M": UnverifiedClaim(
         7.98, "mS/cm", 298.15,
-        "Issue 3 text: '1 M NaPF6 in PC ≈ 7.98 mS/cm at 25 °C', attributed (itself with a question mark) to "
-        "Ponrouch et al., Energy Environ. Sci. 2012 / J. Mater. Chem. A 2013, 'Towards high energy density sodium "
-        "ion batteries through electrolyte optimization'. Not verified: neither the paper nor its journal, "
-        "volume and page could be read here.",
+        "A recollection of the lead developer, given to the analysis engineer as a value to check (it is not in "
+        "the issue text): '1 M NaPF6 in PC ≈ 7.98 mS/cm at 25 °C', attributed with a question mark to Ponrouch "
+        "et al., Energy Environ. Sci. 2012 / J. Mater. Chem. A 2013. Not verified: neither paper could be read "
+        "here, so the number may be wrong.",
         "Found but could not read the value in: Ponrouch et al., 'Non-aqueous electrolytes for sodium-ion "
         "batteries', J. Mater. Chem. A 3 (2015) 22 (review, c4ta04428b; abstract only); Geng, Buchholz, ... "
         "Passerini, 'Influence of salt concentration on the properties of sodium-based electrolytes', Small "
