@@ -39,14 +39,14 @@ def jobs_of_dry_run(output: str) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.parametrize("config, systems", [("config/demo.yaml", 2), ("config/config.yaml", 2)])
-def test_dry_run_plans_every_stage_for_every_system(config, systems, tmp_path):
+@pytest.mark.parametrize("config, systems, salted", [("config/demo.yaml", 2, 1), ("config/config.yaml", 4, 3)])
+def test_dry_run_plans_every_stage_for_every_system(config, systems, salted, tmp_path):
     result = run_snakemake("-n", "--cores", "2", "--configfile", str(REPO / config), "--directory", str(tmp_path))
     assert result.returncode == 0, result.stderr + result.stdout
     jobs = jobs_of_dry_run(result.stdout)
     for rule in ("build_system", "parameterise", "equilibrate", "produce", "density"):
         assert jobs[rule] == systems, (rule, jobs)
-    assert jobs["transport"] == 1  # the salt-free PC system has no ions to analyse
+    assert jobs["transport"] == salted  # the salt-free PC system has no ions to analyse
     assert jobs["summary"] == 1 and jobs["all"] == 1
     assert "resp_template" not in jobs  # the cached templates are used
 
