@@ -5,12 +5,13 @@ Modules, one idea each:
 - :mod:`simulation.settings`     the resolved settings file (SETTINGS.json) the command-line tools read;
 - :mod:`simulation.platform`     which OpenMM platform runs, with which properties (never OpenCL unless asked);
 - :mod:`simulation.state_io`     portable System/State XML and topology files, written atomically;
-- :mod:`simulation.system_prep`  hydrogen mass repartitioning, barostats, degrees of freedom, total mass;
+- :mod:`simulation.system_prep`  hydrogen mass repartitioning, barostats, flexible copies for NPT, degrees of freedom, total mass;
 - :mod:`simulation.reporters`    the run log, progress/energy CSV, blow-up guard and DCD trajectory reporters;
 - :mod:`simulation.dcd`          DCD header reading and truncation (what makes a resumed trajectory exact);
 - :mod:`simulation.runner`       a Simulation on the chosen platform, stepped with loud failures;
 - :mod:`simulation.protocol`     minimisation, NVT heating and NPT equilibration with a density convergence rule;
 - :mod:`simulation.production`   chunked, checkpointed, resumable NVT production;
 - :mod:`simulation.equilibrate`  and :mod:`simulation.produce`: the ``python -m`` entry points of the workflow;
-- :mod:`simulation.testsystems`  chemistry-free test systems (LJ fluid, OpenMM's own water) for tests and benchmarks.
+- :mod:`simulation.testsystems`  chemistry-free test systems (LJ fluid, OpenMM's own water, a percolating bead
+  network with constrained X-H pairs, two-centre LJ N2) for tests and benchmarks.
 """

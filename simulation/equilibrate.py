@@ -17,7 +17,8 @@ Outputs (written atomically; earlier versions are deleted when the run starts, t
   for NVT production;
 - ``--out-state``: positions (unwrapped), velocities and box (at the mean equilibrated volume);
 - ``--report``: JSON with every stage's results, the density series, the converged density
-  (``density_g_per_cm3``, ``density_std_g_per_cm3``), HMR summary, platform and settings;
+  (``density_g_per_cm3``, ``density_std_g_per_cm3``), ``barostat`` (scaling mode, whether the NPT blocks ran
+  without constraints, their time step and the rationale), HMR summary, platform and settings;
 - ``--log``: ``#`` messages and the progress CSV rows of every stage.
 """
 
@@ -74,8 +75,16 @@ def _run(args: argparse.Namespace, log: RunLog) -> None:
         "degrees_of_freedom": degrees_of_freedom(inputs.system),
         "hydrogen_mass_repartitioning": inputs.hmr,
         "barostats_removed_from_input": inputs.barostats_removed,
+        "barostat": {"mode": npt["barostat"]["mode"],
+                     "constraints_dropped_for_npt": npt["constraints_dropped_for_npt"],
+                     "constraints_dropped": npt["barostat"]["constraints_dropped"],
+                     "npt_timestep_ps": npt["timestep_ps"],
+                     "protocol_timestep_ps": npt["protocol_timestep_ps"],
+                     "timestep_rule": npt["timestep_rule"],
+                     "rationale": npt["barostat"]["rationale"]},
         "hand_over": "box set to the mean volume of the second half of the converged NPT block; positions scaled "
-                     "atom-wise, constraints re-applied, velocities kept",
+                     "atom-wise, constraints and velocity constraints re-applied on the System that ran (also when "
+                     "NPT ran without constraints), velocities otherwise kept",
         **stages,
         "platform": platform.description,
         "settings": json.loads(settings.to_json()),

@@ -14,7 +14,14 @@ Stages
 
     :func:`equilibrate_npt`: NPT with a ``MonteCarloBarostat`` (molecular scaling, or atom-wise
     scaling when a molecule percolates through the box; see :mod:`simulation.system_prep` for why), run
-    in blocks of ``block_ps``. After each block the density
+    in blocks of ``block_ps``. Atom-wise scaling is unbiased only without constraints, so a System with
+    constraints runs its atom-wise NPT blocks on :func:`simulation.system_prep.flexible_copy` (constraints
+    replaced by the harmonic bond terms kept beside them) with a shorter time step
+    (:func:`flexible_npt_timestep_ps`: at most 2 fs when the lightest constrained atom has >= 2 amu, i.e.
+    with hydrogen mass repartitioning, at most 1 fs otherwise; the barostat interval is rescaled to keep
+    its length in ps, blocks keep their length in ps). The converged State is handed back to the
+    constrained System (:func:`restore_constraints`: constraints and velocity constraints applied), so the
+    State returned always satisfies the constraints of the System passed in. After each block the density
     convergence rule (:func:`density_convergence`) is applied to *that block's* density samples
     (one every ``report_interval_ps``):
 
@@ -48,11 +55,32 @@ from simulation.platform import PlatformChoice
 from simulation.reporters import BlowUpGuard, ProgressReporter, RunLog, interval_steps
 from simulation.runner import make_simulation, ns_per_day, run_steps
 from simulation.state_io import state_from_context
-from simulation.system_prep import (add_barostat, box_volume_nm3, degrees_of_freedom, percolating_molecules,
-                                    total_mass_amu)
+from simulation.system_prep import (add_barostat, box_volume_nm3, degrees_of_freedom, flexible_copy,
+                                    percolating_molecules, total_mass_amu)
 
 MIN_DENSITY_SAMPLES_PER_BLOCK = 8
 CONSTRAINT_TOLERANCE = 1e-6
+HMR_MIN_LIGHTEST_MASS_AMU = 2.0
+FLEXIBLE_MAX_TIMESTEP_HMR_PS = 0.002
+FLEXIBLE_MAX_TIMESTEP_PS = 0.001
+BAROSTAT_SCALINGS = ("auto", "molecular", "atomwise")
+FLEXIBLE_TIMESTEP_RULE = (
+    "NPT without constraints uses min(protocol time step, 2 fs) when the lightest atom of any removed constraint "
+    "has >= 2 amu (hydrogen mass repartitioning) and min(protocol time step, 1 fs) otherwise")
+RATIONALE_MOLECULAR = (
+    "no molecule is bonded to its own periodic image, so molecular centres are scaled with molecules kept rigid; "
+    "the acceptance test then counts molecules, which is exact with constraints; the System ran unchanged")
+RATIONALE_ATOMWISE_UNCONSTRAINED = (
+    "atom-wise scaling (a molecule spans the box, or it was asked for) of a System without constraints: every atom "
+    "moves independently, so the N kT ln(V'/V) acceptance term counting atoms is exact")
+RATIONALE_ATOMWISE_FLEXIBLE = (
+    "a molecule spans the box (or atom-wise scaling was asked for), so the barostat must scale atoms; its "
+    "N kT ln(V'/V) acceptance term counts atoms and is biased towards low density when constrained atoms cannot "
+    "move independently (measured: 200 rigid TIP3P-FB waters 0.81 -> 0.60 g/cm^3, never converging). The NPT "
+    "blocks therefore ran on a copy of the System without constraints, each constraint represented by the "
+    "harmonic bond term the force field keeps beside it (flexibleConstraints), at a shorter time step; the "
+    "converged State was handed back to the constrained System with constraints and velocity constraints "
+    "re-applied")
 CONVERGENCE_RULE = (
     "a block is converged when |mean(Q4) - mean(Q3)| / mean(H2) < tol and |slope(H2)| * (block/2) / mean(H2) "
     "< tol, where Q3, Q4 are the block's third and fourth quarters of density samples, H2 its second half, "
@@ -208,38 +236,127 @@ def density_convergence(times_ps, densities, block_ps: float, tolerance: float) 
     }
 
 
+def flexible_npt_timestep_ps(timestep_ps: float, lightest_constrained_mass_amu: float | None) -> float:
+    """Time step (ps) for NPT of a System whose constraints were removed (:data:`FLEXIBLE_TIMESTEP_RULE`).
+
+    ``lightest_constrained_mass_amu``: the lightest atom in any removed constraint (None: none removed,
+    the protocol time step is kept).
+    """
+    if lightest_constrained_mass_amu is None:
+        return timestep_ps
+    cap = (FLEXIBLE_MAX_TIMESTEP_HMR_PS if lightest_constrained_mass_amu >= HMR_MIN_LIGHTEST_MASS_AMU
+           else FLEXIBLE_MAX_TIMESTEP_PS)
+    return min(timestep_ps, cap)
+
+
+def _constraint_deviation(system: openmm.System, positions_nm: np.ndarray) -> float:
+    """Largest |r_ij - d| / d over the System's constraints (raw coordinates, as OpenMM's constraints use)."""
+    worst = 0.0
+    for k in range(system.getNumConstraints()):
+        i, j, d = system.getConstraintParameters(k)
+        d = d.value_in_unit(unit.nanometer)
+        worst = max(worst, abs(float(np.linalg.norm(positions_nm[j] - positions_nm[i])) - d) / d)
+    return worst
+
+
+def _kinetic_energy(system: openmm.System, state: openmm.State) -> float:
+    """Kinetic energy (kJ/mol) of the State's velocities, sum of m v^2 / 2 (no integrator half-step averaging)."""
+    if not state.getDataTypes() & openmm.State.Velocities:
+        return 0.0
+    v = state.getVelocities(asNumpy=True).value_in_unit(unit.nanometer / unit.picosecond)
+    m = np.array([system.getParticleMass(i).value_in_unit(unit.dalton) for i in range(system.getNumParticles())])
+    return float(0.5 * np.sum(m[:, None] * v * v))
+
+
+def restore_constraints(system: openmm.System, topology: app.Topology, state: openmm.State,
+                        platform: PlatformChoice) -> tuple[openmm.State, dict]:
+    """Hand a State from a run without constraints back to ``system``: apply its constraints and velocity constraints.
+
+    Box, time and step count are kept. Returns the new State and what the projection changed: the largest
+    relative constraint deviation before and after, the kinetic energy before and after (the velocity
+    components along constrained bonds are removed) and the potential energy after.
+    """
+    simulation = make_simulation(topology, system, openmm.VerletIntegrator(0.001), platform, state)
+    context = simulation.context
+    positions = state.getPositions(asNumpy=True).value_in_unit(unit.nanometer)
+    before = _constraint_deviation(system, positions)
+    kinetic_before = _kinetic_energy(system, state)
+    context.applyConstraints(CONSTRAINT_TOLERANCE)
+    context.applyVelocityConstraints(CONSTRAINT_TOLERANCE)
+    new_state = state_from_context(context)
+    after = _constraint_deviation(system, new_state.getPositions(asNumpy=True).value_in_unit(unit.nanometer))
+    potential = _potential(context)
+    if not np.isfinite(potential):
+        raise SimulationError("re-applying the constraints after the flexible NPT run gave a non-finite energy")
+    return new_state, {
+        "max_relative_constraint_deviation_before": before,
+        "max_relative_constraint_deviation_after": after,
+        "kinetic_energy_before_kJ_per_mol": kinetic_before,
+        "kinetic_energy_after_kJ_per_mol": _kinetic_energy(system, new_state),
+        "potential_energy_after_kJ_per_mol": potential,
+    }
+
+
 def equilibrate_npt(system: openmm.System, topology: app.Topology, state: openmm.State, platform: PlatformChoice, *,
                     temperature_K: float, pressure_bar: float, barostat_interval: int, timestep_ps: float,
                     friction_per_ps: float, block_ps: float, max_blocks: int, density_tolerance: float,
                     integrator_seed: int, barostat_seed: int, report_interval_ps: float,
                     velocity_seed: int | None = None, log: RunLog | None = None,
                     max_potential_rise_kJ_per_mol_per_atom: float = 100.0,
-                    max_temperature_factor: float = 3.0) -> tuple[openmm.State, dict]:
+                    max_temperature_factor: float = 3.0,
+                    barostat_scaling: str = "auto") -> tuple[openmm.State, dict]:
     """NPT (Langevin + Monte Carlo barostat) in blocks until the density converges (module notes).
 
     ``velocity_seed``: if given, velocities are first drawn at ``temperature_K`` (use when no heating
-    preceded). Returns the State at the end of the converged block (its own instantaneous box; see
-    :func:`scale_to_volume` for the hand-over) and a result dict with the density series, the per-block
-    checks, the converged mean/std density (g/cm^3) and mean volume (nm^3).
+    preceded). ``barostat_scaling``: ``"auto"`` (molecular unless a molecule percolates), ``"molecular"``
+    (refused for a percolating System) or ``"atomwise"``; atom-wise NPT of a System with constraints runs
+    on its flexible copy (module notes). Returns the State at the end of the converged block (its own
+    instantaneous box, satisfying the constraints of ``system``; see :func:`scale_to_volume` for the
+    hand-over) and a result dict with the density series, the per-block checks, the converged mean/std
+    density (g/cm^3), mean volume (nm^3), the barostat mode, whether constraints were dropped, the NPT
+    time step and the rationale.
     """
-    block_steps = int(round(block_ps / timestep_ps))
-    interval = interval_steps(report_interval_ps, timestep_ps)
+    if barostat_scaling not in BAROSTAT_SCALINGS:
+        raise ConfigError(f"barostat_scaling {barostat_scaling!r} is not allowed; allowed: {list(BAROSTAT_SCALINGS)}")
+    n_percolating = percolating_molecules(system, state.getPositions(asNumpy=True), state.getPeriodicBoxVectors())
+    if barostat_scaling == "molecular" and n_percolating:
+        raise SimulationError(f"barostat_scaling 'molecular' asked for, but {n_percolating} molecule(s) percolate "
+                              "through the box: rigid-molecule volume moves would all be rejected")
+    rigid = barostat_scaling == "molecular" or (barostat_scaling == "auto" and n_percolating == 0)
+    drop_constraints = not rigid and system.getNumConstraints() > 0
+    flexible = None
+    if drop_constraints:
+        npt_system, flexible = flexible_copy(system, topology)
+        npt_timestep_ps = flexible_npt_timestep_ps(timestep_ps, flexible["lightest_constrained_atom_mass_amu"])
+        npt_barostat_interval = max(1, int(round(barostat_interval * timestep_ps / npt_timestep_ps)))
+    else:
+        npt_system = openmm.XmlSerializer.clone(system)
+        npt_timestep_ps, npt_barostat_interval = timestep_ps, int(barostat_interval)
+    block_steps = int(round(block_ps / npt_timestep_ps))
+    interval = interval_steps(report_interval_ps, npt_timestep_ps)
     if block_steps // interval < MIN_DENSITY_SAMPLES_PER_BLOCK:
         raise ConfigError(
             f"config keys 'protocol.equilibration_duration' ({block_ps:g} ps) and 'protocol.energy_interval' "
             f"({report_interval_ps:g} ps) give {block_steps // interval} density samples per block; the "
             f"convergence rule needs at least {MIN_DENSITY_SAMPLES_PER_BLOCK}")
-    npt_system = openmm.XmlSerializer.clone(system)
-    n_percolating = percolating_molecules(system, state.getPositions(asNumpy=True), state.getPeriodicBoxVectors())
-    rigid = n_percolating == 0
-    add_barostat(npt_system, pressure_bar, temperature_K, barostat_interval, barostat_seed,
+    add_barostat(npt_system, pressure_bar, temperature_K, npt_barostat_interval, barostat_seed,
                  scale_molecules_as_rigid=rigid)
-    scaling_note = ("molecular centres scaled, molecules rigid (no molecule spans the box)" if rigid else
-                    f"atom-wise scaling: {n_percolating} molecule(s) percolate through the box; with constraints this "
-                    "move is biased towards low density (simulation.system_prep notes)")
+    if rigid:
+        scaling_note = "molecular centres scaled, molecules rigid (no molecule spans the box)"
+        rationale = RATIONALE_MOLECULAR
+    else:
+        scaling_note = (f"atom-wise scaling ({n_percolating} molecule(s) percolate through the box)" if n_percolating
+                        else "atom-wise scaling (asked for)")
+        if drop_constraints:
+            scaling_note += (f"; {flexible['constraints_removed']} constraints replaced by their harmonic bond terms "
+                             f"for NPT, time step {npt_timestep_ps * 1000:g} fs (protocol {timestep_ps * 1000:g} fs), "
+                             f"barostat every {npt_barostat_interval} steps")
+            rationale = RATIONALE_ATOMWISE_FLEXIBLE
+        else:
+            rationale = RATIONALE_ATOMWISE_UNCONSTRAINED
     _log(log, f"npt: barostat {scaling_note}")
     integrator = openmm.LangevinMiddleIntegrator(temperature_K * unit.kelvin, friction_per_ps / unit.picosecond,
-                                                 timestep_ps * unit.picosecond)
+                                                 npt_timestep_ps * unit.picosecond)
     integrator.setRandomNumberSeed(int(integrator_seed))
     simulation = make_simulation(topology, npt_system, integrator, platform, state)
     context = simulation.context
@@ -252,7 +369,7 @@ def equilibrate_npt(system: openmm.System, topology: app.Topology, state: openmm
     guard.set_reference(context)
     simulation.reporters.append(guard)
     _log(log, f"npt: {pressure_bar:g} bar, {temperature_K:g} K, blocks of {block_ps:g} ps (at most {max_blocks}), "
-              f"barostat every {barostat_interval} steps, density tolerance {density_tolerance:g}")
+              f"barostat every {npt_barostat_interval} steps, density tolerance {density_tolerance:g}")
     series_t: list[float] = []
     series_d: list[float] = []
     series_v: list[float] = []
@@ -262,7 +379,8 @@ def equilibrate_npt(system: openmm.System, topology: app.Topology, state: openmm
     for block in range(1, int(max_blocks) + 1):
         stage = f"npt-block-{block}"
         guard.stage = stage
-        progress = ProgressReporter(interval, stage, mass, dof, timestep_ps, simulation.currentStep, block_steps, log)
+        progress = ProgressReporter(interval, stage, mass, dof, npt_timestep_ps, simulation.currentStep, block_steps,
+                                    log)
         simulation.reporters.insert(0, progress)
         progress.start_clock(simulation.currentStep)
         wall += run_steps(simulation, block_steps, stage)
@@ -308,24 +426,43 @@ def equilibrate_npt(system: openmm.System, topology: app.Topology, state: openmm
         "series": {"time_ps": series_t, "density_g_per_cm3": series_d, "volume_nm3": series_v},
         "temperature_K": temperature_K,
         "pressure_bar": pressure_bar,
-        "barostat": {"type": "MonteCarloBarostat", "interval_steps": int(barostat_interval),
+        "barostat": {"type": "MonteCarloBarostat", "mode": "molecular" if rigid else "atomwise",
+                     "requested_scaling": barostat_scaling,
+                     "interval_steps": int(npt_barostat_interval),
+                     "interval_ps": npt_barostat_interval * npt_timestep_ps,
                      "scale_molecules_as_rigid": rigid, "percolating_molecules": n_percolating,
-                     "scaling": scaling_note, "seed": int(barostat_seed)},
+                     "constraints_dropped_for_npt": drop_constraints,
+                     "constraints_dropped": flexible["constraints_removed"] if flexible else 0,
+                     "scaling": scaling_note, "rationale": rationale, "seed": int(barostat_seed)},
+        "constraints_dropped_for_npt": drop_constraints,
+        "flexible_copy": flexible,
         "friction_per_ps": friction_per_ps,
-        "timestep_ps": timestep_ps,
+        "timestep_ps": npt_timestep_ps,
+        "protocol_timestep_ps": timestep_ps,
+        "timestep_rule": FLEXIBLE_TIMESTEP_RULE if drop_constraints else "protocol time step",
         "integrator_seed": int(integrator_seed),
         "steps": steps_run,
-        "ns_per_day": ns_per_day(steps_run, timestep_ps, wall),
+        "ns_per_day": ns_per_day(steps_run, npt_timestep_ps, wall),
         "wall_time_s": wall,
     }
-    return state_from_context(context), result
+    final_state = state_from_context(context)
+    result["constraint_hand_over"] = None
+    if drop_constraints:
+        final_state, result["constraint_hand_over"] = restore_constraints(system, topology, final_state, platform)
+        _log(log, "npt: constraints re-applied for the constrained System (largest relative deviation "
+                  f"{result['constraint_hand_over']['max_relative_constraint_deviation_before']:.2e} -> "
+                  f"{result['constraint_hand_over']['max_relative_constraint_deviation_after']:.2e})")
+    return final_state, result
 
 
 def scale_to_volume(system: openmm.System, topology: app.Topology, state: openmm.State, platform: PlatformChoice,
                     volume_nm3: float) -> tuple[openmm.State, dict]:
     """Scale box and positions isotropically (atom-wise) to ``volume_nm3``; re-apply constraints.
 
-    Velocities, time and step count are kept. Returns the new State and the scale factor applied.
+    Positions are constrained with ``applyConstraints`` and velocities with ``applyVelocityConstraints``
+    (the State may come from a flexible NPT run, see :func:`equilibrate_npt`). Velocities, time and step
+    count are kept. Returns the new State, the scale factor applied and the largest relative constraint
+    deviation left.
     """
     simulation = make_simulation(topology, system, openmm.VerletIntegrator(0.001), platform, state)
     context = simulation.context
@@ -341,8 +478,11 @@ def scale_to_volume(system: openmm.System, topology: app.Topology, state: openmm
     energy = _potential(context)
     if not np.isfinite(energy):
         raise SimulationError(f"scaling the box to the mean volume {volume_nm3:.6g} nm^3 gave a non-finite energy")
-    return state_from_context(context), {"volume_before_nm3": old_volume, "volume_after_nm3": volume_nm3,
-                                         "length_scale_factor": factor, "potential_energy_kJ_per_mol": energy}
+    new_state = state_from_context(context)
+    deviation = _constraint_deviation(system, new_state.getPositions(asNumpy=True).value_in_unit(unit.nanometer))
+    return new_state, {"volume_before_nm3": old_volume, "volume_after_nm3": volume_nm3,
+                       "length_scale_factor": factor, "potential_energy_kJ_per_mol": energy,
+                       "max_relative_constraint_deviation": deviation}
 
 
 def run_equilibration(system: openmm.System, topology: app.Topology, state: openmm.State, settings,

@@ -17,22 +17,27 @@ Barostat: how volume moves scale coordinates
     rigid stretches the bonds that cross the box faces, so every volume move is rejected. Atom-wise
     scaling is the only move that works for such a System.
 
-    It is *not* harmless for liquids with constraints. Measured here with OpenMM 8.6.1 (TIP3P-FB water,
-    200 molecules, 300 K, 1 bar, H-bonds constrained, 2 or 4 fs, CPU platform): with molecular scaling
-    the density rises to 0.98-0.99 g/cm^3 within 10 ps; with atom-wise scaling it *falls* steadily
-    (0.81 -> 0.60 g/cm^3 in 10 ps) and never converges. The acceptance test counts N = number of atoms
-    in its N kT ln(V'/V) term, while constrained atoms do not move independently; the surplus acts like
-    an ideal-gas pressure of about (N_atoms - N_rigid_units) kT / V, some 2700 bar for rigid water.
-    (OpenMM issue #3723 / PR #3797 discuss scaling constrained groups instead.)
+    Atom-wise scaling is exact only when every atom moves independently. OpenMM's acceptance test counts
+    N = number of atoms in its N kT ln(V'/V) term; with constraints the constrained atoms do not move
+    independently, and the surplus acts like an ideal-gas pressure of about (N_atoms - N_rigid_units) kT / V.
+    Measured with OpenMM 8.6.1 (TIP3P-FB water, 200 rigid molecules, 300 K, 1 bar, 2 or 4 fs, CPU): with
+    molecular scaling the density rises to 0.98-0.99 g/cm^3 within 10 ps; with atom-wise scaling it falls
+    steadily (0.81 -> 0.60 g/cm^3 in 10 ps) and never converges. (OpenMM issue #3723 / PR #3797 discuss
+    scaling constrained groups instead.)
 
-    So :func:`add_barostat` decides per System (:func:`percolating_molecules`): molecular scaling unless
-    a molecule is bonded to its own periodic image (a network that spans the box), atom-wise scaling
-    then, as DESIGN.md asks, with the bias recorded in the results. ``scale_molecules_as_rigid`` can force
-    either choice.
+    So :func:`add_barostat` warns on atom-wise scaling of a System with constraints (unless told to allow
+    it, for measurements of the bias), and NPT equilibration decides per System (:func:`percolating_molecules`, used by
+    :func:`simulation.protocol.equilibrate_npt`): molecular scaling unless a molecule is bonded to its own
+    periodic image; atom-wise scaling then, on :func:`flexible_copy` of the System, which has no
+    constraints: each constraint is represented by the harmonic bond term the force field keeps beside it
+    (``flexibleConstraints=True``). Atom-wise NPT of that copy samples the flexible model's NPT ensemble
+    without bias (``benchmarks/npt_scaling.py`` measures it against molecular scaling). A constraint with
+    no bond term (rigid water's H-H, a rigid ion) cannot be made flexible: :func:`flexible_copy` raises.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -45,6 +50,10 @@ AVOGADRO_TIMES_NM3_IN_CM3 = 602.214076  # N_A (1/mol) x 1e-21 (cm^3 per nm^3): r
 MIN_HEAVY_ATOM_MASS_AMU = 1.5
 BAROSTAT_TYPES = (openmm.MonteCarloBarostat, openmm.MonteCarloAnisotropicBarostat,
                   openmm.MonteCarloMembraneBarostat, openmm.MonteCarloFlexibleBarostat)
+
+
+class BiasedBarostatWarning(UserWarning):
+    """Atom-wise barostat scaling was set up on a System with constraints (biased density)."""
 
 
 def total_mass_amu(system: openmm.System) -> float:
@@ -215,16 +224,25 @@ def percolating_molecules(system: openmm.System, positions_nm, box_vectors_nm) -
 
 
 def add_barostat(system: openmm.System, pressure_bar: float, temperature_K: float, interval_steps: int,
-                 seed: int, scale_molecules_as_rigid: bool = True) -> openmm.MonteCarloBarostat:
+                 seed: int, scale_molecules_as_rigid: bool = True,
+                 allow_constraints_with_atomwise_scaling: bool = False) -> openmm.MonteCarloBarostat:
     """Add an isotropic MonteCarloBarostat after removing others.
 
     ``pressure_bar`` is the target pressure, ``temperature_K`` the temperature the acceptance test uses
     (must equal the thermostat's), ``interval_steps`` the steps between volume moves.
-    ``scale_molecules_as_rigid``: False for Systems with a percolating network (see the module notes:
-    atom-wise scaling is biased towards low density when there are constraints).
+    ``scale_molecules_as_rigid``: False for Systems with a percolating network. Atom-wise scaling of a
+    System with constraints is biased (module notes): it warns (:class:`BiasedBarostatWarning`) unless
+    ``allow_constraints_with_atomwise_scaling`` (for measuring that bias); use :func:`flexible_copy`.
+    (A warning, not an error: the network builder's short NPT relaxations between crosslinking cycles use
+    this function, and only need a plausible box, not the equilibrium density.)
     """
     if not system.usesPeriodicBoundaryConditions():
         raise SimulationError("NPT needs a periodic System; this System has no periodic boundary conditions")
+    if not scale_molecules_as_rigid and system.getNumConstraints() and not allow_constraints_with_atomwise_scaling:
+        warnings.warn(
+            f"atom-wise barostat scaling of a System with {system.getNumConstraints()} constraints samples a biased "
+            "density (simulation.system_prep notes); run NPT on flexible_copy(system) instead",
+            BiasedBarostatWarning, stacklevel=2)
     remove_barostats(system)
     barostat = openmm.MonteCarloBarostat(pressure_bar * openmm.unit.bar, temperature_K * openmm.unit.kelvin,
                                          int(interval_steps))
@@ -232,6 +250,90 @@ def add_barostat(system: openmm.System, pressure_bar: float, temperature_K: floa
     barostat.setRandomNumberSeed(int(seed))
     system.addForce(barostat)
     return barostat
+
+
+BOND_LENGTH_MATCH_TOLERANCE = 1e-3  # relative difference allowed between a constraint length and its bond's r0
+
+
+def _describe_atom(index: int, atoms: list | None) -> str:
+    if atoms is None:
+        return f"particle {index}"
+    atom = atoms[index]
+    residue = atom.residue
+    return f"atom {atom.name} (index {index}) of residue {residue.name} {residue.id}"
+
+
+def flexible_copy(system: openmm.System, topology: app.Topology | None = None) -> tuple[openmm.System, dict]:
+    """A copy of ``system`` with every constraint removed, each represented by its harmonic bond term.
+
+    Every constraint (i, j, d) must have a term in a HarmonicBondForce of the System with the same pair,
+    a positive force constant and r0 within 0.1 % of d (a System created with ``flexibleConstraints=True``
+    has one for every constrained bond); the copy keeps those terms and drops the constraints, so no force
+    term is added or changed. If any constraint has no such term (rigid water's H-H constraint, a rigid
+    ion, a System created without ``flexibleConstraints``) a SimulationError names the atoms and residues
+    (from ``topology`` when given). ``system`` is not modified.
+
+    Returns the copy and a summary: constraints removed, the lightest atom in a removed constraint (amu;
+    what limits the time step of the flexible run), the largest relative r0/length mismatch, and the
+    removed constraints counted per residue name.
+    """
+    atoms = list(topology.atoms()) if topology is not None else None
+    if atoms is not None and len(atoms) != system.getNumParticles():
+        raise SimulationError(f"flexible copy: topology has {len(atoms)} atoms, System has "
+                              f"{system.getNumParticles()} particles")
+    terms: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
+    for force in system.getForces():
+        if isinstance(force, openmm.HarmonicBondForce):
+            for k in range(force.getNumBonds()):
+                i, j, r0, kb = force.getBondParameters(k)
+                terms[(min(i, j), max(i, j))].append((r0.value_in_unit(openmm.unit.nanometer),
+                                                      kb.value_in_unit(openmm.unit.kilojoule_per_mole
+                                                                       / openmm.unit.nanometer ** 2)))
+    missing, mismatched = [], []
+    per_residue: dict[str, int] = defaultdict(int)
+    lightest = np.inf
+    worst = 0.0
+    for k in range(system.getNumConstraints()):
+        i, j, d = system.getConstraintParameters(k)
+        d = d.value_in_unit(openmm.unit.nanometer)
+        candidates = [(r0, kb) for r0, kb in terms.get((min(i, j), max(i, j)), []) if kb > 0]
+        pair = f"{_describe_atom(i, atoms)} - {_describe_atom(j, atoms)} (length {d:.4f} nm)"
+        if not candidates:
+            missing.append(pair)
+            continue
+        mismatch = min(abs(r0 - d) / d for r0, _ in candidates)
+        if mismatch > BOND_LENGTH_MATCH_TOLERANCE:
+            mismatched.append(f"{pair}: bond r0 {min(candidates, key=lambda c: abs(c[0] - d))[0]:.4f} nm")
+            continue
+        worst = max(worst, mismatch)
+        for p in (i, j):
+            mass = system.getParticleMass(p).value_in_unit(openmm.unit.dalton)
+            if mass > 0:
+                lightest = min(lightest, mass)
+        if atoms is not None:
+            per_residue[atoms[i].residue.name] += 1
+    if missing or mismatched:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} constraint(s) have no HarmonicBondForce term to stand in for them, e.g. "
+                         + "; ".join(missing[:5]))
+        if mismatched:
+            parts.append(f"{len(mismatched)} constraint(s) have a bond term whose r0 differs from the constraint "
+                         f"length by more than {BOND_LENGTH_MATCH_TOLERANCE:.1%}, e.g. " + "; ".join(mismatched[:5]))
+        raise SimulationError(
+            "NPT of a percolating System must scale atoms and so must run without constraints, but "
+            + " and ".join(parts) + ". Create the System with flexibleConstraints=True and without rigid water "
+            "or other rigid groups (forcefields.system_factory does)")
+    copy = openmm.XmlSerializer.clone(system)
+    for k in reversed(range(copy.getNumConstraints())):
+        copy.removeConstraint(k)
+    summary = {
+        "constraints_removed": int(system.getNumConstraints()),
+        "lightest_constrained_atom_mass_amu": float(lightest) if np.isfinite(lightest) else None,
+        "max_relative_r0_mismatch": float(worst),
+        "constraints_removed_per_residue": dict(sorted(per_residue.items())),
+    }
+    return copy, summary
 
 
 def box_matrix_nm(box_vectors) -> np.ndarray:

@@ -7,6 +7,12 @@
   298 K), PME, from ``Modeller.addSolvent``; rigid by default, flexible O–H (constrained) with
   ``rigid_water=False`` so that hydrogen mass repartitioning has hydrogens to act on. ``box_scale`` > 1
   spreads the molecules (centres scaled, molecules intact) to give the barostat something to do.
+- :func:`percolating_network`: LJ beads bonded into rings closed through the periodic box along z (a
+  network that percolates), each bead carrying a hydrogen-like particle held by a constraint *and* a
+  harmonic bond term (as ``flexibleConstraints=True`` builds them).
+- :func:`diatomic_liquid`: two-centre LJ nitrogen (site sigma 0.3310 nm, epsilon/k_B 37.3 K, bond 0.1098 nm;
+  liquid at 77 K and 1 bar, about 0.8 g/cm^3) with the bond constrained and kept as a harmonic term: a
+  cheap molecular liquid to compare barostat scalings on.
 - :func:`write_inputs` writes the System/State/topology files the command-line tools read;
   :func:`quick_settings` builds short-protocol settings.
 """
@@ -56,9 +62,13 @@ def lj_fluid(n_per_side: int = 6, reduced_density: float = 0.8, cutoff_nm: float
     return system, topology, positions
 
 
-def water_box(n_waters: int = 300, box_scale: float = 1.0, cutoff_nm: float = 0.8, rigid_water: bool = True
-              ) -> tuple[openmm.System, app.Topology, np.ndarray]:
-    """TIP3P-FB water; returns (System, Topology, positions nm). Needs no gelmd force field."""
+def water_box(n_waters: int = 300, box_scale: float = 1.0, cutoff_nm: float = 0.8, rigid_water: bool = True,
+              flexible_constraints: bool = False) -> tuple[openmm.System, app.Topology, np.ndarray]:
+    """TIP3P-FB water; returns (System, Topology, positions nm). Needs no gelmd force field.
+
+    ``flexible_constraints``: keep harmonic bond terms for the constrained O-H bonds (needs
+    ``rigid_water=False``), as gelmd's force field does.
+    """
     forcefield = app.ForceField("amber14-all.xml", "amber14/tip3pfb.xml")
     modeller = app.Modeller(app.Topology(), [])
     modeller.addSolvent(forcefield, model="tip3p", numAdded=n_waters)
@@ -72,8 +82,111 @@ def water_box(n_waters: int = 300, box_scale: float = 1.0, cutoff_nm: float = 0.
         vectors = vectors * box_scale
     modeller.topology.setPeriodicBoxVectors([openmm.Vec3(*row) for row in vectors])
     system = forcefield.createSystem(modeller.topology, nonbondedMethod=app.PME, nonbondedCutoff=cutoff_nm,
-                                     constraints=app.HBonds, rigidWater=rigid_water)
+                                     constraints=app.HBonds, rigidWater=rigid_water,
+                                     flexibleConstraints=flexible_constraints)
     return system, modeller.topology, positions
+
+
+def percolating_network(n_per_side: int = 3, reduced_density: float = 0.6, hydrogen_mass_amu: float = 1.008,
+                        bond_k: float = 500.0, xh_length_nm: float = 0.1, xh_k: float = 3.0e5
+                        ) -> tuple[openmm.System, app.Topology, np.ndarray]:
+    """``n_per_side**2`` rings of ``n_per_side`` argon-like beads along z, each closed through the box; one
+    hydrogen-like particle per bead (constraint + HarmonicBondForce term, mass taken from the bead as HMR
+    does). Bonds use periodic boundary conditions; bonded pairs are excluded from the LJ interactions."""
+    beads, bead_topology, bead_positions = lj_fluid(n_per_side, reduced_density)
+    n_beads = beads.getNumParticles()
+    box = beads.getDefaultPeriodicBoxVectors()[0][0].value_in_unit(unit.nanometer)
+    system = openmm.System()
+    system.setDefaultPeriodicBoxVectors(*beads.getDefaultPeriodicBoxVectors())
+    nonbonded = openmm.NonbondedForce()
+    nonbonded.setNonbondedMethod(openmm.NonbondedForce.CutoffPeriodic)
+    nonbonded.setCutoffDistance(min(1.0, 0.4 * box))  # room for the box to shrink
+    nonbonded.setUseDispersionCorrection(True)
+    bonds = openmm.HarmonicBondForce()
+    bonds.setUsesPeriodicBoundaryConditions(True)
+    topology = app.Topology()
+    chain = topology.addChain()
+    atoms, positions = [], []
+    for i in range(n_beads):
+        residue = topology.addResidue("BD", chain)
+        system.addParticle(ARGON_MASS_AMU - (hydrogen_mass_amu - 1.008))
+        nonbonded.addParticle(0.0, ARGON_SIGMA_NM, ARGON_EPSILON_KJ_PER_MOL)
+        atoms.append(topology.addAtom("C", app.element.carbon, residue))
+        positions.append(bead_positions[i])
+        system.addParticle(hydrogen_mass_amu)
+        nonbonded.addParticle(0.0, 0.2, 0.1)
+        atoms.append(topology.addAtom("H", app.element.hydrogen, residue))
+        positions.append(bead_positions[i] + np.array([xh_length_nm, 0.0, 0.0]))
+        system.addConstraint(2 * i, 2 * i + 1, xh_length_nm)
+        bonds.addBond(2 * i, 2 * i + 1, xh_length_nm, xh_k)
+        topology.addBond(atoms[2 * i], atoms[2 * i + 1])
+    pairs = [(2 * i, 2 * i + 1) for i in range(n_beads)]
+    # lattice index = n^2 ix + n iy + iz: rings along z, closed through the box
+    n = n_per_side
+    for ix in range(n):
+        for iy in range(n):
+            ring = [n * n * ix + n * iy + iz for iz in range(n)]
+            for a, b in zip(ring, ring[1:] + ring[:1]):
+                bonds.addBond(2 * a, 2 * b, box / n, bond_k)
+                topology.addBond(atoms[2 * a], atoms[2 * b])
+                pairs.append((2 * a, 2 * b))
+    nonbonded.createExceptionsFromBonds(pairs, 0.0, 0.0)
+    system.addForce(nonbonded)
+    system.addForce(bonds)
+    topology.setPeriodicBoxVectors(bead_topology.getPeriodicBoxVectors())
+    return system, topology, np.asarray(positions)
+
+
+N2_SIGMA_NM = 0.3310
+N2_EPSILON_KJ_PER_MOL = 37.3 * 0.00831446261815324
+N2_BOND_NM = 0.1098
+N2_ATOM_MASS_AMU = 14.0067
+
+
+def diatomic_liquid(n_per_side: int = 6, density_g_per_cm3: float = 0.80, constrained: bool = True,
+                    bond_k: float = 1.0e5, cutoff_nm: float = 1.0, seed: int = 1
+                    ) -> tuple[openmm.System, app.Topology, np.ndarray]:
+    """``n_per_side**3`` two-centre LJ N2 molecules on a cubic lattice with random orientations.
+
+    The N-N bond is a HarmonicBondForce term (``bond_k`` kJ/mol/nm^2, r0 = 0.1098 nm) and, with
+    ``constrained``, also a constraint. Returns (System, Topology, positions nm).
+    """
+    n_mol = n_per_side ** 3
+    mass = 2 * N2_ATOM_MASS_AMU
+    box = (n_mol * mass / (602.214076 * density_g_per_cm3)) ** (1.0 / 3.0)
+    system = openmm.System()
+    vectors = [openmm.Vec3(box, 0, 0), openmm.Vec3(0, box, 0), openmm.Vec3(0, 0, box)]
+    system.setDefaultPeriodicBoxVectors(*vectors)
+    nonbonded = openmm.NonbondedForce()
+    nonbonded.setNonbondedMethod(openmm.NonbondedForce.CutoffPeriodic)
+    nonbonded.setCutoffDistance(min(cutoff_nm, 0.49 * box))
+    nonbonded.setUseDispersionCorrection(True)
+    bonds = openmm.HarmonicBondForce()
+    topology = app.Topology()
+    chain = topology.addChain()
+    rng = np.random.default_rng(seed)
+    grid = (np.arange(n_per_side) + 0.5) * box / n_per_side
+    positions = []
+    for centre in ((x, y, z) for x in grid for y in grid for z in grid):
+        residue = topology.addResidue("N2", chain)
+        u = rng.standard_normal(3)
+        u *= 0.5 * N2_BOND_NM / np.linalg.norm(u)
+        first = system.addParticle(N2_ATOM_MASS_AMU)
+        second = system.addParticle(N2_ATOM_MASS_AMU)
+        for _ in range(2):
+            nonbonded.addParticle(0.0, N2_SIGMA_NM, N2_EPSILON_KJ_PER_MOL)
+        a = topology.addAtom("N1", app.element.nitrogen, residue)
+        b = topology.addAtom("N2", app.element.nitrogen, residue)
+        topology.addBond(a, b)
+        positions += [np.asarray(centre) - u, np.asarray(centre) + u]
+        bonds.addBond(first, second, N2_BOND_NM, bond_k)
+        nonbonded.addException(first, second, 0.0, 1.0, 0.0)
+        if constrained:
+            system.addConstraint(first, second, N2_BOND_NM)
+    system.addForce(nonbonded)
+    system.addForce(bonds)
+    topology.setPeriodicBoxVectors(vectors)
+    return system, topology, np.asarray(positions)
 
 
 def initial_state(system: openmm.System, positions) -> openmm.State:

@@ -252,6 +252,9 @@ def test_equilibrate_cli_end_to_end_on_flexible_water_with_hmr(tmp_path):
     assert "npt: converged" in log
     assert not list(out.glob(".*.part"))
     assert report["npt"]["barostat"]["scale_molecules_as_rigid"] is True
+    assert report["barostat"]["mode"] == "molecular" and report["barostat"]["constraints_dropped_for_npt"] is False
+    assert report["barostat"]["npt_timestep_ps"] == pytest.approx(0.004)
+    assert "rigid" in report["barostat"]["rationale"]
     assert settings.hydrogen_mass_amu == 3.024
 
 
