@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 
 import numpy as np
+import yaml
 import pytest
 from rdkit import Chem
 
+from common.config import fill_and_check_schema, read_yaml
 from common.errors import ConfigError
 from forcefields.gaff2_typer import assign_gaff2_types
 from forcefields.residue_templates import read_residue_templates
+from systems.build_network import main as build_cli
 from systems.build_network import spec_from_raw_config
 from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
                                      build_network)
@@ -22,13 +27,13 @@ from systems.species import BUILTIN_SPECIES
 pytestmark = pytest.mark.integration
 
 
-def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.6, max_cycles=30, seed=11, **kw):
+def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.8, max_cycles=30, seed=11, cpu_threads=2, **kw):
     return NetworkBuildSpec(
         system=f"tiny_{monomer}", electrolyte=ElectrolyteSpec({"PC": 0.95, "FEC": 0.05}, n_solvent=30),
         monomer=MonomerSpec(monomer, BUILTIN_SPECIES[monomer].smiles, reaction), polymer_weight_fraction=0.3,
         crosslink=CrosslinkSettings(target_conversion=target, max_cycles=max_cycles, bond_cutoff_nm=0.5,
                                     max_bond_cutoff_nm=0.8),
-        relax=RelaxSettings(md_steps=200), nonbonded_cutoff_nm=0.7, pre_md_steps=300, seed=seed, cpu_threads=2, **kw)
+        relax=RelaxSettings(md_steps=200), nonbonded_cutoff_nm=0.7, pre_md_steps=300, seed=seed, cpu_threads=cpu_threads, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +44,9 @@ def tpa_build(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bmp_builds(tmp_path_factory):
-    spec = tiny_spec("BMP", "ring_opening_aziridine", seed=5)
+    # one CPU thread: OpenMM's CPU NonbondedForce sums in thread-scheduling order with more threads, even with
+    # DeterministicForces (measured with OpenMM 8), so only a single-threaded build is bitwise reproducible
+    spec = tiny_spec("BMP", "ring_opening_aziridine", seed=5, cpu_threads=1)
     return [build_network(spec, tmp_path_factory.mktemp(f"bmp{k}")) for k in range(2)]
 
 
@@ -119,12 +126,89 @@ def test_single_group_box_is_unreachable_at_once(tmp_path):
 
 
 def test_cli_spec_from_config():
-    raw = {"seed": 7, "systems": {"G": {"kind": "gpe", "monomer": "BMP", "polymer_weight_fraction": 0.1,
-                                        "bond_cutoff": "5 A", "target_conversion": 0.85}}}
+    raw = {"seed": 7, "systems": {"G": {"kind": "gpe", "solvents": {"PC": 1.0}, "monomer": "BMP",
+                                        "polymer_weight_fraction": 0.1, "bond_cutoff": "5 A",
+                                        "target_conversion": 0.85}}}
     spec = spec_from_raw_config(raw, "G")
     assert spec.monomer.reaction_type == "ring_opening_aziridine" and spec.seed == 7
     assert spec.crosslink.bond_cutoff_nm == pytest.approx(0.5)
+    raw["systems"]["G"]["network_seed"] = 3
+    assert spec_from_raw_config(raw, "G").seed == 3
     with pytest.raises(ConfigError, match="needs 'gpe'"):
-        spec_from_raw_config({"systems": {"G": {"kind": "electrolyte"}}}, "G")
-    with pytest.raises(ConfigError, match="unknown"):
-        spec_from_raw_config({"systems": {"G": {"kind": "gpe", "bond_cutof": "1 nm"}}}, "G")
+        spec_from_raw_config({"systems": {"G": {"solvents": {"PC": 1.0}, "kind": "electrolyte"}}}, "G")
+    with pytest.raises(ConfigError, match="bond_cutof"):
+        spec_from_raw_config({"systems": {"G": {"kind": "gpe", "solvents": {"PC": 1.0}, "bond_cutof": "1 nm"}}}, "G")
+    with pytest.raises(ConfigError, match="not in the config"):
+        spec_from_raw_config(raw, "H")
+
+
+def _demo_like_raw(**system):
+    return {"name": "t", "seed": 2026, "engine": {"cpu_threads": 2},
+            "forcefield": {"nonbonded_cutoff": "0.7 nm", "hydrogen_mass": "3.024 amu"},
+            "protocol": {"timestep": "4 fs"},
+            "systems": {
+                "LE": {"solvents": {"PC": 0.95, "FEC": 0.05},
+                       "salt": {"cation": "Na+", "anion": "PF6-", "concentration": "1 mol/L"}, "n_solvent": 110},
+                "G": {"kind": "gpe", "solvents": {"PC": 0.95, "FEC": 0.05},
+                      "salt": {"cation": "Na+", "anion": "PF6-", "concentration": "1 mol/L"},
+                      "reference_density": "NaPF6_PC_1M", "reference_conductivity": "", "viscosity": "",
+                      **system}}}
+
+
+def test_cli_reads_the_resolved_config_json_like_the_yaml(tmp_path):
+    raw = _demo_like_raw(n_solvent=110, monomer="TPA", target_conversion=0.8, max_bond_cutoff="1.0 nm",
+                         relax_md="0.5 ps", pre_md="1 ps", max_cycles=25)
+    yaml_path = tmp_path / "demo.yaml"
+    yaml_path.write_text(yaml.safe_dump(raw))
+    resolved = fill_and_check_schema(copy.deepcopy(raw))  # what workflow/scripts/write_resolved_config.py writes
+    assert "reference_density" in resolved["systems"]["G"] and "viscosity" in resolved["systems"]["G"]
+    json_path = tmp_path / "config.resolved.json"
+    json_path.write_text(json.dumps(resolved))
+    a = spec_from_raw_config(read_yaml(yaml_path), "G")
+    b = spec_from_raw_config(read_yaml(json_path), "G")
+    assert a == b
+    assert b.monomer.name == "TPA" and b.monomer.reaction_type == "radical_acrylate"
+    assert b.electrolyte.salt_molarity_mol_per_L == 1.0 and b.electrolyte.n_solvent == 110
+    assert b.crosslink.max_bond_cutoff_nm == pytest.approx(1.0) and b.relax.md_steps == 250
+    assert b.pre_md_steps == 500 and b.nonbonded_cutoff_nm == pytest.approx(0.7) and b.cpu_threads == 2
+
+
+def _tiny_raw(**system):
+    return _demo_like_raw(n_solvent=30, polymer_weight_fraction=0.3, relax_md="0.4 ps", pre_md="0.6 ps",
+                          max_bond_cutoff="0.8 nm", **system)
+
+
+def test_cli_writes_manifest_after_a_build(tmp_path, capsys):
+    cfg = tmp_path / "config.resolved.json"
+    cfg.write_text(json.dumps(fill_and_check_schema(_tiny_raw(monomer="TPA", target_conversion=0.3,
+                                                              network_seed=4))))
+    out = tmp_path / "build"
+    assert build_cli([f"--config={cfg}", "--system=G", f"--out-dir={out}"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    network = json.loads((out / manifest["network"]).read_text())
+    assert manifest["system"] == "G" and manifest["kind"] == "gpe" and manifest["network"] == "network.json"
+    counts = manifest["composition"]["counts"]
+    assert set(counts) == {"PC", "FEC", "Na+", "PF6-", "TPA"} and counts["TPA"] == network["n_monomers"] >= 2
+    assert manifest["n_atoms"] == network["n_atoms"] == sum(
+        n * BUILTIN_SPECIES[k].mol.GetNumAtoms() for k, n in counts.items()) + _end_atoms(network)
+    for name in manifest["files"].values():
+        assert (out / name).is_file(), name
+    assert network["conversion"] >= 0.3 and json.loads(capsys.readouterr().out)["system"] == "G"
+
+
+def _end_atoms(network):
+    """Atoms the reactions add: one end atom per chain-start (S) and chain-end (E) group."""
+    states = network["group_states"]
+    return states["S_chain_start"] + states["E_chain_end"]
+
+
+def test_cli_bad_monomer_input_fails_clearly(tmp_path, capsys):
+    for system, pattern in [({"monomer": "TPA", "monomer_smiles": "C=CC(=O)OC(C"}, "cannot parse SMILES"),
+                            ({"monomer": "TPA", "reaction": "ring_opening_aziridine"}, "no N-substituted aziridine"),
+                            ({"monomer": "XYZ"}, "not a known monomer")]:
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(yaml.safe_dump(_tiny_raw(**system)))
+        assert build_cli([f"--config={cfg}", "--system=G", f"--out-dir={tmp_path / 'o'}"]) == 1
+        err = capsys.readouterr().err
+        assert re.search(pattern, err), err
+        assert not (tmp_path / "o" / "manifest.json").exists()

@@ -197,3 +197,25 @@ def test_pair_selection_closest_first_one_bond_per_group_no_small_rings():
     d = [c.distance_nm for c in chosen]
     assert d == sorted(d)
     assert all(c.site_x != c.site_y for c in chosen)
+
+
+def test_molecules_made_whole_across_the_boundary_and_percolation_counted():
+    g = NetworkGraph(np.array([3.0, 3.0, 3.0]))
+    ethane = Chem.AddHs(Chem.MolFromSmiles("CC"))
+    xyz = conformer_positions(ethane, 1, "ethane")
+    xyz = xyz - xyz[0] + np.array([2.95, 1.5, 1.5])  # C1 just inside the +x face
+    shifted = xyz.copy()
+    shifted[1:] -= np.array([3.0, 0.0, 0.0])  # the rest wrapped to the other side: split by a box vector
+    g.add_molecule(ethane, "ETH", "ethane", shifted)
+    assert g.make_molecules_whole() == 0
+    pos = g.positions_array()
+    assert np.allclose(pos, xyz, atol=1e-9)  # whole again, raw bond vectors = minimum-image ones
+    # a chain of atoms bonded to its own image along x percolates; a finite molecule does not
+    chain = Chem.RWMol()
+    for _ in range(10):
+        chain.AddAtom(Chem.Atom(6))
+    for k in range(10):
+        chain.AddBond(k, (k + 1) % 10, Chem.BondType.SINGLE)
+    ring_xyz = np.array([[0.3 * k, 0.5, 0.5] for k in range(10)])  # 10 x 0.3 nm = one box edge
+    g.add_molecule(chain.GetMol(), "RNG", "chain", ring_xyz)
+    assert g.make_molecules_whole() == 1

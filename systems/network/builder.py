@@ -16,15 +16,24 @@ Steps
    ``min_bonds_fraction`` x (number of groups) bonds (at least 1) the cutoff grows by ``cutoff_step_nm`` up to
    ``max_bond_cutoff_nm`` (it never shrinks again). After each cycle the graph is edited
    (:mod:`systems.network.graph`), the System rebuilt from the residue templates, the new bonds ramped in,
-   minimised and run for ``relax.md_steps`` of NPT MD (:mod:`systems.network.relax`).
+   minimised and run for ``relax.md_steps`` of MD (:mod:`systems.network.relax`; NPT scaling whole molecules
+   while no cluster percolates, NVT once one does). Before every relaxation each bonded cluster is made
+   whole (:meth:`NetworkGraph.make_molecules_whole`): a new bond can join atoms of two periodic images, and a
+   molecular barostat would otherwise stretch that bond by the box change of every volume move.
 4. Stop at ``target_conversion``. When no pair is within the largest cutoff, a cycle runs MD only (4x the
-   relaxation MD) so groups can diffuse together; after ``max_stall_cycles`` such cycles in a row, or when
+   relaxation MD) in which the closest free pairs (within half the box, same ring and piercing rules; as
+   many as a cycle wants) are drawn together by a flat-bottom harmonic pull (:func:`relax`), since free
+   diffusion of monomer-bound groups over ~1 nm takes ~100 ps; after ``max_stall_cycles`` such cycles in a row, or when
    ``max_cycles`` cycles have run, :class:`ConversionNotReachedError` reports the conversion reached.
 5. Checks: valence of every polymer atom, zero total charge, no bond longer than ``max_bond_length_nm``
    (minimum image) after relaxation, every atom typed (OpenMM matched every residue to a template).
 
 Same seed, same network: every random choice (conformers, packmol, velocities, integrator, barostat) is
-seeded from ``seed``, and the pair choice is deterministic (sorted by distance, then atom index).
+seeded from ``seed``, the pair choice is deterministic (sorted by distance, then atom index), and the CPU
+and CUDA platforms run with ``DeterministicForces``. On the CPU platform that makes a *single-threaded*
+build bitwise reproducible (``engine.cpu_threads: 1``); with more threads OpenMM 8's CPU NonbondedForce
+still sums in thread-scheduling order (measured: forces differ by ~1e-3 kJ/mol/nm between two Contexts
+on the same positions), MD amplifies that, and two builds give different, equally valid networks.
 """
 
 from __future__ import annotations
@@ -65,6 +74,11 @@ DEFAULT_POLYMER_WEIGHT_FRACTION = 0.10
 # The bond cutoff never exceeds this fraction of the shortest box edge: longer bonds in a small box can
 # close a loop through the network's own periodic image that is too short to span the box (unrelaxable).
 MAX_CUTOFF_BOX_FRACTION = 0.35
+# MD-only cycles pull the closest free X/Y pairs within this fraction of the box edge (minimum image) to
+# PULL_TARGET_FRACTION x bond_cutoff, so the next cycle finds them in reach (free diffusion of a monomer
+# over ~1 nm takes ~100 ps, far more than the relaxation MD).
+PULL_RANGE_BOX_FRACTION = 0.5
+PULL_TARGET_FRACTION = 0.8
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,8 @@ class NetworkBuildSpec:
     packing_density_fraction: float = 0.85
     platform: str = "CPU"
     cpu_threads: int = 0
+    extra_species: tuple = ()  # Species declared in the config (solvents, ions) beside the built-in ones
+    config_name: str = ""
 
 
 def derive_seed(seed: int, purpose: str) -> int:
@@ -236,6 +252,7 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
     model = build_monomer_model(spec.monomer.name, spec.monomer.smiles, spec.monomer.reaction_type,
                                 spec.monomer.residue or spec.monomer.name)
     species = {k: v for k, v in BUILTIN_SPECIES.items() if v.role != "monomer"}
+    species.update({s.name: s for s in spec.extra_species if s.role != "monomer"})
     species[spec.monomer.name] = monomer_species(spec.monomer)
     clash = model.residue_names() & {s.residue for s in species.values()}
     if clash:
@@ -251,6 +268,8 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
     templates = ensure_templates(model, template_dir)
     platform = choose_platform(platform=spec.platform, cpu_threads=spec.cpu_threads, precision="auto",
                                allow_opencl=False)
+    if platform.name in ("CPU", "CUDA"):  # reproducible force sums (module notes)
+        platform = replace(platform, properties={**platform.properties, "DeterministicForces": "true"})
     work = Path(out_dir) if out_dir is not None else None
     if work is not None:
         work.mkdir(parents=True, exist_ok=True)
@@ -264,9 +283,15 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
                                                          spec.nonbonded_cutoff_nm)
         return system, topology, order, report
 
+    def run_relax(system, order, new_bonds, seed_purpose, **kwargs):
+        # whole molecules first: a new bond may join atoms of two periodic images (see make_molecules_whole)
+        percolating = graph.make_molecules_whole()
+        return relax(system, graph.positions_array()[order], graph.box, new_bonds, kwargs.pop("settings", spec.relax),
+                     platform, derive_seed(spec.seed, seed_purpose), npt=percolating == 0,
+                     **kwargs)
+
     system, topology, order, report = rebuild()
-    pos, box, pre = relax(system, graph.positions_array()[order], graph.box, [], spec.relax, platform,
-                          derive_seed(spec.seed, "pre"), md_steps=spec.pre_md_steps, stage="pre-equilibration")
+    pos, box, pre = run_relax(system, order, [], "pre", md_steps=spec.pre_md_steps, stage="pre-equilibration")
     graph.set_positions(order, pos, box)
     history = [{"cycle": 0, "conversion": 0.0, "new_bonds": 0, "cutoff_nm": c.bond_cutoff_nm,
                 "box_nm": box.tolist(), "wall_time_s": time.perf_counter() - t_start}]
@@ -289,19 +314,27 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
         if not chosen:
             stalled += 1
             if stalled > c.max_stall_cycles:
-                failure = (f"no reactive pair came within the largest cutoff max_bond_cutoff = "
-                           f"{c.max_bond_cutoff_nm} nm (passing the ring and geometry checks) in "
-                           f"{c.max_stall_cycles} MD-only cycles")
+                failure = (f"no reactive pair came within the largest cutoff {max_cutoff:.2f} nm "
+                           f"(max_bond_cutoff = {c.max_bond_cutoff_nm} nm, capped at {MAX_CUTOFF_BOX_FRACTION} x "
+                           f"the box edge) passing the ring and geometry checks, in {c.max_stall_cycles} MD-only "
+                           "cycles with the closest out-of-reach pairs pulled together")
                 break
             system, topology, order, report = rebuild()
-            pos, box, info = relax(system, graph.positions_array()[order], graph.box, [], spec.relax, platform,
-                                   derive_seed(spec.seed, f"cycle-{cycle}"), md_steps=4 * spec.relax.md_steps,
-                                   stage=f"MD-only cycle {cycle}")
+            # the closest pairs out of reach (ring and piercing rules applied) are pulled together in the MD
+            far, _ = select_bonds(graph, PULL_RANGE_BOX_FRACTION * float(graph.box.min()), c.min_ring_size)
+            far = far[:wanted]
+            index = {a: k for k, a in enumerate(order)}
+            pulls = [(index[graph.sites[f.site_x].x], index[graph.sites[f.site_y].y]) for f in far]
+            pos, box, info = run_relax(system, order, [], f"cycle-{cycle}", md_steps=4 * spec.relax.md_steps,
+                                       stage=f"MD-only cycle {cycle}", pull_pairs=pulls,
+                                       pull_to_nm=PULL_TARGET_FRACTION * c.bond_cutoff_nm)
             graph.set_positions(order, pos, box)
             history.append({"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": 0, "md_only": True,
+                            "pulled_pairs": len(pulls), "pulled_pair_distances_nm": [round(f.distance_nm, 4) for f in far],
                             "conversion": graph.conversion(), "box_nm": box.tolist(),
                             "wall_time_s": time.perf_counter() - t_start})
-            logger.info("cycle %d: no pair within %.2f nm, MD only", cycle, cutoff)
+            logger.info("cycle %d: no pair within %.2f nm, MD only, %d pair(s) pulled together", cycle, cutoff,
+                        len(pulls))
             continue
         stalled = 0
         for cand in chosen:
@@ -309,8 +342,7 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
         system, topology, order, report = rebuild()
         index = {a: k for k, a in enumerate(order)}
         new = [(index[graph.sites[cand.site_x].x], index[graph.sites[cand.site_y].y]) for cand in chosen]
-        pos, box, info = relax(system, graph.positions_array()[order], graph.box, new, spec.relax, platform,
-                               derive_seed(spec.seed, f"cycle-{cycle}"), stage=f"crosslink cycle {cycle}")
+        pos, box, info = run_relax(system, order, new, f"cycle-{cycle}", stage=f"crosslink cycle {cycle}")
         graph.set_positions(order, pos, box)
         entry = {"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": len(chosen),
                  "new_bond_distances_nm": [round(x.distance_nm, 4) for x in chosen],
@@ -336,9 +368,9 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
     while _bond_lengths(graph).max() > c.max_bond_length_nm and final_rounds < 5:
         final_rounds += 1
         system, topology, order, report = rebuild()
-        pos, box, _ = relax(system, graph.positions_array()[order], graph.box, [],
-                            replace(spec.relax, final_min_iterations=1000), platform,
-                            derive_seed(spec.seed, f"final-{final_rounds}"), stage=f"final relaxation {final_rounds}")
+        pos, box, _ = run_relax(system, order, [], f"final-{final_rounds}",
+                                settings=replace(spec.relax, final_min_iterations=1000),
+                                stage=f"final relaxation {final_rounds}")
         graph.set_positions(order, pos, box)
     # checks after the last relaxation
     problems = graph.valence_problems()
@@ -367,6 +399,11 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
                     "residues": {k: t.residue_names for k, t in model.piece_types.items()}},
         "composition": {**count_info, "counts": counts},
         "n_atoms": topology.getNumAtoms(),
+        "n_residues": topology.getNumResidues(),
+        "species": {name: {"smiles": species[name].smiles, "residue": species[name].residue, "count": n,
+                           **({"residues": sorted(model.residue_names())} if name == spec.monomer.name else {})}
+                    for name, n in counts.items()},
+        "box_nm": graph.box.tolist(),
         "target_conversion": c.target_conversion,
         "cycles": cycle,
         "final_relaxation_rounds": final_rounds,
@@ -384,6 +421,10 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
         "periodic_bonded_forces": True,
         "density_g_per_cm3": _density(system, volume),
         "platform": platform.description.get("name"),
+        "platform_properties": dict(platform.properties),
+        "determinism": "bitwise the same network for the same seed on the CPU platform with cpu_threads 1 "
+                       "(DeterministicForces); with more CPU threads OpenMM's nonbonded force sums depend on "
+                       "thread scheduling and builds differ",
         "software": {"openmm": openmm.__version__, "python": _platform.python_version()},
         "wall_time_s": wall,
         "conversion_per_minute": measures["conversion"] / (wall / 60.0),

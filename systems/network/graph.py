@@ -255,6 +255,41 @@ class NetworkGraph:
                 top.addBond(omm[a], omm[b], order=bond_order)
         return top, order
 
+    def make_molecules_whole(self) -> int:
+        """Give every bonded cluster image-consistent coordinates; returns how many clusters percolate.
+
+        Each cluster of present atoms is walked from its lowest atom index along its bonds, and every atom is
+        put at its bonded neighbour + the minimum-image bond vector. A new network bond joins two atoms that
+        may sit in different periodic images; without this step the joined molecule's raw coordinates are
+        split by a box vector, and a barostat that scales molecules as rigid units (the right choice for
+        liquids with constraints, :mod:`simulation.system_prep`) would then stretch every such bond by the
+        box change of each volume move. A cluster bonded to its own periodic image (percolating) cannot be
+        made whole: its spanning tree is made consistent and it is counted.
+        """
+        adj = self.adjacency()
+        pos = self.positions
+        seen: set[int] = set()
+        percolating = 0
+        for start in range(self.n_atoms):
+            if start in seen or not self.present[start]:
+                continue
+            seen.add(start)
+            stack, spans = [start], False
+            while stack:
+                a = stack.pop()
+                for b in adj.get(a, ()):
+                    if not self.present[b]:
+                        continue
+                    target = pos[a] + minimum_image(pos[b] - pos[a], self.box)
+                    if b not in seen:
+                        seen.add(b)
+                        pos[b] = target
+                        stack.append(b)
+                    elif not spans and np.abs(pos[b] - target).max() > 1e-6:
+                        spans = True
+            percolating += spans
+        return percolating
+
     def set_positions(self, order: list[int], positions_nm: np.ndarray, box_nm: np.ndarray) -> None:
         for k, a in enumerate(order):
             self.positions[a] = np.asarray(positions_nm[k], dtype=float)
