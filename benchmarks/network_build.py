@@ -4,6 +4,10 @@
 
 Builds PC/FEC 95:5 v/v + 1 M NaPF6 with 10 wt% monomer (the builder's default recipe), prints the wall
 time, the cycles, the conversion reached and conversion per minute, and writes network.json into --out.
+
+Measured (2 CPU cores, OpenMM CPU platform, defaults above, seed 2026): BMP 2,963 atoms (9 monomers, 18
+aziridines) 88.9 % in 6 cycles, 101 s = 52.7 %/min; TPA 2,899 atoms (8 monomers, 24 acrylates) 83.3 % in
+6 cycles, 86 s = 58.2 %/min. Longest bond after every cycle <= 0.17 nm; no final relaxation rounds.
 """
 
 from __future__ import annotations

@@ -72,6 +72,10 @@ def test_built_network_is_chemically_sound(which, tpa_build, bmp_builds):
     pos = g.positions_array()
     lengths = [np.linalg.norm(minimum_image(pos[b] - pos[a], g.box)) for a, b in g.bonds if g.present[a] and g.present[b]]
     assert max(lengths) <= rec["max_bond_length_limit_nm"] == 0.2
+    # and every cycle's ramp + relaxation closed its new bonds (no final rounds needed to rescue them)
+    cycles = [h for h in rec["history"] if h.get("new_bonds")]
+    assert cycles and all(h["max_bond_length_nm"] <= 0.2 for h in cycles), [h["max_bond_length_nm"] for h in cycles]
+    assert rec["final_relaxation_rounds"] == 0
     # every atom typed, and the template type equals what the GAFF2 typer gives in the real network
     assert result.system.getNumParticles() == result.topology.getNumAtoms()
     residue_of = {a: r for r in g.residues for a in r.atoms}

@@ -349,10 +349,12 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
                  "conversion": graph.conversion(),
                  "conversion_by_group": {graph.monomer_models[0].reaction.group_name: graph.conversion()},
                  "selection": asdict(sel), "potential_energy_kJ_per_mol": info["potential_energy_kJ_per_mol"],
+                 "max_bond_length_nm": float(_bond_lengths(graph).max()), "ensemble": info["ensemble"],
                  "box_nm": box.tolist(), "wall_time_s": time.perf_counter() - t_start}
         history.append(entry)
-        logger.info("cycle %d: %d new bonds (cutoff %.2f nm), conversion %.1f%%, %.0f s", cycle, len(chosen), cutoff,
-                    100 * graph.conversion(), entry["wall_time_s"])
+        logger.info("cycle %d: %d new bonds (cutoff %.2f nm), conversion %.1f%%, longest bond %.3f nm, %s, %.0f s",
+                    cycle, len(chosen), cutoff, 100 * graph.conversion(), entry["max_bond_length_nm"],
+                    info["ensemble"], entry["wall_time_s"])
     if failure is not None:
         message = (f"systems.{spec.system}: target conversion {c.target_conversion:.1%} not reached: {failure}; "
                    f"conversion reached {graph.conversion():.1%} after {cycle} cycle(s) "
