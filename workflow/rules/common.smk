@@ -72,7 +72,10 @@ rule resolve_config:
 def stage_inputs(stage, system):
     """The config values a stage depends on; as rule params they make Snakemake rerun exactly what changed."""
     raw = CFG.raw
-    used = {"system": raw["systems"][system], "seed": raw["seed"], "species": raw["species"]}
+    # Keys that only the analysis reads must not rebuild or rerun simulations when they change.
+    analysis_only = ("reference_density", "reference_conductivity", "viscosity")
+    spec = {k: v for k, v in raw["systems"][system].items() if k not in analysis_only}
+    used = {"system": spec, "seed": raw["seed"], "species": raw["species"]}
     if stage == "build" and CFG.systems[system].kind == "gpe":
         # the network builder parameterises and runs MD between crosslinking cycles
         used |= {"forcefield": raw["forcefield"], "temperature": raw["temperature"], "pressure": raw["pressure"]}
