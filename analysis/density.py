@@ -70,22 +70,31 @@ def mean_and_stderr(samples: Sequence[float]) -> dict:
 
 
 def converged_window(equilibration: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Times (ps) and densities (g/cm^3) of the averaging window: the second half of the last NPT block."""
+    """Times (ps) and densities (g/cm^3) of the averaging window: the samples behind the converged check,
+    i.e. the second half of the last NPT block (``npt.checks[-1].n_samples`` from the end of the series)."""
     try:
         npt = equilibration["npt"]
         times = np.asarray(npt["series"]["time_ps"], dtype=float)
         densities = np.asarray(npt["series"]["density_g_per_cm3"], dtype=float)
-        blocks = int(npt["blocks_used"])
-    except (KeyError, TypeError) as exc:
-        raise AnalysisError(f"equilibration report lacks the NPT density series ({exc}); it must come from "
-                            "simulation.equilibrate") from exc
+        n_window = int(npt["checks"][-1]["n_samples"])
+    except (KeyError, TypeError, IndexError) as exc:
+        raise AnalysisError(f"equilibration report lacks the NPT density series or its convergence checks ({exc}); "
+                            "it must come from simulation.equilibrate") from exc
     if not npt.get("converged", False):
         raise AnalysisError("the NPT equilibration did not converge; no equilibrium density can be reported")
-    per_block = densities.size // blocks
-    last = slice(densities.size - per_block, densities.size)
-    t, d = times[last], densities[last]
-    half = d.size // 2
-    return t[half:], d[half:]
+    return times[-n_window:], densities[-n_window:]
+
+
+def _ensemble(npt: dict) -> str:
+    """The NPT ensemble as it ran: barostat scaling mode and whether constraints were dropped."""
+    barostat = npt.get("barostat") or {}
+    mode = barostat.get("mode", "molecular")
+    text = (f"NPT (MonteCarloBarostat, {'molecules scaled as rigid bodies' if mode == 'molecular' else 'atom-wise scaling'}"
+            f"; Langevin thermostat)")
+    if npt.get("constraints_dropped_for_npt"):
+        text += (f"; constraints replaced by their X-H bond terms during NPT, time step "
+                 f"{npt.get('timestep_ps', 0) * 1000:g} fs")
+    return text
 
 
 def density_report(equilibration: dict, forcefield: dict, system_name: str, reference_key: str = "") -> dict:
@@ -117,7 +126,7 @@ def density_report(equilibration: dict, forcefield: dict, system_name: str, refe
         "window_ps": [float(times[0]), float(times[-1])],
         "method": "mean of NPT density samples over the second half of the converged equilibration block; "
                   "stderr corrected for autocorrelation (statistical inefficiency)",
-        "ensemble": "NPT (MonteCarloBarostat, atom-wise scaling; Langevin thermostat)",
+        "ensemble": _ensemble(npt),
         "temperature_K": npt["temperature_K"],
         "pressure_bar": npt["pressure_bar"],
         "timestep_ps": npt["timestep_ps"],

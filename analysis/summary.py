@@ -99,7 +99,8 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
     row["conductivity_experiment_source"] = reference.source if reference else (
         "no verified experimental value" if not reference_conductivity else None)
     if transport is not None:
-        row["D_Na_m2_per_s"] = _value(transport, "species", "NA", "D_m2_per_s")
+        cations = _value(transport, "transference_number_Na", "cation_species") or ["NA"]
+        row["D_Na_m2_per_s"] = _value(transport, "species", cations[0], "D_m2_per_s")
         row["sigma_NE_S_per_m"] = _value(transport, "conductivity", "nernst_einstein", "sigma_S_per_m")
         row["sigma_EH_S_per_m"] = _value(transport, "conductivity", "einstein_helfand", "sigma_S_per_m")
         row["haven_ratio"] = _value(transport, "haven_ratio")

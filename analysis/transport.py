@@ -32,7 +32,6 @@ import csv
 import io
 import logging
 import math
-import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -54,18 +53,9 @@ log = logging.getLogger("gelmd.analysis")
 
 SCHEMA = "gelmd.transport/1"
 S_PER_M_TO_MS_PER_CM = 10.0
-_VISCOSITY_UNITS = {"Pa s": 1.0, "Pa·s": 1.0, "Pa*s": 1.0, "mPa s": 1e-3, "mPa·s": 1e-3, "mPa*s": 1e-3,
-                    "cP": 1e-3, "P": 0.1}
-
-
 def parse_viscosity(text: str) -> float:
-    """``"2.5 mPa s"`` → 0.0025 (Pa s). Allowed units: Pa s, mPa s, cP, P (also with · or *)."""
-    m = re.match(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$", str(text))
-    unit = re.sub(r"\s+", " ", m.group(2)) if m else None
-    if m is None or unit not in _VISCOSITY_UNITS:
-        raise AnalysisError(f"--viscosity: {text!r} is not '<number> <unit>' with unit one of "
-                            f"{sorted(_VISCOSITY_UNITS)} (e.g. '2.5 mPa s')")
-    value = float(m.group(1)) * _VISCOSITY_UNITS[unit]
+    """``"2.5 mPa s"`` → 0.0025 (Pa s), with the units the config accepts (:mod:`common.units`); must be > 0."""
+    value = parse_quantity(text, "viscosity", "--viscosity")
     if not value > 0:
         raise AnalysisError(f"--viscosity: {text!r} must be > 0")
     return value

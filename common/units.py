@@ -22,8 +22,8 @@ _UNITS: dict[str, dict[str, float]] = {
     "density": {"g/cm^3": 1.0, "g/cm3": 1.0, "g/mL": 1.0, "kg/m^3": 1e-3},
     "rate": {"1/ps": 1.0, "/ps": 1.0, "1/fs": 1e3, "/fs": 1e3},
     "energy": {"kJ/mol": 1.0, "kcal/mol": 4.184},
-    "viscosity": {"Pa s": 1.0, "Pa*s": 1.0, "Pa.s": 1.0, "mPa s": 1e-3, "mPa*s": 1e-3, "mPa.s": 1e-3,
-                  "cP": 1e-3},
+    "viscosity": {"Pa s": 1.0, "Pa*s": 1.0, "Pa.s": 1.0, "Pa·s": 1.0, "mPa s": 1e-3, "mPa*s": 1e-3,
+                  "mPa.s": 1e-3, "mPa·s": 1e-3, "cP": 1e-3, "P": 0.1},
 }
 
 INTERNAL_UNIT = {

@@ -101,9 +101,16 @@ def test_declared_species_with_bad_smiles_fails_before_any_job():
 
 
 def test_declared_species_with_unsupported_element():
-    raw = with_change("species.DMS", {"smiles": "CS(C)=O", "residue": "DMSO", "role": "solvent",
+    raw = with_change("species.DMS", {"smiles": "CS(C)=O", "residue": "DMS", "role": "solvent",
                                       "density": "1.1 g/cm^3"})
     with pytest.raises(ValueError, match=r"element\(s\) \['S'\].*supported"):
+        load_config(raw)
+
+
+def test_residue_names_longer_than_the_pdb_keeps_are_refused():
+    raw = with_change("species.DMS", {"smiles": "CC(C)=O", "residue": "ACET", "role": "solvent",
+                                      "density": "0.78 g/cm^3"})
+    with pytest.raises(ConfigError, match=r"species.DMS.residue.*'ACET'.*\{1,3\}"):
         load_config(raw)
 
 

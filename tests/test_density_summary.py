@@ -38,6 +38,8 @@ def equilibration(densities, blocks=1, block_ps=20.0):
     n = len(densities)
     return {"npt": {"converged": True, "blocks_used": blocks, "block_ps": block_ps, "temperature_K": 298.15,
                     "pressure_bar": 1.0, "timestep_ps": 0.002, "steps": int(blocks * block_ps / 0.002),
+                    "checks": [{"n_samples": n // blocks - (n // blocks) // 2}],
+                    "barostat": {"mode": "molecular"},
                     "series": {"time_ps": list(np.linspace(1, blocks * block_ps, n)),
                                "density_g_per_cm3": list(densities)}}}
 
@@ -54,6 +56,7 @@ def test_density_uses_the_second_half_of_the_last_block_and_compares_with_pc():
     assert report["experiment"]["deviation_percent"] == pytest.approx(
         100 * (report["density_g_per_cm3"]["value"] - 1.2) / 1.2)
     assert report["ion_charge_scale"] == 0.8 and report["temperature_K"] == 298.15
+    assert "molecules scaled as rigid bodies" in report["ensemble"]
 
 
 def test_density_without_reference_says_so_and_unknown_reference_is_an_error():

@@ -13,7 +13,7 @@ import pytest
 
 import transport_synthetic as ts
 from analysis.transport import main, parse_viscosity
-from common.errors import AnalysisError
+from common.errors import AnalysisError, UnitError
 
 COUNTS = {"NA": 30, "PF6": 30, "PC": 40}
 D_NM2_PER_PS = {"NA": 0.002, "PF6": 0.003, "PC": 0.005}
@@ -140,9 +140,12 @@ def test_error_missing_file_and_bad_units(tmp_path, capsys):
     assert main(["--topology", "t.pdb", "--trajectory", "x.dcd", "--system", "s.xml",
                  "--temperature", "300", "--out", str(tmp_path / "o.json")]) == 1
     assert "--temperature" in capsys.readouterr().err
-    with pytest.raises(AnalysisError, match="mPa s"):
+    with pytest.raises(UnitError, match="mPa s"):
         parse_viscosity("2.5 mPas")
+    with pytest.raises(AnalysisError, match="must be > 0"):
+        parse_viscosity("0 mPa s")
     assert parse_viscosity("2.5 cP") == pytest.approx(2.5e-3)
+    assert parse_viscosity("2.5 mPa.s") == pytest.approx(2.5e-3)  # every spelling the config accepts
 
 
 def test_dcd_written_by_openmm_dcdreporter_from_a_real_run(tmp_path):

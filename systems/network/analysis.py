@@ -76,8 +76,10 @@ def network_measures(graph: NetworkGraph, volume_nm3: float) -> dict:
     volume_m3 = volume_nm3 * 1e-27
     degree = Counter()
     for i, j in graph.network_bonds:
-        degree[graph.sites[i].monomer] += 1
-        degree[graph.sites[j].monomer] += 1
+        a, b = graph.sites[i].monomer, graph.sites[j].monomer
+        if a != b:  # a bond within one monomer (a self-loop) makes it no branch point
+            degree[a] += 1
+            degree[b] += 1
     n_junctions = sum(1 for m in range(len(masses)) if degree[m] >= 3)
     groups_per_monomer = Counter(s.monomer for s in graph.sites)
     reacted_per_monomer = Counter(s.monomer for s in graph.sites if s.reacted)
@@ -117,7 +119,8 @@ def network_measures(graph: NetworkGraph, volume_nm3: float) -> dict:
         "percolating_axes": percolation_axes(graph, largest_atoms) if largest_atoms else [],
         "n_junctions": n_junctions,
         "crosslink_density_mol_per_m3": n_junctions / AVOGADRO / volume_m3,
-        "crosslink_density_definition": "monomer units with >= 3 network bonds (branch points) per volume",
+        "crosslink_density_definition": ("monomer units with >= 3 network bonds to other monomer units (branch "
+                                         "points; bonds within one unit not counted) per volume"),
         "fully_reacted_monomers": fully,
         "fully_reacted_monomer_density_mol_per_m3": fully / AVOGADRO / volume_m3,
         "loops": {"cycle_rank": cycle_rank, "self_loops_intramolecular": self_loops,

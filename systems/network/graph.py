@@ -22,7 +22,8 @@ from rdkit import Chem
 from systems.network.monomer import MonomerModel, PieceType, state_of
 from systems.topology import atom_names
 
-VALENCE = {"H": 1, "C": 4, "N": 3, "O": 2, "F": 1}
+VALENCE = {"H": 1, "C": 4, "N": 3, "O": 2, "F": 1, "Cl": 1, "Br": 1, "I": 1}
+"""Valence of the neutral atoms of the elements the GAFF2 typer supports (forcefields.gaff2_typer)."""
 END_BOND_LENGTH_NM = {("N", "H"): 0.101, ("C", "H"): 0.109, ("C", "F"): 0.138, ("O", "H"): 0.097}
 
 
@@ -306,7 +307,10 @@ class NetworkGraph:
             if r.ptype is None:
                 continue
             for a in r.atoms:
-                if self.present[a] and total[a] != VALENCE[self.elements[a]]:
+                if self.present[a] and self.elements[a] not in VALENCE:
+                    problems.append(f"{r.name} atom {self.names[a]} (#{a}): element {self.elements[a]} is not "
+                                    f"supported in networks; supported: {sorted(VALENCE)}")
+                elif self.present[a] and total[a] != VALENCE[self.elements[a]]:
                     problems.append(f"{r.name} atom {self.names[a]} (#{a}): bond orders sum to {total[a]}, "
                                     f"neutral {self.elements[a]} needs {VALENCE[self.elements[a]]}")
                 if not self.present[a] and total[a]:

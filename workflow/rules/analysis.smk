@@ -44,6 +44,7 @@ rule transport:
         plots=directory(f"{RESULTS}/{{system}}/transport_plots"),
     params:
         temperature=CFG.raw["temperature"],
+        formal_charges=formal_charge_arguments(),
         viscosity=lambda wildcards: (f"--viscosity '{CFG.raw['systems'][wildcards.system]['viscosity']}'"
                                      if system_spec(wildcards.system).viscosity_Pa_s else ""),
     log:
@@ -55,6 +56,7 @@ rule transport:
     shell:
         "{PYTHON} -m analysis.transport --topology {input.pdb} --trajectory {input.trajectory} "
         "--system {input.system} --temperature '{params.temperature}' {params.viscosity} "
+        "--formal-charges {params.formal_charges} "
         "--out {output.json} --csv {output.csv} --plots-dir {output.plots} --log {log}"
 
 
@@ -68,6 +70,8 @@ def summary_arguments(wildcards, input):
         if has_salt(system):
             parts += ["--transport", input[f"transport_{system}"]]
         if system_spec(system).kind == "gpe":
+            # written by the same build_system job as manifest.json (an input), so it exists here; it is not
+            # a declared output because the electrolyte builder does not write one
             parts += ["--network", f"{RESULTS}/{system}/build/network.json"]
         parts += ["--reference-conductivity", f"'{system_spec(system).reference_conductivity}'"]
     return " ".join(parts)

@@ -29,7 +29,7 @@ ION_RESIDUES = sorted(s.residue for s in SPECIES.values() if s.role in ("cation"
 
 wildcard_constraints:
     system="|".join(SYSTEMS),
-    residue="[A-Z0-9]{1,4}",
+    residue="[A-Z0-9]{1,3}",
 
 
 def system_residues(system):
@@ -82,5 +82,20 @@ def stage_inputs(stage, system):
     if stage in ("parameterise", "equilibrate", "produce"):
         used["forcefield"] = raw["forcefield"]
     if stage in ("equilibrate", "produce"):
-        used |= {"temperature": raw["temperature"], "pressure": raw["pressure"], "protocol": raw["protocol"]}
+        keys = PRODUCTION_KEYS if stage == "produce" else EQUILIBRATION_KEYS
+        used |= {"temperature": raw["temperature"], "pressure": raw["pressure"], "engine": raw["engine"],
+                 "protocol": {k: v for k, v in raw["protocol"].items() if k in keys}}
     return used
+
+
+# Protocol keys per stage: a production-only change (e.g. a longer run) must not rerun equilibration.
+EQUILIBRATION_KEYS = ("timestep", "friction", "barostat_interval", "minimise_max_iterations", "heating_duration",
+                      "heating_start_temperature", "equilibration_duration", "equilibration_max_blocks",
+                      "density_tolerance", "energy_interval")
+PRODUCTION_KEYS = ("timestep", "production_friction", "production_duration", "production_chunk",
+                   "trajectory_interval", "energy_interval")
+
+
+def formal_charge_arguments():
+    """'NA=1 PF6=-1': the integer charges of the ion residues, for the formal-charge conductivity."""
+    return " ".join(f"{s.residue}={s.formal_charge}" for s in SPECIES.values() if s.role in ("cation", "anion"))
