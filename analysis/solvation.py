@@ -309,6 +309,10 @@ class Solvation(ChunkAnalysis):
             g_pool = total / (self._frames * n_na * (n_sites / volume) * shell)
             cutoff = first_minimum(r, g_pool, counts=total)
             ion_pairs = {"cutoff_nm": cutoff, "cutoff_rule": "first minimum of the Na-anion(centre of mass) RDF",
+                         "classification": "cation-centred: fraction of (frame, Na+) with 0 (SSIP), 1 (CIP) or "
+                                           ">= 2 (AGG) anions within the cutoff; anion-centred schemes, which "
+                                           "count Na+ around each anion, can call a shared anion AGG where this "
+                                           "says CIP",
                          "note": None if cutoff is not None else
                          "no Na-anion first shell in the RDF (structureless g(r)): ion-pair fractions undefined",
                          "anion_species": [g.species for g in self.anion_groups],
