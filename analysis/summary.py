@@ -170,7 +170,9 @@ def markdown(campaign: str, rows: list[dict]) -> str:
                   f"- density experiment: {r['density_experiment_source']}",
                   f"- conductivity experiment: {r['conductivity_experiment_source']}"]
         if r.get("conductivity_deviation_percent") is not None:
-            lines.append(f"- σ EH vs experiment: {r['conductivity_deviation_percent']:+.0f} %")
+            lines.append(f"- σ EH vs experiment: {_pm(r['sigma_EH_S_per_m'], S_PER_M_TO_MS_PER_CM)} vs "
+                         f"{r['conductivity_experiment_mS_per_cm']:g} mS/cm, "
+                         f"{r['conductivity_deviation_percent']:+.0f} %")
         if r.get("fit_window_ps") is not None:
             lines.append(f"- diffusion fit window: {r['fit_window_ps']} ps")
         if r.get("network"):
