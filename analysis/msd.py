@@ -180,10 +180,10 @@ class _MSDAccumulator:
         xp = self.backend.xp
         padded = np.zeros((step * d, self.fft_length))               # zero padding written once, reused
         for s in range(0, b, step):
-            block = np.asarray(x[:, s:s + step], dtype=np.float64).reshape(t, -1)
+            block = np.asarray(x[:, s:s + step]).reshape(t, -1)     # stored dtype: cast once, in the copy below
             k = block.shape[1]
             rows = padded[:k, :t]
-            rows[...] = block.T                                      # (batch·d, T), time contiguous
+            rows[...] = block.T                                      # (batch·d, T) float64, time contiguous
             rows -= rows.mean(axis=1, keepdims=True)
             if self.per_particle:
                 self.parts.append(self._per_particle(np.ascontiguousarray(rows), k // d, d))
@@ -191,8 +191,11 @@ class _MSDAccumulator:
             self.r2 += np.einsum("kt,kt->t", rows, rows)
             spectrum = self.backend.rfft(self.backend.to_device(padded[:k]), self.fft_length)
             if xp is np:
-                pairs = spectrum.view(np.float64).reshape(spectrum.shape[0], -1, 2)   # (re, im) per frequency
-                self.power += np.einsum("kfc,kfc->f", pairs, pairs)
+                # (re, im) interleaved per frequency: square-sum over rows first (a contiguous 2-D einsum is
+                # ~10x faster than the 3-D one), then add each frequency's re² and im²
+                flat = spectrum.view(np.float64).reshape(spectrum.shape[0], -1)
+                squares = np.einsum("kj,kj->j", flat, flat)
+                self.power += squares[0::2] + squares[1::2]
             else:
                 self.power += xp.einsum("kf,kf->f", spectrum.real, spectrum.real)
                 self.power += xp.einsum("kf,kf->f", spectrum.imag, spectrum.imag)

@@ -1,6 +1,6 @@
 """FFT MSD of gelmd against MDAnalysis ``EinsteinMSD(fft=True)`` on one synthetic trajectory.
 
-    python benchmarks/msd.py [--frames 2000] [--particles 1000] [--repeats 3] [--backend numpy]
+    python benchmarks/msd.py [--frames 2000] [--particles 1000] [--repeats 7] [--backend numpy]
 
 The trajectory is a 3D random walk (seeded), cast to float32 as MDAnalysis stores coordinates, so that
 both codes see bit-identical input. Printed: the best-of-``repeats`` wall time of
@@ -40,7 +40,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=2000)
     p.add_argument("--particles", type=int, default=1000)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "auto"])
     args = p.parse_args()
 
