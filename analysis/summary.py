@@ -90,6 +90,8 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
             "seed")}
         row["network"]["polymer_weight_fraction"] = _value(network, "composition", "realised_polymer_weight_fraction")
         row["network"]["monomer"] = _value(network, "monomer", "name")
+        row["network"]["residues"] = sorted({name for states in (_value(network, "monomer", "residues") or {}).values()
+                                             for name in states.values()})
         row["network"]["reaction"] = _value(network, "monomer", "reaction_type")
     reference = lookup(CONDUCTIVITY_MS_PER_CM, reference_conductivity)
     if reference_conductivity and reference is None:
@@ -111,7 +113,27 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         if reference is not None and isinstance(eh, dict) and eh.get("value") is not None:
             ours = eh["value"] * S_PER_M_TO_MS_PER_CM
             row["conductivity_deviation_percent"] = 100.0 * (ours - reference.value) / reference.value
+    if row.get("coordination_Na") and row.get("network"):
+        row["coordination_Na_by_monomer"] = by_monomer(row["coordination_Na"], row["network"]["residues"],
+                                                       row["network"]["monomer"])
     return row
+
+
+def by_monomer(numbers: dict, residues: list[str], monomer: str) -> dict:
+    """Coordination numbers with the residues of one monomer's units summed into '<monomer>:<site kind>'.
+
+    The coordination numbers of different residues count different sites around the same Na⁺, so the
+    number of, e.g., amine N of any BMP unit within the first shell is their sum.
+    """
+    merged: dict = {}
+    for site, value in numbers.items():
+        residue, kind = site.split(":", 1)
+        key = f"{monomer}:{kind}" if residue in residues else site
+        if value is not None:
+            merged[key] = merged.get(key, 0.0) + value
+        else:
+            merged.setdefault(key, None)
+    return merged
 
 
 def _pm(block, scale: float = 1.0, fmt: str = ".3g") -> str:
@@ -154,7 +176,8 @@ def markdown(campaign: str, rows: list[dict]) -> str:
             f"{_pm(r.get('D_Na_m2_per_s'), 1e10)} | {_pm(r.get('sigma_NE_S_per_m'), S_PER_M_TO_MS_PER_CM)} | "
             f"{_pm(r.get('sigma_EH_S_per_m'), S_PER_M_TO_MS_PER_CM)} | "
             f"{_num(r['conductivity_experiment_mS_per_cm'], '.2f')} | {_pm(r.get('haven_ratio'))} | "
-            f"{_pm(r.get('transference_number_Na'))} | {_coordination(r.get('coordination_Na'))} |")
+            f"{_pm(r.get('transference_number_Na'))} | "
+            f"{_coordination(r.get('coordination_Na_by_monomer') or r.get('coordination_Na'))} |")
     lines += ["", "Uncertainties are standard errors. ρ from the converged NPT window; transport from NVT production. "
               "σ NE: Nernst–Einstein from self-diffusion; σ EH: Einstein–Helfand (collective charge displacement), "
               "both with the simulation's (scaled) ion charges. Na⁺ coordination: first-shell coordination numbers by "

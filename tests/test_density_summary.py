@@ -81,10 +81,13 @@ def test_summary_writes_markdown_csv_json_with_experiment(tmp_path):
                                        "einstein_helfand": {"sigma_S_per_m": {"value": 0.2, "stderr": 0.1}}},
                       "haven_ratio": {"value": 1.5, "stderr": 0.8}, "transference_number_Na": {"value": 0.4,
                                                                                             "stderr": 0.1},
-                      "fit_window_ps": [20, 100]},
+                      "fit_window_ps": [20, 100],
+                      "solvation": {"coordination_numbers": {"PC:O_carbonyl": 4.2, "BMU:N": 0.1, "BMM:N": 0.25,
+                                                             "BMM:O_ether": None}}},
         "network": {"conversion": 0.83, "target_conversion": 0.8, "cycles": 5, "gel_fraction": 0.97,
                     "crosslink_density_mol_per_m3": 412.0, "seed": 7,
-                    "monomer": {"name": "BMP", "reaction_type": "ring_opening_aziridine"},
+                    "monomer": {"name": "BMP", "reaction_type": "ring_opening_aziridine",
+                                "residues": {"arm": {"U": "BMU", "M": "BMM"}}},
                     "composition": {"realised_polymer_weight_fraction": 0.101}},
     }
     args = ["--campaign", "t", "--out-dir", str(tmp_path), "--system", "GPE_PBMP"]
@@ -104,6 +107,8 @@ def test_summary_writes_markdown_csv_json_with_experiment(tmp_path):
     assert (tmp_path / "summary.csv").read_text().splitlines()[1].startswith("GPE_PBMP,1484,")
     assert row["network"]["conversion"] == 0.83 and row["network"]["monomer"] == "BMP"
     assert "conversion 0.83 (target 0.80) after 5 cycles, crosslink density 412 mol/m³" in table
+    assert row["coordination_Na_by_monomer"]["BMP:N"] == pytest.approx(0.35)  # amine N of all BMP units
+    assert "| PC:O_carbonyl 4.2, BMP:N 0.3 |" in table
 
 
 def test_summary_missing_report_is_named(tmp_path):
