@@ -108,6 +108,7 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         row["haven_ratio"] = _value(transport, "haven_ratio")
         row["transference_number_Na"] = _value(transport, "transference_number_Na")
         row["fit_window_ps"] = _value(transport, "fit_window_ps")
+        row["transport_replicas"] = _value(transport, "replicas", "n") or 1
         row["coordination_Na"] = _value(transport, "solvation", "coordination_numbers")
         eh = row["sigma_EH_S_per_m"]
         if reference is not None and isinstance(eh, dict) and eh.get("value") is not None:
@@ -197,7 +198,8 @@ def markdown(campaign: str, rows: list[dict]) -> str:
                          f"{r['conductivity_experiment_mS_per_cm']:g} mS/cm, "
                          f"{r['conductivity_deviation_percent']:+.0f} %")
         if r.get("fit_window_ps") is not None:
-            lines.append(f"- diffusion fit window: {r['fit_window_ps']} ps")
+            lines.append(f"- diffusion fit window: {r['fit_window_ps']} ps; transport from "
+                         f"{r['transport_replicas']} production replica(s)")
         if r.get("network"):
             n = r["network"]
             lines.append(f"- network: {n['monomer']} ({n['reaction']}), conversion {_num(n['conversion'], '.2f')} "

@@ -135,6 +135,7 @@ class Protocol(_Model):
     timestep_ps: float
     friction_per_ps: float
     production_friction_per_ps: float
+    production_replicas: int = 1
     barostat_interval: int
     minimise_max_iterations: int
     heating_duration_ps: float
@@ -266,6 +267,7 @@ def _protocol(section: dict, hydrogen_mass_amu: float) -> Protocol:
         timestep_ps=timestep,
         friction_per_ps=_quantity(section, "friction", "rate", p),
         production_friction_per_ps=_quantity(section, "production_friction", "rate", p),
+        production_replicas=section["production_replicas"],
         barostat_interval=section["barostat_interval"],
         minimise_max_iterations=section["minimise_max_iterations"],
         heating_duration_ps=_quantity(section, "heating_duration", "time", p, allow_zero=True),

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_arguments(parser)
     parser.add_argument("--out-dir", required=True, help="folder for the final outputs")
+    parser.add_argument("--replica", type=int, default=1,
+                        help="replica number: k > 1 redraws velocities and thermostat noise from seeds of its own")
     parser.add_argument("--work-dir", default=None,
                         help="folder for checkpoints and in-progress files (default: OUT_DIR.work, beside OUT_DIR)")
     return parser
@@ -42,7 +44,7 @@ def _run(args: argparse.Namespace, log: RunLog) -> None:
     platform = choose_platform(inputs.settings.engine)
     log.message(f"platform: {json.dumps(platform.description)}")
     run_production(inputs.system, inputs.topology, inputs.state, inputs.settings, platform, args.out_dir,
-                   work_dir=args.work_dir, log=log,
+                   work_dir=args.work_dir, log=log, replica=args.replica,
                    inputs={**inputs.paths, "hydrogen_mass_repartitioning": inputs.hmr,
                            "barostats_removed_from_input": inputs.barostats_removed})
 

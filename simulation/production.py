@@ -200,8 +200,11 @@ class _Plan:
 
 def run_production(system: openmm.System, topology: app.Topology, state: openmm.State, settings,
                    platform: PlatformChoice, out_dir: str | Path, work_dir: str | Path | None = None,
-                   log: RunLog | None = None, inputs: dict | None = None) -> dict:
+                   log: RunLog | None = None, inputs: dict | None = None, replica: int = 1) -> dict:
     """Run (or resume) production; returns the summary also written to ``out_dir/production.json``.
+
+    ``replica`` k > 1 is an independent run from the same State: velocities redrawn and thermostat noise
+    from seeds of their own (``production-velocities-replica-k``, ``production-integrator-replica-k``).
 
     ``system`` should already carry the hydrogen masses wanted (see :mod:`simulation.system_prep`); a copy
     without barostats is simulated. ``inputs`` (e.g. input file paths) is recorded in the summary.
@@ -222,7 +225,9 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
     n_removed = remove_barostats(system)
     if n_removed:
         log.message(f"production: removed {n_removed} barostat(s) from the System: production is NVT")
-    fingerprint = input_fingerprint(system, state, settings)
+    if replica < 1:
+        raise SimulationError(f"production replica number {replica} is not allowed; replicas count from 1")
+    fingerprint = input_fingerprint(system, state, settings) + (f"-replica-{replica}" if replica > 1 else "")
 
     progress = _read_progress(work)
     if progress is not None and progress.get("fingerprint") != fingerprint:
@@ -240,7 +245,9 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
         log.message("production: all chunks were done; finishing the interrupted hand-over of the outputs")
         return _finalise(out, work, progress, log)
 
-    integrator_seed = settings.seed_for("production-integrator")
+    # Replica 1 keeps the historical seeds; replica k > 1 gets its own thermostat noise and fresh velocities.
+    suffix = "" if replica == 1 else f"-replica-{replica}"
+    integrator_seed = settings.seed_for("production-integrator" + suffix)
     integrator = openmm.LangevinMiddleIntegrator(settings.temperature_K * unit.kelvin,
                                                  p.production_friction_per_ps / unit.picosecond,
                                                  p.timestep_ps * unit.picosecond)
@@ -253,10 +260,11 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
         context.setTime(0.0)
         velocities = state_from_context(context).getVelocities(asNumpy=True).value_in_unit(unit.nanometer / unit.picosecond)
         velocity_seed = None
-        if not np.any(velocities):
-            velocity_seed = settings.seed_for("production-velocities")
+        if replica > 1 or not np.any(velocities):
+            velocity_seed = settings.seed_for("production-velocities" + suffix)
             context.setVelocitiesToTemperature(settings.temperature_K * unit.kelvin, velocity_seed)
-            log.message(f"production: the input State has no velocities; drawn at {settings.temperature_K:g} K")
+            why = f"replica {replica}" if replica > 1 else "the input State has no velocities"
+            log.message(f"production: {why}; velocities drawn at {settings.temperature_K:g} K")
         progress = {
             "schema": PROGRESS_SCHEMA, "fingerprint": fingerprint, "chunks_done": 0, "steps_done": 0,
             "frames_written": 0, "energy_rows_written": 0, "checkpoint": "", "state": "",
@@ -330,6 +338,7 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
     progress["summary"] = {
         "schema": SUMMARY_SCHEMA,
         "ensemble": "NVT",
+        "replica": replica,
         "thermostat": {"type": "LangevinMiddleIntegrator", "temperature_K": settings.temperature_K,
                        "friction_per_ps": p.production_friction_per_ps, "seed": integrator_seed,
                        "note": "low-friction Langevin (weak coupling) for transport properties"},

@@ -243,3 +243,21 @@ def test_truncate_refuses_to_invent_frames(tmp_path):
         dcd.truncate(tmp_path / "prod" / "trajectory.dcd", 21)
     header = dcd.truncate(tmp_path / "prod" / "trajectory.dcd", 7)
     assert header.n_frames_header == header.n_complete_frames == 7
+
+
+def test_replicas_are_independent_runs_from_the_same_state(tmp_path):
+    paths = _inputs(tmp_path / "in", production_duration_ps=0.8)
+    runs = {}
+    for replica in (1, 2, 2):
+        out = tmp_path / f"r{replica}-{len(runs)}"
+        assert produce_main(_argv(paths, out) + ["--replica", str(replica)]) == 0
+        summary = json.loads((out / "production.json").read_text())
+        assert summary["replica"] == replica
+        positions, _, _ = _check_trajectory(out / "trajectory.dcd", 20, 0.04)
+        runs[out.name] = (positions, summary)
+    (p1, s1), (p2, s2), (p2b, s2b) = runs.values()
+    assert s2["velocity_seed"] is not None and s1["velocity_seed"] != s2["velocity_seed"]
+    assert s1["thermostat"]["seed"] != s2["thermostat"]["seed"]
+    assert not np.allclose(p1[-1], p2[-1])  # different velocities and noise: a different trajectory
+    assert np.array_equal(p2, p2b)          # the same replica number reproduces itself (Reference platform)
+    assert produce_main(_argv(paths, tmp_path / "bad") + ["--replica", "0"]) == 1

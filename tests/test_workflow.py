@@ -81,7 +81,8 @@ TINY = {
                        "n_solvent": 40}},
     "protocol": {"timestep": "2 fs", "heating_duration": "2 ps", "equilibration_duration": "10 ps",
                  "equilibration_max_blocks": 6, "density_tolerance": 0.03, "production_duration": "10 ps",
-                 "production_chunk": "5 ps", "trajectory_interval": "0.1 ps", "energy_interval": "0.5 ps"},
+                 "production_chunk": "5 ps", "trajectory_interval": "0.1 ps", "energy_interval": "0.5 ps",
+                 "production_replicas": 2},
 }
 
 
@@ -118,7 +119,12 @@ def test_tiny_liquid_electrolyte_end_to_end_on_cpu(tmp_path):
     for route in ("nernst_einstein", "einstein_helfand"):
         assert "stderr" in transport["conductivity"][route]["sigma_S_per_m"]
     assert transport["temperature_K"] == pytest.approx(298.15)
-    assert (results / "LE/transport_plots/msd.png").stat().st_size > 0
+    assert (results / "LE/transport/replica1_plots/msd.png").stat().st_size > 0
+    # two production replicas from the same equilibrated state, combined
+    replica2 = json.loads((results / "LE/production_replica2/production.json").read_text())
+    assert replica2["replica"] == 2 and replica2["velocity_seed"] != production["velocity_seed"]
+    assert transport["replicas"]["n"] == 2
+    assert transport["species"]["NA"]["D_m2_per_s"]["n_replicas"] == 2
 
     summary = json.loads((results / "summary.json").read_text())
     assert [row["system"] for row in summary["systems"]] == ["LE"]

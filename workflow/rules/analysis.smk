@@ -31,24 +31,36 @@ def has_salt(system):
 SALTED = [s for s in SYSTEMS if has_salt(s)]
 
 
-rule transport:
-    """Self-diffusion, Nernst-Einstein and Einstein-Helfand conductivity, Haven ratio, t(Na+), Na+ solvation."""
+def production_folder(system, replica):
+    """Replica 1 is the production/ folder; replica k >= 2 is production_replica<k>/."""
+    name = "production" if int(replica) == 1 else f"production_replica{replica}"
+    return f"{RESULTS}/{system}/{name}"
+
+
+REPLICAS = range(1, CFG.protocol.production_replicas + 1)
+
+
+rule transport_replica:
+    """Self-diffusion, Nernst-Einstein and Einstein-Helfand conductivity, Haven ratio, t(Na+) and Na+
+    solvation of one production replica."""
     input:
         pdb=rules.build_system.output.pdb,
-        trajectory=rules.produce.output.trajectory,
-        system=rules.produce.output.system,
-        report=rules.produce.output.report,
+        trajectory=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/trajectory.dcd",
+        system=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/system.xml",
+        report=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/production.json",
     output:
-        json=f"{RESULTS}/{{system}}/transport.json",
-        csv=f"{RESULTS}/{{system}}/transport.csv",
-        plots=directory(f"{RESULTS}/{{system}}/transport_plots"),
+        json=f"{RESULTS}/{{system}}/transport/replica{{replica}}.json",
+        csv=f"{RESULTS}/{{system}}/transport/replica{{replica}}.csv",
+        plots=directory(f"{RESULTS}/{{system}}/transport/replica{{replica}}_plots"),
+    wildcard_constraints:
+        replica="[1-9][0-9]*",
     params:
         temperature=CFG.raw["temperature"],
         formal_charges=formal_charge_arguments(),
         viscosity=lambda wildcards: (f"--viscosity '{CFG.raw['systems'][wildcards.system]['viscosity']}'"
                                      if system_spec(wildcards.system).viscosity_Pa_s else ""),
     log:
-        f"{LOGS}/{{system}}/transport.log",
+        f"{LOGS}/{{system}}/transport_replica{{replica}}.log",
     threads: 2
     resources:
         runtime=120,
@@ -58,6 +70,20 @@ rule transport:
         "--system {input.system} --temperature '{params.temperature}' {params.viscosity} "
         "--formal-charges {params.formal_charges} "
         "--out {output.json} --csv {output.csv} --plots-dir {output.plots} --log {log}"
+
+
+rule transport:
+    """The transport report of a system: its replicas combined (analysis/replicas.py; one replica as is)."""
+    input:
+        lambda wildcards: [f"{RESULTS}/{wildcards.system}/transport/replica{r}.json" for r in REPLICAS],
+    output:
+        json=f"{RESULTS}/{{system}}/transport.json",
+        csv=f"{RESULTS}/{{system}}/transport.csv",
+    log:
+        f"{LOGS}/{{system}}/transport.log",
+    localrule: True
+    shell:
+        "{PYTHON} -m analysis.replicas --out {output.json} --csv {output.csv} {input} > {log} 2>&1"
 
 
 def summary_arguments(wildcards, input):

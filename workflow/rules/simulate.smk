@@ -67,3 +67,33 @@ rule produce:
         "{PYTHON} -m simulation.produce --system {input.system} --state {input.state} "
         "--topology {input.pdb} --settings {input.settings} --work-dir {params.work} "
         "--out-dir $(dirname {output.trajectory}) --log {log}"
+
+
+rule produce_replica:
+    """Production replica k >= 2 (protocol.production_replicas): same equilibrated State, new velocities and
+    thermostat noise."""
+    input:
+        system=rules.equilibrate.output.system,
+        state=rules.equilibrate.output.state,
+        pdb=rules.build_system.output.pdb,
+        settings=ancient(rules.simulation_settings.output[0]),
+    output:
+        trajectory=f"{RESULTS}/{{system}}/production_replica{{replica}}/trajectory.dcd",
+        state=f"{RESULTS}/{{system}}/production_replica{{replica}}/final_state.xml",
+        system=f"{RESULTS}/{{system}}/production_replica{{replica}}/system.xml",
+        energies=f"{RESULTS}/{{system}}/production_replica{{replica}}/energies.csv",
+        report=f"{RESULTS}/{{system}}/production_replica{{replica}}/production.json",
+    wildcard_constraints:
+        replica="[2-9]|[1-9][0-9]+",
+    params:
+        uses=lambda wildcards: stage_inputs("produce", wildcards.system),
+        work=lambda wildcards: f"{RESULTS}/{wildcards.system}/production_replica{wildcards.replica}.work",
+    log:
+        f"{LOGS}/{{system}}/produce_replica{{replica}}.log",
+    threads: workflow.cores
+    resources:
+        **sim_resources(),
+    shell:
+        "{PYTHON} -m simulation.produce --system {input.system} --state {input.state} "
+        "--topology {input.pdb} --settings {input.settings} --replica {wildcards.replica} "
+        "--work-dir {params.work} --out-dir $(dirname {output.trajectory}) --log {log}"
