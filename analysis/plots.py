@@ -26,9 +26,14 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig, path: str | Path) -> Path:
+    """Lay out, write the PNG atomically and close the figure; returns the path."""
+    path = Path(path)
+    fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
+    _pyplot().close(fig)
+    return path
 
 
 def plot_msd(path: str | Path, time_ps: np.ndarray, msd_nm2: Mapping[str, np.ndarray],
@@ -51,11 +56,7 @@ def plot_msd(path: str | Path, time_ps: np.ndarray, msd_nm2: Mapping[str, np.nda
     ax.set_ylabel("MSD of molecular centre of mass (nm²)")
     ax.set_title("Self-diffusion (thick: fitted window, 6Dt + c)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    _save(fig, path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_einstein_helfand(path: str | Path, time_ps: np.ndarray, curves: Mapping[str, dict]) -> Path:
@@ -71,11 +72,7 @@ def plot_einstein_helfand(path: str | Path, time_ps: np.ndarray, curves: Mapping
     ax.set_ylabel("⟨|ΔM|²⟩, M = Σ q r (e² nm²)")
     ax.set_title("Einstein–Helfand (thick: fitted window)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    _save(fig, path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_rdf(path: str | Path, r_nm: np.ndarray, groups: Mapping[str, dict]) -> Path:
@@ -93,8 +90,4 @@ def plot_rdf(path: str | Path, r_nm: np.ndarray, groups: Mapping[str, dict]) -> 
     ax2.set_ylabel("running coordination number (dotted)")
     ax.set_title("Na⁺ solvation (dashed: first minima)")
     ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    path = Path(path)
-    _save(fig, path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
