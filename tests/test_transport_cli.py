@@ -174,6 +174,7 @@ def test_dcd_written_by_openmm_dcdreporter_from_a_real_run(tmp_path):
     system.setDefaultPeriodicBoxVectors(*vecs)
     positions = (grid + rng.normal(0, 0.02, grid.shape)) * unit.nanometer
     integrator = openmm.LangevinMiddleIntegrator(1500 * unit.kelvin, 1 / unit.picosecond, 0.004 * unit.picosecond)
+    integrator.setRandomNumberSeed(11)  # reproducible thermostat noise
     sim = app.Simulation(top, system, integrator, openmm.Platform.getPlatformByName("Reference"))
     sim.context.setPositions(positions)
     sim.minimizeEnergy(maxIterations=200)
