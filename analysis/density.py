@@ -26,16 +26,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from analysis.reference_data import DENSITY_G_PER_CM3, lookup
-from common.errors import AnalysisError, GelmdError, InputFileError
-from common.io import write_json_atomic
+from common.errors import AnalysisError, GelmdError
+from common.io import read_json, write_json_atomic
 
 SCHEMA = "gelmd.analysis.density/1"
 MIN_SAMPLES = 4
@@ -138,16 +136,6 @@ def density_report(equilibration: dict, forcefield: dict, system_name: str, refe
     }
 
 
-def _read_json(path: str, what: str) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"{what} {path!r} does not exist")
-    try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{what} {path!r} is not valid JSON: {exc}") from exc
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.density", description=__doc__.splitlines()[0])
     parser.add_argument("--equilibration", required=True, help="equilibration.json of simulation.equilibrate")
@@ -157,8 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     try:
-        report = density_report(_read_json(args.equilibration, "equilibration report"),
-                                _read_json(args.forcefield, "force-field report"), args.system_name, args.reference)
+        report = density_report(read_json(args.equilibration, "equilibration report"),
+                                read_json(args.forcefield, "force-field report"), args.system_name, args.reference)
     except GelmdError as exc:
         print(f"analysis.density: error: {exc}", file=sys.stderr)
         return 1

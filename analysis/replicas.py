@@ -27,15 +27,13 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from analysis.transport import _write_csv, csv_rows
-from common.errors import AnalysisError, GelmdError, InputFileError
-from common.io import write_json_atomic
+from common.errors import AnalysisError, GelmdError
+from common.io import read_json, write_json_atomic
 
 COMBINATION_RULE = ("value = mean over replicas; stderr = max(sqrt(sum of squared replica stderrs)/n, "
                     "std over replicas (ddof=1)/sqrt(n))")
@@ -99,16 +97,6 @@ def combine_reports(reports: Sequence[dict], files: Sequence[str] | None = None)
     return combined
 
 
-def _read(path: str) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"replica report {path!r} does not exist")
-    try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"replica report {path!r} is not valid JSON: {exc}") from exc
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.replicas", description=__doc__.splitlines()[0])
     parser.add_argument("reports", nargs="+", help="transport JSON of each replica")
@@ -116,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--csv", default=None)
     args = parser.parse_args(argv)
     try:
-        combined = combine_reports([_read(p) for p in args.reports], args.reports)
+        combined = combine_reports([read_json(p, "replica report") for p in args.reports], args.reports)
     except GelmdError as exc:
         print(f"analysis.replicas: error: {exc}", file=sys.stderr)
         return 1

@@ -27,7 +27,7 @@ from typing import Sequence
 
 from analysis.reference_data import CONDUCTIVITY_MS_PER_CM, lookup
 from common.errors import AnalysisError, GelmdError, InputFileError
-from common.io import write_json_atomic, write_text_atomic
+from common.io import read_json, write_json_atomic, write_text_atomic
 
 SCHEMA = "gelmd.analysis.summary/1"
 S_PER_M_TO_MS_PER_CM = 10.0  # 1 S/m = 1000 mS / 100 cm
@@ -39,13 +39,7 @@ def _read(path: str | None, what: str, required: bool = True) -> dict | None:
         if required:
             raise InputFileError(f"summary: the {what} report is required")
         return None
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"summary: {what} report {path!r} does not exist")
-    try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"summary: {what} report {path!r} is not valid JSON: {exc}") from exc
+    return read_json(path, f"summary: {what} report")
 
 
 def _value(block: dict | None, *keys: str):

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from common.errors import GelmdError, InputFileError
+
 
 @contextmanager
 def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
@@ -41,3 +43,15 @@ def write_text_atomic(destination: str | os.PathLike, text: str) -> None:
 
 def write_json_atomic(destination: str | os.PathLike, data: Any) -> None:
     write_text_atomic(destination, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike, what: str = "file", invalid: type[GelmdError] = InputFileError) -> Any:
+    """Parse a JSON file; a missing file raises :class:`InputFileError`, broken JSON ``invalid`` — both
+    naming ``what`` and the path."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{what} {str(path)!r} does not exist")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise invalid(f"{what} {str(path)!r} is not valid JSON: {exc}") from exc

@@ -44,8 +44,8 @@ from typing import Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.config import HYDROGEN_MASS_AMU, EngineSettings, GelmdConfig, Protocol
-from common.errors import ConfigError, GelmdError, InputFileError
-from common.io import write_text_atomic
+from common.errors import ConfigError, GelmdError
+from common.io import read_json, write_text_atomic
 
 SETTINGS_SCHEMA = "gelmd.simulation.settings/1"
 DEFAULT_HEATING_STAGES = 10
@@ -113,14 +113,7 @@ def write_settings(settings: SimulationSettings, path: str | Path) -> None:
 
 def load_settings(path: str | Path) -> SimulationSettings:
     """Read and validate SETTINGS.json; errors name the file and the offending keys."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"settings file {str(path)!r} does not exist")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"settings file {str(path)!r} is not valid JSON: {exc}") from exc
-    return settings_from_dict(data, source=str(path))
+    return settings_from_dict(read_json(path, "settings file", invalid=ConfigError), source=str(path))
 
 
 def settings_from_dict(data: dict, source: str = "settings") -> SimulationSettings:
@@ -138,14 +131,7 @@ def settings_from_resolved_config(path: str | Path) -> SimulationSettings:
     """Settings from the workflow's resolved config JSON (validated again with ``systems.species.load_config``)."""
     from systems.species import load_config  # systems/ may import simulation/, not at module import time
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"resolved config file {str(path)!r} does not exist")
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"resolved config file {str(path)!r} is not valid JSON: {exc}") from exc
-    return settings_from_config(load_config(raw))
+    return settings_from_config(load_config(read_json(path, "resolved config file", invalid=ConfigError)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
