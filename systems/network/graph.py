@@ -19,7 +19,7 @@ import numpy as np
 from openmm import app, unit
 from rdkit import Chem
 
-from systems.network.monomer import MonomerModel, PieceType, state_of
+from systems.network.monomer import MonomerModel, PieceType, editable_molecule, state_of
 from systems.topology import atom_names
 
 VALENCE = {"H": 1, "C": 4, "N": 3, "O": 2, "F": 1, "Cl": 1, "Br": 1, "I": 1}
@@ -321,15 +321,9 @@ class NetworkGraph:
         """The polymer (all monomer residues) as one sanitised RDKit molecule, and its master indices."""
         atoms = [a for r in self.residues if r.ptype is not None for a in r.atoms if self.present[a]]
         index = {a: k for k, a in enumerate(atoms)}
-        rw = Chem.RWMol()
-        for a in atoms:
-            atom = Chem.Atom(self.elements[a])
-            atom.SetNoImplicit(True)
-            rw.AddAtom(atom)
-        kinds = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE}
-        for (a, b), order in self.bonds.items():
-            if a in index and b in index:
-                rw.AddBond(index[a], index[b], kinds[order])
+        rw = editable_molecule([self.elements[a] for a in atoms],
+                               [(index[a], index[b], order) for (a, b), order in self.bonds.items()
+                                if a in index and b in index])
         mol = rw.GetMol()
         Chem.SanitizeMol(mol)
         return mol, atoms

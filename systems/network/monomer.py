@@ -342,6 +342,21 @@ def build_monomer_model(name: str, smiles: str, reaction_type: str, residue: str
                         arm_pieces=list(range(len(groups))))
 
 
+BOND_TYPES = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE}
+
+
+def editable_molecule(elements, bonds) -> Chem.RWMol:
+    """An RDKit RWMol of ``elements`` (no implicit hydrogens) and ``bonds`` (i, j, order) in their indices."""
+    rw = Chem.RWMol()
+    for element in elements:
+        atom = Chem.Atom(element)
+        atom.SetNoImplicit(True)
+        rw.AddAtom(atom)
+    for i, j, order in bonds:
+        rw.AddBond(i, j, BOND_TYPES[order])
+    return rw
+
+
 def capped_fragment(ptype: PieceType, state: str) -> tuple[Chem.Mol, list[int], list[list[int]]]:
     """The residue in ``state`` with every external bond capped, for typing and RESP.
 
@@ -353,14 +368,8 @@ def capped_fragment(ptype: PieceType, state: str) -> tuple[Chem.Mol, list[int], 
     """
     present = ptype.present(state)
     index = {a: k for k, a in enumerate(present)}
-    rw = Chem.RWMol()
-    for a in present:
-        atom = Chem.Atom(ptype.elements[a])
-        atom.SetNoImplicit(True)
-        rw.AddAtom(atom)
-    order_type = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE}
-    for i, j, order in ptype.state_bonds(state):
-        rw.AddBond(index[i], index[j], order_type[order])
+    rw = editable_molecule([ptype.elements[a] for a in present],
+                           [(index[i], index[j], order) for i, j, order in ptype.state_bonds(state)])
     table = Chem.GetPeriodicTable()
     caps = []
     for a, partner in ptype.externals(state):
