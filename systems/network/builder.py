@@ -38,7 +38,6 @@ on the same positions), MD amplifies that, and two builds give different, equall
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import platform as _platform
@@ -51,6 +50,7 @@ import openmm
 from openmm import app, unit
 
 from common.io import atomic_path, write_json_atomic
+from common.seeds import derive_seed
 from forcefields.system_factory import TEMPLATE_DIR
 from simulation.platform import choose_platform
 from systems.composition import AVOGADRO, NM3_PER_CM3, molecule_counts
@@ -130,10 +130,6 @@ class NetworkBuildSpec:
     cpu_threads: int = 0
     extra_species: tuple = ()  # Species declared in the config (solvents, ions) beside the built-in ones
     config_name: str = ""
-
-
-def derive_seed(seed: int, purpose: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"{seed}:{purpose}".encode()).digest()[:4], "little") % (2 ** 31 - 1)
 
 
 def validate_spec(spec: NetworkBuildSpec) -> None:
