@@ -34,11 +34,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/testsystems.py
 
 import openmm  # noqa: E402
 from openmm import unit  # noqa: E402
 
-from simulation import testsystems as ts  # noqa: E402
+import testsystems as ts  # noqa: E402
 from simulation.platform import choose_platform  # noqa: E402
 from simulation.protocol import equilibrate_npt, flexible_npt_timestep_ps, minimise  # noqa: E402
 from simulation.system_prep import add_barostat, density_g_per_cm3, flexible_copy, total_mass_amu  # noqa: E402

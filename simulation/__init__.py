@@ -11,7 +11,8 @@ Modules, one idea each:
 - :mod:`simulation.runner`       a Simulation on the chosen platform, stepped with loud failures;
 - :mod:`simulation.protocol`     minimisation, NVT heating and NPT equilibration with a density convergence rule;
 - :mod:`simulation.production`   chunked, checkpointed, resumable NVT production;
-- :mod:`simulation.equilibrate`  and :mod:`simulation.produce`: the ``python -m`` entry points of the workflow;
-- :mod:`simulation.testsystems`  chemistry-free test systems (LJ fluid, OpenMM's own water, a percolating bead
-  network with constrained X-H pairs, two-centre LJ N2) for tests and benchmarks.
+- :mod:`simulation.equilibrate`  and :mod:`simulation.produce`: the ``python -m`` entry points of the workflow.
+
+Chemistry-free test systems (LJ fluid, OpenMM's own water, a percolating bead network, two-centre LJ N2)
+are test code and live in ``tests/testsystems.py``.
 """

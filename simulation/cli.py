@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import openmm
 from openmm import app
 
+from common.cli import run_main
 from common.errors import GelmdError
 from simulation.reporters import RunLog
 from simulation.settings import SimulationSettings, load_settings
@@ -67,17 +68,22 @@ def load_inputs(args: argparse.Namespace, log: RunLog) -> Inputs:
 
 def run_cli(name: str, body: Callable[[argparse.Namespace, RunLog], None], parser: argparse.ArgumentParser,
             argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, open the log, run ``body``; turn gelmd errors into exit status 1 with the message."""
+    """Parse ``argv``, open the log, run ``body`` under :func:`common.cli.run_main` (gelmd errors: exit status 1,
+    ``name: error: <message>`` on stderr); the error is also written to the log, so the rule's log says why
+    the job failed."""
     args = parser.parse_args(argv)
     log = RunLog(args.log if args.log else None)
-    try:
+
+    def logged_body() -> None:
         log.message(f"{name}: " + " ".join(sys.argv if argv is None else [name, *argv]))
-        body(args, log)
-        return 0
-    except GelmdError as exc:
-        log.message(f"ERROR ({type(exc).__name__}): {exc}")
-        print(f"{name}: error: {exc}", file=sys.stderr)
-        return 1
+        try:
+            body(args, log)
+        except GelmdError as exc:
+            log.message(f"ERROR ({type(exc).__name__}): {exc}")
+            raise
+
+    try:
+        return run_main(name, logged_body)
     finally:
         log.close()
 

@@ -164,12 +164,3 @@ def choose_platform(engine: EngineSettings | None = None, *, platform: str | Non
             description["note"] = f"precision {precision!r} ignored: the {name} platform has a fixed precision"
         return PlatformChoice(platform=chosen, properties=properties, description=description)
     raise _unavailable_error("auto", available, f" (every candidate failed: {skipped})")
-
-
-def describe_context(context: openmm.Context) -> dict:
-    """Platform name and the property values a live Context actually uses (for provenance)."""
-    chosen = context.getPlatform()
-    return {
-        "name": chosen.getName(),
-        "properties": {key: chosen.getPropertyValue(context, key) for key in chosen.getPropertyNames()},
-    }

@@ -56,7 +56,7 @@ from simulation.reporters import BlowUpGuard, ProgressReporter, RunLog, interval
 from simulation.runner import make_simulation, ns_per_day, run_steps
 from simulation.state_io import state_from_context
 from simulation.system_prep import (add_barostat, box_volume_nm3, degrees_of_freedom, flexible_copy,
-                                    percolating_molecules, total_mass_amu)
+                                    instantaneous_temperature_K, percolating_molecules, total_mass_amu)
 
 MIN_DENSITY_SAMPLES_PER_BLOCK = 8
 CONSTRAINT_TOLERANCE = 1e-6
@@ -193,7 +193,7 @@ def heat(system: openmm.System, topology: app.Topology, state: openmm.State, pla
         "friction_per_ps": friction_per_ps,
         "timestep_ps": timestep_ps,
         "stages": stages,
-        "final_instantaneous_temperature_K": 2 * kinetic / (dof * 0.00831446261815324),
+        "final_instantaneous_temperature_K": instantaneous_temperature_K(kinetic, dof),
         "integrator_seed": int(integrator_seed),
         "velocity_seed": int(velocity_seed),
         "ns_per_day": ns_per_day(n_steps, timestep_ps, wall),

@@ -40,9 +40,7 @@ from openmm import app, unit
 
 from common.errors import SimulationError
 from simulation.dcd import read_header
-from simulation.system_prep import box_volume_nm3, density_g_per_cm3
-
-MOLAR_GAS_CONSTANT_KJ_PER_MOL_K = 0.00831446261815324
+from simulation.system_prep import box_volume_nm3, density_g_per_cm3, instantaneous_temperature_K
 
 PROGRESS_COLUMNS = (
     "stage", "step", "time_ps", "potential_energy_kJ_per_mol", "kinetic_energy_kJ_per_mol", "temperature_K",
@@ -164,7 +162,7 @@ class ProgressReporter:
             self.start_clock(step - self._interval)
         potential = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
         kinetic = state.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole)
-        temperature = 2.0 * kinetic / (self._dof * MOLAR_GAS_CONSTANT_KJ_PER_MOL_K)
+        temperature = instantaneous_temperature_K(kinetic, self._dof)
         volume = box_volume_nm3(state.getPeriodicBoxVectors())
         elapsed = now - self._last_wall
         speed = ((step - self._last_step) * self._dt / 1000.0) / (elapsed / 86400.0) if elapsed > 0 else float("nan")
@@ -251,7 +249,7 @@ class BlowUpGuard:
                 f"simulation blew up in {where}: potential energy rose by {rise:.3g} kJ/mol per atom "
                 f"(from {self.reference:.6g} to {potential_kJ_per_mol:.6g} kJ/mol; limit {self.max_rise:g} "
                 "kJ/mol per atom). Check the time step, constraints/HMR and the starting structure.")
-        temperature = 2.0 * kinetic_kJ_per_mol / (self._dof * MOLAR_GAS_CONSTANT_KJ_PER_MOL_K)
+        temperature = instantaneous_temperature_K(kinetic_kJ_per_mol, self._dof)
         if temperature > self.max_temperature_K:
             raise SimulationError(
                 f"simulation blew up in {where}: instantaneous temperature {temperature:.4g} K exceeds "

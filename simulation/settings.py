@@ -29,30 +29,30 @@ quantities) and the settings derived from it are written atomically. Exit status
 stderr when the config is missing or invalid.
 
 Seeds: OpenMM treats a seed of 0 as "pick one at random", so each random stream gets its own non-zero
-seed derived from ``seed`` and a purpose label by :func:`derive_seed` (same settings, same numbers).
+seed derived from ``seed`` and a purpose label by :meth:`SimulationSettings.seed_for`
+(:func:`common.seeds.derive_seed`; same settings, same numbers).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import sys
 from pathlib import Path
 from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.config import HYDROGEN_MASS_AMU, EngineSettings, GelmdConfig, Protocol
-from common.errors import ConfigError, GelmdError
+from common.cli import run_main
+from common.errors import ConfigError
 from common.io import read_json, write_text_atomic
+from common.seeds import derive_seed
 
 SETTINGS_SCHEMA = "gelmd.simulation.settings/1"
 DEFAULT_HEATING_STAGES = 10
 DEFAULT_MINIMISE_TOLERANCE_KJ_PER_MOL_PER_NM = 10.0
 DEFAULT_BLOWUP_MAX_POTENTIAL_RISE_KJ_PER_MOL_PER_ATOM = 100.0
 DEFAULT_BLOWUP_MAX_TEMPERATURE_FACTOR = 3.0
-_MAX_OPENMM_SEED = 2**31 - 1
 
 
 class SimulationSettings(BaseModel):
@@ -78,18 +78,12 @@ class SimulationSettings(BaseModel):
         return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n"
 
     def seed_for(self, purpose: str) -> int:
-        """The non-zero OpenMM seed of one random stream (see :func:`derive_seed`)."""
+        """The non-zero OpenMM seed in [1, 2**31 - 1) of one random stream (``purpose``: e.g. ``"npt-barostat"``).
+
+        Different purposes get unrelated seeds (:func:`common.seeds.derive_seed`), so the thermostat noise of
+        production is not the noise of equilibration replayed.
+        """
         return derive_seed(self.seed, purpose)
-
-
-def derive_seed(seed: int, purpose: str) -> int:
-    """A reproducible seed in [1, 2**31 - 1) for one random stream (``purpose``: e.g. ``"npt-barostat"``).
-
-    Different purposes get unrelated seeds, so the thermostat noise of production is not the noise of
-    equilibration replayed. 0 is never returned: OpenMM would replace it by a random seed.
-    """
-    digest = hashlib.sha256(f"{int(seed)}:{purpose}".encode()).digest()
-    return 1 + int.from_bytes(digest[:8], "little") % (_MAX_OPENMM_SEED - 1)
 
 
 def settings_from_config(cfg: GelmdConfig, **overrides) -> SimulationSettings:
@@ -134,6 +128,15 @@ def settings_from_resolved_config(path: str | Path) -> SimulationSettings:
     return settings_from_config(load_config(read_json(path, "resolved config file", invalid=ConfigError)))
 
 
+def _write_settings_file(config_path: str, out_path: str) -> None:
+    """Derive the settings from the resolved config at ``config_path`` and write them to ``out_path``."""
+    settings = settings_from_resolved_config(config_path)
+    write_settings(settings, out_path)
+    print(f"simulation.settings: wrote {out_path} (temperature {settings.temperature_K:g} K, pressure "
+          f"{settings.pressure_bar:g} bar, time step {settings.protocol.timestep_ps * 1000:g} fs, "
+          f"platform {settings.engine.platform})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m simulation.settings --config RESOLVED.json --out SETTINGS.json``; 0 on success, 1 on error."""
     parser = argparse.ArgumentParser(prog="python -m simulation.settings",
@@ -142,16 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="resolved (validated, default-filled) config JSON")
     parser.add_argument("--out", required=True, help="SETTINGS.json to write (atomically)")
     args = parser.parse_args(argv)
-    try:
-        settings = settings_from_resolved_config(args.config)
-        write_settings(settings, args.out)
-    except GelmdError as exc:
-        print(f"simulation.settings: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"simulation.settings: wrote {args.out} (temperature {settings.temperature_K:g} K, pressure "
-          f"{settings.pressure_bar:g} bar, time step {settings.protocol.timestep_ps * 1000:g} fs, "
-          f"platform {settings.engine.platform})")
-    return 0
+    return run_main("simulation.settings", lambda: _write_settings_file(args.config, args.out))
 
 
 if __name__ == "__main__":

@@ -44,9 +44,9 @@ import numpy as np
 import openmm
 from openmm import app
 
+from common.constants import AVOGADRO_PER_MOL, MOLAR_GAS_CONSTANT_KJ_PER_MOL_K, NM3_PER_CM3
 from common.errors import SimulationError
 
-AVOGADRO_TIMES_NM3_IN_CM3 = 602.214076  # N_A (1/mol) x 1e-21 (cm^3 per nm^3): rho[g/cm^3] = M[g/mol] / (this x V[nm^3])
 MIN_HEAVY_ATOM_MASS_AMU = 1.5
 BAROSTAT_TYPES = (openmm.MonteCarloBarostat, openmm.MonteCarloAnisotropicBarostat,
                   openmm.MonteCarloMembraneBarostat, openmm.MonteCarloFlexibleBarostat)
@@ -63,8 +63,13 @@ def total_mass_amu(system: openmm.System) -> float:
 
 
 def density_g_per_cm3(mass_amu: float, volume_nm3: float) -> float:
-    """Mass density in g/cm^3 of ``mass_amu`` g/mol in ``volume_nm3`` nm^3."""
-    return mass_amu / (AVOGADRO_TIMES_NM3_IN_CM3 * volume_nm3)
+    """Mass density in g/cm^3 of ``mass_amu`` g/mol in ``volume_nm3`` nm^3: rho = M / (N_A V), V in cm^3."""
+    return mass_amu / (AVOGADRO_PER_MOL / NM3_PER_CM3 * volume_nm3)
+
+
+def instantaneous_temperature_K(kinetic_energy_kJ_per_mol: float, dof: int) -> float:
+    """Instantaneous temperature T = 2 KE / (dof R) in K, KE in kJ/mol, R the molar gas constant."""
+    return 2.0 * kinetic_energy_kJ_per_mol / (dof * MOLAR_GAS_CONSTANT_KJ_PER_MOL_K)
 
 
 def degrees_of_freedom(system: openmm.System) -> int:

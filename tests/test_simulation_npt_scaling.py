@@ -10,8 +10,8 @@ import openmm
 import pytest
 from openmm import unit
 
+import testsystems as ts
 from common.errors import ConfigError, SimulationError
-from simulation import testsystems as ts
 from simulation.equilibrate import main as equilibrate_main
 from simulation.platform import choose_platform
 from simulation.protocol import (FLEXIBLE_TIMESTEP_RULE, equilibrate_npt, flexible_npt_timestep_ps, minimise,

@@ -97,7 +97,7 @@ def test_real_cpu_choice_sets_threads_and_records_fixed_precision():
     system = openmm.System()
     system.addParticle(1.0)
     context = openmm.Context(system, openmm.VerletIntegrator(0.001), choice.platform, choice.properties)
-    assert plat.describe_context(context)["properties"]["Threads"] == "2"
+    assert context.getPlatform().getPropertyValue(context, "Threads") == "2"
 
 
 def test_real_auto_on_a_cpu_machine_is_cpu_not_reference():

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import testsystems as ts
 from common.errors import SimulationError
 from simulation import dcd, production
-from simulation import testsystems as ts
 from simulation.platform import choose_platform
 from simulation.produce import main as produce_main
 from simulation.protocol import minimise

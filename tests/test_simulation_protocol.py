@@ -9,8 +9,8 @@ import openmm
 import pytest
 from openmm import app, unit
 
+import testsystems as ts
 from common.errors import SimulationError
-from simulation import testsystems as ts
 from simulation.equilibrate import main as equilibrate_main
 from simulation.platform import choose_platform
 from simulation.protocol import density_convergence, equilibrate_npt, heat, minimise, run_equilibration

@@ -11,8 +11,8 @@ import pytest
 
 from common.config import fill_and_check_schema, read_yaml
 from common.errors import ConfigError, InputFileError
-from simulation.settings import (derive_seed, load_settings, main, settings_from_config, settings_from_dict,
-                                 write_settings)
+from common.seeds import derive_seed
+from simulation.settings import load_settings, main, settings_from_config, settings_from_dict, write_settings
 from systems.species import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,11 @@ def test_seeds_reproducible_nonzero_and_per_purpose():
     assert derive_seed(2026, "heat") != derive_seed(2026, "npt-barostat")
     assert derive_seed(2026, "heat") != derive_seed(2027, "heat")
     assert all(1 <= derive_seed(s, "x") < 2**31 - 1 for s in range(200))
+
+
+def test_settings_seed_for_is_the_common_derivation():
+    settings = settings_from_config(load_config(read_yaml(DEMO)))
+    assert settings.seed_for("npt-barostat") == derive_seed(settings.seed, "npt-barostat")
 
 
 def test_invalid_settings_name_the_key(tmp_path):

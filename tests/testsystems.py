@@ -1,4 +1,7 @@
-"""Small test systems that need none of gelmd's force field: for the engine's tests and speed benchmarks.
+"""Small test systems that need none of gelmd's force field: for the engine's tests and benchmarks.
+
+Test-only code, so it lives in ``tests/`` (tests import it as ``import testsystems``; ``benchmarks/`` put
+``tests/`` on ``sys.path`` first).
 
 - :func:`lj_fluid`: argon-like Lennard-Jones particles (sigma 0.34 nm, epsilon 0.996 kJ/mol, 39.948 amu)
   on a cubic lattice in a periodic box, cutoff interactions with a long-range dispersion correction. Fast
@@ -26,6 +29,7 @@ import openmm
 from openmm import app, unit
 
 from common.config import EngineSettings, Protocol
+from common.constants import AVOGADRO_PER_MOL, MOLAR_GAS_CONSTANT_KJ_PER_MOL_K, NM3_PER_CM3
 from simulation.settings import SimulationSettings, write_settings
 from simulation.state_io import write_state, write_system, write_topology
 
@@ -138,7 +142,7 @@ def percolating_network(n_per_side: int = 3, reduced_density: float = 0.6, hydro
 
 
 N2_SIGMA_NM = 0.3310
-N2_EPSILON_KJ_PER_MOL = 37.3 * 0.00831446261815324
+N2_EPSILON_KJ_PER_MOL = 37.3 * MOLAR_GAS_CONSTANT_KJ_PER_MOL_K  # epsilon/k_B = 37.3 K
 N2_BOND_NM = 0.1098
 N2_ATOM_MASS_AMU = 14.0067
 
@@ -153,7 +157,7 @@ def diatomic_liquid(n_per_side: int = 6, density_g_per_cm3: float = 0.80, constr
     """
     n_mol = n_per_side ** 3
     mass = 2 * N2_ATOM_MASS_AMU
-    box = (n_mol * mass / (602.214076 * density_g_per_cm3)) ** (1.0 / 3.0)
+    box = (n_mol * mass / (AVOGADRO_PER_MOL / NM3_PER_CM3 * density_g_per_cm3)) ** (1.0 / 3.0)  # nm
     system = openmm.System()
     vectors = [openmm.Vec3(box, 0, 0), openmm.Vec3(0, box, 0), openmm.Vec3(0, 0, box)]
     system.setDefaultPeriodicBoxVectors(*vectors)
@@ -211,8 +215,8 @@ def quick_settings(path: str | Path | None = None, *, platform: str = "CPU", cpu
                    hydrogen_mass_amu: float = 1.008, **protocol_overrides) -> SimulationSettings:
     """Settings with a short protocol (ps-scale), for tests; written to ``path`` if given."""
     protocol = dict(
-        timestep_ps=0.002, friction_per_ps=1.0, production_friction_per_ps=0.1, barostat_interval=25,
-        minimise_max_iterations=200, heating_duration_ps=1.0, heating_start_temperature_K=50.0,
+        timestep_ps=0.002, friction_per_ps=1.0, production_friction_per_ps=0.1, production_replicas=1,
+        barostat_interval=25, minimise_max_iterations=200, heating_duration_ps=1.0, heating_start_temperature_K=50.0,
         equilibration_duration_ps=4.0, equilibration_max_blocks=3, density_tolerance=0.02,
         production_duration_ps=2.0, production_chunk_ps=0.5, trajectory_interval_ps=0.1, energy_interval_ps=0.1,
     )
