@@ -46,7 +46,7 @@ import hashlib
 import json
 import os
 import re
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -198,6 +198,21 @@ class _Plan:
         return step // self.energy_steps
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What stays fixed during one production run: settings, step plan, platform, folders, log, identity."""
+
+    settings: object  # simulation.settings.SimulationSettings
+    plan: _Plan
+    platform: PlatformChoice
+    out: Path
+    work: Path
+    log: RunLog
+    replica: int
+    fingerprint: str
+    integrator_seed: int
+
+
 def run_production(system: openmm.System, topology: app.Topology, state: openmm.State, settings,
                    platform: PlatformChoice, out_dir: str | Path, work_dir: str | Path | None = None,
                    log: RunLog | None = None, inputs: dict | None = None, replica: int = 1) -> dict:
@@ -208,7 +223,50 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
 
     ``system`` should already carry the hydrogen masses wanted (see :mod:`simulation.system_prep`); a copy
     without barostats is simulated. ``inputs`` (e.g. input file paths) is recorded in the summary.
+
+    Steps (module notes): prepare the folders; find the work folder's progress (discarded when it belongs
+    to other inputs); finish an interrupted hand-over, or start afresh / resume from the last chunk; run the
+    remaining chunks, each closed by fsync'ed outputs, a checkpoint and then ``progress.json``; write the
+    final State, System and summary into the work folder; hand the products over to ``out_dir`` and write
+    ``production.json`` last.
     """
+    out, work = _prepare_folders(out_dir, work_dir)
+    log = log or RunLog(None)
+    plan = _Plan(settings.protocol)
+    if plan.total_steps <= 0:
+        raise SimulationError(f"protocol.production_duration {settings.protocol.production_duration_ps:g} ps "
+                              "gives no steps")
+    system = _nvt_copy(system, log)
+    if replica < 1:
+        raise SimulationError(f"production replica number {replica} is not allowed; replicas count from 1")
+    fingerprint = input_fingerprint(system, state, settings) + _replica_suffix(replica)
+    progress = _progress_to_continue(out, work, fingerprint, log)
+    if progress is not None and progress.get("finalising"):
+        log.message("production: all chunks were done; finishing the interrupted hand-over of the outputs")
+        return _finalise(out, work, progress, log)
+
+    run = _Run(settings, plan, platform, out, work, log, replica, fingerprint,
+               integrator_seed=settings.seed_for("production-integrator" + _replica_suffix(replica)))
+    integrator = _production_integrator(settings, run.integrator_seed)
+    if progress is None:
+        simulation = make_simulation(topology, system, integrator, platform, state)
+        progress = _start_fresh(simulation, run)
+        append_trajectory = False
+    else:
+        simulation = make_simulation(topology, system, integrator, platform, None)
+        _resume(simulation, run, progress)
+        append_trajectory = progress["frames_written"] > 0
+    _run_chunks(simulation, system, topology, run, progress, append_trajectory)
+
+    volume = _write_final_state_and_system(simulation, system, work)
+    progress["finalising"] = True
+    progress["summary"] = _summary(run, system, volume, progress, inputs)
+    _write_progress(work, progress)
+    return _finalise(out, work, progress, log)
+
+
+def _prepare_folders(out_dir: str | Path, work_dir: str | Path | None) -> tuple[Path, Path]:
+    """Create the output and work folders (never the same one); delete a previous run's production.json."""
     out = Path(out_dir)
     work = Path(work_dir) if work_dir is not None else default_work_dir(out)
     if work.resolve() == out.resolve():
@@ -216,19 +274,29 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     (out / SUMMARY).unlink(missing_ok=True)
-    log = log or RunLog(None)
-    p = settings.protocol
-    plan = _Plan(p)
-    if plan.total_steps <= 0:
-        raise SimulationError(f"protocol.production_duration {p.production_duration_ps:g} ps gives no steps")
+    return out, work
+
+
+def _nvt_copy(system: openmm.System, log: RunLog) -> openmm.System:
+    """A copy of ``system`` without barostats: production is NVT at the equilibrated volume."""
     system = openmm.XmlSerializer.clone(system)
     n_removed = remove_barostats(system)
     if n_removed:
         log.message(f"production: removed {n_removed} barostat(s) from the System: production is NVT")
-    if replica < 1:
-        raise SimulationError(f"production replica number {replica} is not allowed; replicas count from 1")
-    fingerprint = input_fingerprint(system, state, settings) + (f"-replica-{replica}" if replica > 1 else "")
+    return system
 
+
+def _replica_suffix(replica: int) -> str:
+    """``""`` for replica 1 (the historical seeds and fingerprint), ``"-replica-k"`` for replica k > 1."""
+    return "" if replica == 1 else f"-replica-{replica}"
+
+
+def _progress_to_continue(out: Path, work: Path, fingerprint: str, log: RunLog) -> dict | None:
+    """The work folder's progress record if it belongs to these inputs, else None after clearing old products.
+
+    Starting over deletes the products in ``out`` and every file of ours in the work folder; continuing
+    keeps only the files the progress record points at (and the products being handed over).
+    """
     progress = _read_progress(work)
     if progress is not None and progress.get("fingerprint") != fingerprint:
         log.message(f"production: work folder {str(work)!r} belongs to other inputs; starting over")
@@ -240,107 +308,148 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
     else:
         _clear_work(work, keep={PROGRESS, progress["checkpoint"], progress["state"], TRAJECTORY, ENERGIES,
                                 FINAL_STATE, SYSTEM})
+    return progress
 
-    if progress is not None and progress.get("finalising"):
-        log.message("production: all chunks were done; finishing the interrupted hand-over of the outputs")
-        return _finalise(out, work, progress, log)
 
-    # Replica 1 keeps the historical seeds; replica k > 1 gets its own thermostat noise and fresh velocities.
-    suffix = "" if replica == 1 else f"-replica-{replica}"
-    integrator_seed = settings.seed_for("production-integrator" + suffix)
+def _production_integrator(settings, seed: int) -> openmm.LangevinMiddleIntegrator:
+    """Low-friction Langevin (``production_friction_per_ps``, 1/ps) at ``temperature_K``: weak coupling."""
+    p = settings.protocol
     integrator = openmm.LangevinMiddleIntegrator(settings.temperature_K * unit.kelvin,
                                                  p.production_friction_per_ps / unit.picosecond,
                                                  p.timestep_ps * unit.picosecond)
-    integrator.setRandomNumberSeed(integrator_seed)
+    integrator.setRandomNumberSeed(seed)
+    return integrator
 
-    if progress is None:
-        simulation = make_simulation(topology, system, integrator, platform, state)
-        context = simulation.context
-        context.setStepCount(0)
-        context.setTime(0.0)
-        velocities = state_from_context(context).getVelocities(asNumpy=True).value_in_unit(unit.nanometer / unit.picosecond)
-        velocity_seed = None
-        if replica > 1 or not np.any(velocities):
-            velocity_seed = settings.seed_for("production-velocities" + suffix)
-            context.setVelocitiesToTemperature(settings.temperature_K * unit.kelvin, velocity_seed)
-            why = f"replica {replica}" if replica > 1 else "the input State has no velocities"
-            log.message(f"production: {why}; velocities drawn at {settings.temperature_K:g} K")
-        progress = {
-            "schema": PROGRESS_SCHEMA, "fingerprint": fingerprint, "chunks_done": 0, "steps_done": 0,
-            "frames_written": 0, "energy_rows_written": 0, "checkpoint": "", "state": "",
-            "total_steps": plan.total_steps, "chunk_steps": plan.chunk_steps, "frame_steps": plan.frame_steps,
-            "energy_steps": plan.energy_steps, "n_chunks": plan.n_chunks, "resumes": [], "finalising": False,
-            "stepping_wall_s": 0.0, "platform": platform.description, "velocity_seed": velocity_seed,
-            "integrator_seed": integrator_seed,
-        }
-        resumed = False
-        log.message(f"production: NVT {plan.total_steps * p.timestep_ps:g} ps ({plan.total_steps} steps) in "
+
+def _start_fresh(simulation: app.Simulation, run: _Run) -> dict:
+    """Step and time to 0, velocities drawn where needed; returns the new progress record (nothing done)."""
+    context = simulation.context
+    context.setStepCount(0)
+    context.setTime(0.0)
+    velocity_seed = _draw_velocities_if_needed(context, run)
+    plan, p, settings = run.plan, run.settings.protocol, run.settings
+    run.log.message(f"production: NVT {plan.total_steps * p.timestep_ps:g} ps ({plan.total_steps} steps) in "
                     f"{plan.n_chunks} chunks, Langevin friction {p.production_friction_per_ps:g}/ps at "
                     f"{settings.temperature_K:g} K, frames every {plan.frame_steps} steps, platform "
-                    f"{platform.name}; work folder {str(work)!r}")
+                    f"{run.platform.name}; work folder {str(run.work)!r}")
+    return {
+        "schema": PROGRESS_SCHEMA, "fingerprint": run.fingerprint, "chunks_done": 0, "steps_done": 0,
+        "frames_written": 0, "energy_rows_written": 0, "checkpoint": "", "state": "",
+        "total_steps": plan.total_steps, "chunk_steps": plan.chunk_steps, "frame_steps": plan.frame_steps,
+        "energy_steps": plan.energy_steps, "n_chunks": plan.n_chunks, "resumes": [], "finalising": False,
+        "stepping_wall_s": 0.0, "platform": run.platform.description, "velocity_seed": velocity_seed,
+        "integrator_seed": run.integrator_seed,
+    }
+
+
+def _draw_velocities_if_needed(context: openmm.Context, run: _Run) -> int | None:
+    """Maxwell-Boltzmann velocities at ``temperature_K`` for replica k > 1 or a State without velocities.
+
+    Returns the seed used, or None when the State's velocities were kept (replica 1 continues the
+    equilibration's dynamics).
+    """
+    velocities = state_from_context(context).getVelocities(asNumpy=True).value_in_unit(unit.nanometer / unit.picosecond)
+    if run.replica == 1 and np.any(velocities):
+        return None
+    temperature_K = run.settings.temperature_K
+    velocity_seed = run.settings.seed_for("production-velocities" + _replica_suffix(run.replica))
+    context.setVelocitiesToTemperature(temperature_K * unit.kelvin, velocity_seed)
+    why = f"replica {run.replica}" if run.replica > 1 else "the input State has no velocities"
+    run.log.message(f"production: {why}; velocities drawn at {temperature_K:g} K")
+    return velocity_seed
+
+
+def _resume(simulation: app.Simulation, run: _Run, progress: dict) -> None:
+    """Restore the last chunk and cut the DCD and CSV back to exactly what that chunk recorded."""
+    work = run.work
+    how = _restore(simulation, work, progress, run.log)
+    if simulation.currentStep != progress["steps_done"]:
+        raise SimulationError(f"production resume: the restored step {simulation.currentStep} is not the "
+                              f"{progress['steps_done']} steps recorded in {str(work / PROGRESS)!r}")
+    if progress["frames_written"]:
+        dcd.truncate(work / TRAJECTORY, progress["frames_written"])
     else:
-        simulation = make_simulation(topology, system, integrator, platform, None)
-        context = simulation.context
-        how = _restore(simulation, work, progress, log)
-        if simulation.currentStep != progress["steps_done"]:
-            raise SimulationError(f"production resume: the restored step {simulation.currentStep} is not the "
-                                  f"{progress['steps_done']} steps recorded in {str(work / PROGRESS)!r}")
-        if progress["frames_written"]:
-            dcd.truncate(work / TRAJECTORY, progress["frames_written"])
-        else:
-            (work / TRAJECTORY).unlink(missing_ok=True)
-        rows = truncate_csv_rows(work / ENERGIES, progress["steps_done"])
-        if rows != progress["energy_rows_written"]:
-            raise SimulationError(f"production resume: {str(work / ENERGIES)!r} holds {rows} complete rows up to "
-                                  f"step {progress['steps_done']}, expected {progress['energy_rows_written']}")
-        progress["resumes"].append({"step": progress["steps_done"], "chunks_done": progress["chunks_done"],
-                                    "restored_from": how, "platform": platform.name})
-        resumed = True
-        log.message(f"production: resuming after chunk {progress['chunks_done']}/{plan.n_chunks} (step "
+        (work / TRAJECTORY).unlink(missing_ok=True)
+    rows = truncate_csv_rows(work / ENERGIES, progress["steps_done"])
+    if rows != progress["energy_rows_written"]:
+        raise SimulationError(f"production resume: {str(work / ENERGIES)!r} holds {rows} complete rows up to "
+                              f"step {progress['steps_done']}, expected {progress['energy_rows_written']}")
+    progress["resumes"].append({"step": progress["steps_done"], "chunks_done": progress["chunks_done"],
+                                "restored_from": how, "platform": run.platform.name})
+    run.log.message(f"production: resuming after chunk {progress['chunks_done']}/{run.plan.n_chunks} (step "
                     f"{progress['steps_done']}, {progress['frames_written']} frames) from the {how}")
 
-    dof = degrees_of_freedom(system)
-    mass = total_mass_amu(system)
-    trajectory = DcdTrajectoryReporter(work / TRAJECTORY, plan.frame_steps, topology, p.timestep_ps,
-                                       append=resumed and progress["frames_written"] > 0)
-    energies = ProgressReporter(plan.energy_steps, "production", mass, dof, p.timestep_ps, 0, plan.total_steps,
-                                log, csv_path=work / ENERGIES)
-    guard = BlowUpGuard(plan.energy_steps, "production", system.getNumParticles(), dof,
-                        settings.blowup_max_potential_rise_kJ_per_mol_per_atom,
-                        settings.blowup_max_temperature_factor * settings.temperature_K)
-    guard.set_reference(context)
-    simulation.reporters.extend([trajectory, energies, guard])
+
+def _run_chunks(simulation: app.Simulation, system: openmm.System, topology: app.Topology, run: _Run,
+                progress: dict, append_trajectory: bool) -> None:
+    """Run the chunks not yet done, with trajectory, energy and blow-up reporters attached."""
+    trajectory, energies = _attach_reporters(simulation, system, topology, run, append_trajectory)
     try:
         energies.start_clock(simulation.currentStep)
-        for chunk in range(progress["chunks_done"], plan.n_chunks):
-            target = plan.steps_after(chunk + 1)
-            wall = run_steps(simulation, target - simulation.currentStep, "production")
-            trajectory.flush()
-            energies.flush()
-            expected_frames = plan.frames_at(target)
-            if trajectory.frames_written != expected_frames:
-                raise SimulationError(f"production: {trajectory.frames_written} frames written after step {target}, "
-                                      f"expected {expected_frames}")
-            _save_chunk(simulation, work, progress, chunk + 1, target, expected_frames, plan.rows_at(target), wall)
-            remaining_s = wall / max(target - plan.steps_after(chunk), 1) * (plan.total_steps - target)
-            log.message(f"production: chunk {chunk + 1}/{plan.n_chunks} done (step {target}/{plan.total_steps}, "
-                        f"{expected_frames} frames, {ns_per_day(target - plan.steps_after(chunk), p.timestep_ps, wall):.3g} "
-                        f"ns/day, time remaining {_format_duration(remaining_s)})")
+        for chunk in range(progress["chunks_done"], run.plan.n_chunks):
+            _run_chunk(simulation, run, progress, chunk, trajectory, energies)
     finally:
         trajectory.close()
         energies.close()
 
-    final_state = state_from_context(context)
+
+def _attach_reporters(simulation: app.Simulation, system: openmm.System, topology: app.Topology, run: _Run,
+                      append_trajectory: bool) -> tuple[DcdTrajectoryReporter, ProgressReporter]:
+    """DCD frames and energy rows into the work folder, and the blow-up guard (reference: the energy now)."""
+    settings, plan, p = run.settings, run.plan, run.settings.protocol
+    dof = degrees_of_freedom(system)
+    trajectory = DcdTrajectoryReporter(run.work / TRAJECTORY, plan.frame_steps, topology, p.timestep_ps,
+                                       append=append_trajectory)
+    energies = ProgressReporter(plan.energy_steps, "production", total_mass_amu(system), dof, p.timestep_ps, 0,
+                                plan.total_steps, run.log, csv_path=run.work / ENERGIES)
+    guard = BlowUpGuard(plan.energy_steps, "production", system.getNumParticles(), dof,
+                        settings.blowup_max_potential_rise_kJ_per_mol_per_atom,
+                        settings.blowup_max_temperature_factor * settings.temperature_K)
+    guard.set_reference(simulation.context)
+    simulation.reporters.extend([trajectory, energies, guard])
+    return trajectory, energies
+
+
+def _run_chunk(simulation: app.Simulation, run: _Run, progress: dict, chunk: int,
+               trajectory: DcdTrajectoryReporter, energies: ProgressReporter) -> None:
+    """Step to the end of chunk ``chunk`` (0-based); fsync DCD and CSV, then checkpoint (:func:`_save_chunk`)."""
+    plan = run.plan
+    target = plan.steps_after(chunk + 1)
+    wall = run_steps(simulation, target - simulation.currentStep, "production")
+    trajectory.flush()
+    energies.flush()
+    expected_frames = plan.frames_at(target)
+    if trajectory.frames_written != expected_frames:
+        raise SimulationError(f"production: {trajectory.frames_written} frames written after step {target}, "
+                              f"expected {expected_frames}")
+    _save_chunk(simulation, run.work, progress, chunk + 1, target, expected_frames, plan.rows_at(target), wall)
+    chunk_steps = target - plan.steps_after(chunk)
+    remaining_s = wall / max(chunk_steps, 1) * (plan.total_steps - target)
+    run.log.message(f"production: chunk {chunk + 1}/{plan.n_chunks} done (step {target}/{plan.total_steps}, "
+                    f"{expected_frames} frames, {ns_per_day(chunk_steps, plan.timestep_ps, wall):.3g} "
+                    f"ns/day, time remaining {_format_duration(remaining_s)})")
+
+
+def _write_final_state_and_system(simulation: app.Simulation, system: openmm.System, work: Path) -> float:
+    """Write the final State and the System that ran into the work folder; returns the box volume (nm^3)."""
+    final_state = state_from_context(simulation.context)
     write_state(final_state, work / FINAL_STATE)
     write_system(system, work / SYSTEM)
-    volume = box_volume_nm3(final_state.getPeriodicBoxVectors())
-    progress["finalising"] = True
-    progress["summary"] = {
+    return box_volume_nm3(final_state.getPeriodicBoxVectors())
+
+
+def _summary(run: _Run, system: openmm.System, volume_nm3: float, progress: dict, inputs: dict | None) -> dict:
+    """production.json: ensemble, thermostat, steps, trajectory and energy files, density, speed, provenance."""
+    settings, plan, p = run.settings, run.plan, run.settings.protocol
+    mass = total_mass_amu(system)
+    n_frames = plan.frames_at(plan.total_steps)
+    frame_interval_ps = plan.frame_steps * p.timestep_ps
+    return {
         "schema": SUMMARY_SCHEMA,
         "ensemble": "NVT",
-        "replica": replica,
+        "replica": run.replica,
         "thermostat": {"type": "LangevinMiddleIntegrator", "temperature_K": settings.temperature_K,
-                       "friction_per_ps": p.production_friction_per_ps, "seed": integrator_seed,
+                       "friction_per_ps": p.production_friction_per_ps, "seed": run.integrator_seed,
                        "note": "low-friction Langevin (weak coupling) for transport properties"},
         "timestep_ps": p.timestep_ps,
         "hydrogen_mass_amu": settings.hydrogen_mass_amu,
@@ -348,10 +457,10 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
         "steps": plan.total_steps,
         "chunks": plan.n_chunks,
         "chunk_ps": plan.chunk_steps * p.timestep_ps,
-        "trajectory": {"file": TRAJECTORY, "format": "DCD", "frames": plan.frames_at(plan.total_steps),
-                       "frame_interval_ps": plan.frame_steps * p.timestep_ps,
-                       "first_frame_time_ps": plan.frame_steps * p.timestep_ps,
-                       "last_frame_time_ps": plan.frames_at(plan.total_steps) * plan.frame_steps * p.timestep_ps,
+        "trajectory": {"file": TRAJECTORY, "format": "DCD", "frames": n_frames,
+                       "frame_interval_ps": frame_interval_ps,
+                       "first_frame_time_ps": frame_interval_ps,
+                       "last_frame_time_ps": n_frames * plan.frame_steps * p.timestep_ps,
                        "wrapped_into_box": False},
         "energies": {"file": ENERGIES, "interval_ps": plan.energy_steps * p.timestep_ps,
                      "rows": plan.rows_at(plan.total_steps)},
@@ -359,10 +468,10 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
         "system": SYSTEM,
         "n_particles": system.getNumParticles(),
         "total_mass_amu": mass,
-        "degrees_of_freedom": dof,
-        "volume_nm3": volume,
-        "density_g_per_cm3": density_g_per_cm3(mass, volume),
-        "platform": platform.description,
+        "degrees_of_freedom": degrees_of_freedom(system),
+        "volume_nm3": volume_nm3,
+        "density_g_per_cm3": density_g_per_cm3(mass, volume_nm3),
+        "platform": run.platform.description,
         "ns_per_day": ns_per_day(plan.total_steps, p.timestep_ps, progress["stepping_wall_s"]),
         "stepping_wall_time_s": progress["stepping_wall_s"],
         "resumes": progress["resumes"],
@@ -370,10 +479,8 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
         "velocity_seed": progress.get("velocity_seed"),
         "settings": json.loads(settings.to_json()),
         "inputs": inputs or {},
-        "input_fingerprint": fingerprint,
+        "input_fingerprint": run.fingerprint,
     }
-    _write_progress(work, progress)
-    return _finalise(out, work, progress, log)
 
 
 def _restore(simulation: app.Simulation, work: Path, progress: dict, log: RunLog) -> str:
