@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 CONFIG ?= config/demo.yaml
 
-.PHONY: env gpu-env demo test test-all paper dry-run benchmarks clean-results
+.PHONY: env gpu-env check-config demo test test-all paper dry-run benchmarks clean-results
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,13 @@ env: $(STAMP)
 gpu-env: env  ## CUDA platform for OpenMM + CuPy analysis backend
 	$(BIN)/pip install --disable-pip-version-check --quiet -r requirements-gpu.txt
 
-demo: env  ## the whole workflow on config/demo.yaml (CPU-sized)
+check-config: env  ## the config checked as the workflow will (YAML line numbers, duplicate keys, every key)
+	$(BIN)/python -m workflow.config_vocabulary $(CONFIG)
+
+demo: check-config  ## the whole workflow on config/demo.yaml (CPU-sized)
 	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG)
 
-dry-run: env
+dry-run: check-config
 	$(BIN)/snakemake -n --profile workflow/profiles/default --configfile $(CONFIG)
 
 test: env  ## unit + integration tests (CI runs exactly this)

@@ -12,6 +12,7 @@ if not workflow.config_settings.configfiles:
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/config.smk"
 include: "workflow/rules/build.smk"
 include: "workflow/rules/forcefield.smk"
 include: "workflow/rules/simulate.smk"

@@ -1,11 +1,26 @@
-"""Configuration: schema validation with defaults, then typed models with quantities in internal units.
+"""Configuration: one typed model, validated once, with every quantity in internal units.
 
-Two passes, both before any job runs:
+Two passes, both before any job runs (:func:`load_config`):
 
 1. ``workflow/schemas/config.schema.yaml`` (JSON Schema, the single place that lists keys, types,
-   defaults and descriptions) is checked and its defaults filled in;
+   defaults and descriptions) is checked and its defaults filled in — the network keys of a system only
+   when it is a gel (``x-kind: gpe`` in the schema);
 2. the typed models below parse every quantity string once (``"2 fs"`` -> 0.002 ps) and check what a
-   schema cannot: volume fractions that sum to one, known species, a time step that needs HMR.
+   schema cannot: names safe as a path and a shell word, volume fractions that sum to one, known species,
+   ions with force-field parameters, known reference keys, a time step that needs HMR, intervals that are
+   whole numbers of time steps.
+
+The names a config may use from the rest of the code (species and their roles, ion residues with
+parameters, reference-data keys) are passed in as a :class:`ConfigVocabulary`: common/ imports no other
+package of ours.
+
+The validated model is written once by the workflow as ``config.resolved.json``
+(:meth:`GelmdConfig.to_resolved_json`) and read back by every entry point with
+:func:`read_resolved_config`; no stage reads strings from the raw config.
+
+Which stage reads which setting is declared on the field (``stages=...``); :func:`stage_inputs` derives
+from those declarations the values a stage depends on, which the workflow gives its rules as parameters so
+that Snakemake reruns exactly the stages a change affects.
 
 Every failure raises :class:`common.errors.ConfigError` naming the key, the value and what is allowed.
 """
@@ -13,21 +28,73 @@ Every failure raises :class:`common.errors.ConfigError` naming the key, the valu
 from __future__ import annotations
 
 import copy
+import json
+import math
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 import jsonschema
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from common.errors import ConfigError
+from common.errors import ConfigError, SpeciesError
 from common.units import parse_quantity
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+RESOLVED_SCHEMA_ID = "gelmd.config.resolved/2"
 VOLUME_FRACTION_TOLERANCE = 1e-6
 MAX_TIMESTEP_WITHOUT_HMR_PS = 0.002
 MAX_TIMESTEP_WITH_HMR_PS = 0.004
 HYDROGEN_MASS_AMU = 1.008
+MAX_SALT_MOLARITY_MOL_PER_L = 4.0
+"""Above this the Na salts supported (NaPF6) are beyond their solubility in carbonates: refused as a typo."""
+MONOMER_REACTIONS = {"BMP": "ring_opening_aziridine", "TPA": "radical_acrylate"}
+"""The reaction of each built-in crosslinker (the default of ``reaction``)."""
+
+# Names that reach a file path or a command line. Letters, digits and a few separators only: no shell
+# metacharacter, no space, no path separator, no leading dot or dash (an option or a hidden file).
+SYSTEM_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+SPECIES_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}[+-]{0,3}$")
+RESIDUE_NAME_PATTERN = re.compile(r"^[A-Z0-9]{1,3}$")
+# The SMILES alphabet (atoms, bonds, branches, rings, charges, stereo); no quote, space, ; & | $ ` < >.
+SMILES_PATTERN = re.compile(r"^[A-Za-z0-9@+\-\[\]()=#:.%/\\*]{1,500}$")
+NAME_RULES = {
+    "system": (SYSTEM_NAME_PATTERN, "a letter, then up to 63 letters, digits, '_' or '-'"),
+    "species": (SPECIES_NAME_PATTERN, "a letter, then up to 31 letters, digits or '_', then up to 3 '+' or '-'"),
+    "residue": (RESIDUE_NAME_PATTERN, "1-3 capital letters or digits (the PDB keeps 3)"),
+    "smiles": (SMILES_PATTERN, "the SMILES alphabet only (letters, digits, @ + - [ ] ( ) = # : . % / \\ *)"),
+}
+
+
+def check_name(kind: str, value: Any, key: str) -> str:
+    """Return ``value`` if it is a safe ``kind`` name (see ``NAME_RULES``), else raise ConfigError naming ``key``."""
+    pattern, rule = NAME_RULES[kind]
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(f"config key '{key}': {value!r} is not allowed as a {kind} name; allowed: {rule} "
+                          "(names reach file paths and command lines)")
+    return value
+
+
+@dataclass(frozen=True)
+class ConfigVocabulary:
+    """What a config may name, supplied by the packages that own it (``workflow/config_vocabulary.py``).
+
+    species_roles: built-in species name -> role (solvent, cation, anion, monomer).
+    species_residues: built-in species name -> residue name.
+    ion_residues_with_parameters: residue names that have ion force-field parameters.
+    density_references / conductivity_references: keys of the experimental reference tables.
+    """
+
+    species_roles: dict[str, str]
+    species_residues: dict[str, str]
+    ion_residues_with_parameters: frozenset[str] = field(default_factory=frozenset)
+    density_references: frozenset[str] = field(default_factory=frozenset)
+    conductivity_references: frozenset[str] = field(default_factory=frozenset)
+
+
+# --------------------------------------------------------------------------------------------- schema pass
 
 
 def load_schema() -> dict:
@@ -35,12 +102,20 @@ def load_schema() -> dict:
 
 
 def _with_defaults(validator_class):
-    """Extend a jsonschema validator so that it fills in ``default`` values while it validates."""
+    """Extend a jsonschema validator so that it fills in ``default`` values while it validates.
+
+    A property marked ``x-kind: <kind>`` gets its default only in an object whose ``kind`` is that kind
+    (the network keys of a gel are not filled into an electrolyte).
+    """
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
         if isinstance(instance, dict):
+            kind = instance.get("kind", properties.get("kind", {}).get("default"))
             for key, subschema in properties.items():
+                only_for = subschema.get("x-kind")
+                if only_for is not None and kind != only_for:
+                    continue
                 if "default" in subschema and key not in instance:
                     instance[key] = copy.deepcopy(subschema["default"])
         yield from validate_properties(validator, properties, instance, schema)
@@ -60,8 +135,6 @@ def _describe(error: jsonschema.ValidationError) -> str:
             return f"config key '{key}': unknown key(s) {extra}; allowed keys: {allowed}"
     if error.validator == "enum":
         return f"config key '{key}': {error.instance!r} is not allowed; allowed values: {error.validator_value}"
-    if error.validator == "required":
-        return f"config key '{key}': {error.message}"
     return f"config key '{key}': {error.message}"
 
 
@@ -76,105 +149,150 @@ def fill_and_check_schema(raw: dict) -> dict:
     return config
 
 
+# ---------------------------------------------------------------------------------------------- models
+
+
+def setting(*stages: str, **kwargs) -> Any:
+    """A model field read by ``stages`` (the rerun trigger of each stage is derived from these)."""
+    return Field(json_schema_extra={"stages": list(stages)}, **kwargs)
+
+
+ALL_STAGES = ("build", "network_build", "parameterise", "equilibrate", "produce", "density", "transport", "summary")
+NETWORK = "network_build"
+"""The build of a gel, which also runs MD (engine, force field, temperature and pressure matter to it)."""
+SIMULATION = ("equilibrate", "produce")
+ANALYSIS = ("density", "transport", "summary")
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class EngineSettings(_Model):
-    platform: Literal["auto", "CUDA", "OpenCL", "CPU", "Reference"]
-    precision: Literal["auto", "single", "mixed", "double"]
-    allow_opencl: bool
-    cpu_threads: int
+    platform: Literal["auto", "CUDA", "OpenCL", "CPU", "Reference"] = setting(NETWORK, *SIMULATION)
+    precision: Literal["auto", "single", "mixed", "double"] = setting(NETWORK, *SIMULATION)
+    allow_opencl: bool = setting(NETWORK, *SIMULATION)
+    cpu_threads: int = setting(NETWORK, *SIMULATION)
 
 
 class ForceFieldSettings(_Model):
-    ion_charge_scale: float
-    nonbonded_cutoff_nm: float
-    ewald_error_tolerance: float
-    hydrogen_mass_amu: float
+    ion_charge_scale: float = setting(NETWORK, "parameterise", *SIMULATION, *ANALYSIS)
+    nonbonded_cutoff_nm: float = setting(NETWORK, "parameterise", *SIMULATION)
+    ewald_error_tolerance: float = setting(NETWORK, "parameterise", *SIMULATION)
+    hydrogen_mass_amu: float = setting(NETWORK, *SIMULATION)
 
 
 class SpeciesDeclaration(_Model):
-    smiles: str
-    residue: str
-    role: Literal["solvent", "cation", "anion", "monomer"]
-    density_g_per_cm3: float | None = None
+    smiles: str = setting(*ALL_STAGES)
+    residue: str = setting(*ALL_STAGES)
+    role: Literal["solvent", "cation", "anion", "monomer"] = setting(*ALL_STAGES)
+    density_g_per_cm3: float | None = setting(*ALL_STAGES, default=None)
 
 
 class SaltSpec(_Model):
-    cation: str
-    anion: str
-    concentration_mol_per_L: float
+    cation: str = setting(*ALL_STAGES)
+    anion: str = setting(*ALL_STAGES)
+    concentration_mol_per_L: float = setting(*ALL_STAGES)
 
 
-MAX_SALT_MOLARITY_MOL_PER_L = 4.0
-"""Above this the Na salts supported (NaPF6) are beyond their solubility in carbonates: refused as a typo."""
+class NetworkSpec(_Model):
+    """How a gel (kind gpe) is built: the crosslinker, its reaction and the crosslinking cycles."""
 
-GPE_KEYS = ("monomer", "monomer_smiles", "monomer_residue", "reaction", "polymer_weight_fraction",
-            "target_conversion", "max_cycles", "bond_cutoff", "max_bond_cutoff", "cutoff_step", "min_ring_size",
-            "max_bond_length", "relax_md", "pre_md", "network_seed")
-"""Keys of a system that only a crosslinked gel (kind gpe) may carry."""
-GPE_LENGTH_KEYS = ("bond_cutoff", "max_bond_cutoff", "cutoff_step", "max_bond_length")
-GPE_TIME_KEYS = ("relax_md", "pre_md")
-MONOMER_REACTIONS = {"BMP": "ring_opening_aziridine", "TPA": "radical_acrylate"}
+    monomer: str = setting(*ALL_STAGES)
+    monomer_smiles: str | None = setting(*ALL_STAGES)
+    monomer_residue: str | None = setting(*ALL_STAGES)
+    reaction: Literal["ring_opening_aziridine", "radical_acrylate"] = setting(*ALL_STAGES)
+    polymer_weight_fraction: float = setting(*ALL_STAGES)
+    target_conversion: float = setting(*ALL_STAGES)
+    max_cycles: int = setting(*ALL_STAGES)
+    bond_cutoff_nm: float = setting(*ALL_STAGES)
+    max_bond_cutoff_nm: float = setting(*ALL_STAGES)
+    cutoff_step_nm: float = setting(*ALL_STAGES)
+    min_ring_size: int = setting(*ALL_STAGES)
+    max_bond_length_nm: float = setting(*ALL_STAGES)
+    relax_md_ps: float = setting(*ALL_STAGES)
+    pre_md_ps: float = setting(*ALL_STAGES)
+    network_seed: int | None = setting(*ALL_STAGES)
 
 
 class SystemSpec(_Model):
-    name: str
-    kind: Literal["electrolyte", "gpe"]
-    solvent_volume_fractions: dict[str, float]
-    salt: SaltSpec
-    n_solvent: int
-    reference_density: str
-    reference_conductivity: str
-    viscosity_Pa_s: float | None
-    monomer: str | None = None
+    name: str = setting(*ALL_STAGES)
+    kind: Literal["electrolyte", "gpe"] = setting(*ALL_STAGES)
+    solvent_volume_fractions: dict[str, float] = setting(*ALL_STAGES)
+    salt: SaltSpec = setting(*ALL_STAGES)
+    n_solvent: int = setting(*ALL_STAGES)
+    reference_density: str = setting("density", "summary")
+    reference_conductivity: str = setting("summary")
+    viscosity_Pa_s: float | None = setting("transport", "summary")
+    network: NetworkSpec | None = setting(*ALL_STAGES, default=None)
+
+    @property
+    def monomer(self) -> str | None:
+        return self.network.monomer if self.network else None
+
+    @property
+    def has_salt(self) -> bool:
+        return self.salt.concentration_mol_per_L > 0
 
 
 class Protocol(_Model):
-    timestep_ps: float
-    friction_per_ps: float
-    production_friction_per_ps: float
-    production_replicas: int = 1
-    barostat_interval: int
-    minimise_max_iterations: int
-    heating_duration_ps: float
-    heating_start_temperature_K: float
-    equilibration_duration_ps: float
-    equilibration_max_blocks: int
-    density_tolerance: float
-    production_duration_ps: float
-    production_chunk_ps: float
-    trajectory_interval_ps: float
-    energy_interval_ps: float
+    timestep_ps: float = setting(*SIMULATION)
+    friction_per_ps: float = setting("equilibrate")
+    production_friction_per_ps: float = setting("produce")
+    production_replicas: int = setting("produce", "transport", "summary")
+    barostat_interval: int = setting("equilibrate")
+    minimise_max_iterations: int = setting("equilibrate")
+    heating_duration_ps: float = setting("equilibrate")
+    heating_start_temperature_K: float = setting("equilibrate")
+    equilibration_duration_ps: float = setting("equilibrate")
+    equilibration_max_blocks: int = setting("equilibrate")
+    density_tolerance: float = setting("equilibrate")
+    production_duration_ps: float = setting("produce")
+    production_chunk_ps: float = setting("produce")
+    trajectory_interval_ps: float = setting("produce")
+    energy_interval_ps: float = setting(*SIMULATION)
 
     def steps(self, duration_ps: float) -> int:
-        """Number of integration steps in ``duration_ps`` (rounded to the nearest step)."""
+        """Number of integration steps in ``duration_ps`` (a whole number by validation)."""
         return max(0, int(round(duration_ps / self.timestep_ps)))
 
 
 class Resources(_Model):
-    gpu: int
-    runtime_min: int
-    mem_mb: int
+    gpu: int = setting()
+    runtime_min: int = setting()
+    mem_mb: int = setting()
 
 
 class GelmdConfig(_Model):
-    name: str
-    seed: int
-    temperature_K: float
-    pressure_bar: float
-    engine: EngineSettings
-    forcefield: ForceFieldSettings
-    species: dict[str, SpeciesDeclaration]
-    systems: dict[str, SystemSpec]
-    protocol: Protocol
-    resources: Resources
-    raw: dict[str, Any]
+    name: str = setting(*ALL_STAGES)
+    seed: int = setting("build", NETWORK, *SIMULATION)
+    temperature_K: float = setting(NETWORK, *SIMULATION, *ANALYSIS)
+    pressure_bar: float = setting(NETWORK, *SIMULATION)
+    engine: EngineSettings = setting(NETWORK, *SIMULATION)
+    forcefield: ForceFieldSettings = setting(NETWORK, "parameterise", *SIMULATION, *ANALYSIS)
+    species: dict[str, SpeciesDeclaration] = setting(*ALL_STAGES)
+    systems: dict[str, SystemSpec] = setting(*ALL_STAGES)
+    protocol: Protocol = setting(*SIMULATION, *ANALYSIS)
+    resources: Resources = setting()
+
+    def system(self, name: str) -> SystemSpec:
+        """The system called ``name``; ConfigError listing the systems when there is none."""
+        try:
+            return self.systems[name]
+        except KeyError:
+            raise ConfigError(f"system {name!r} is not in the config; systems: {sorted(self.systems)}") from None
+
+    def to_resolved_json(self) -> str:
+        """The validated model as JSON (internal units in the key names), read back by
+        :func:`read_resolved_config`."""
+        return json.dumps({"schema": RESOLVED_SCHEMA_ID, **self.model_dump(mode="json")}, indent=2) + "\n"
+
+
+# ------------------------------------------------------------------------------------ typed-model pass
 
 
 def _positive(value: float, key: str, text: Any, allow_zero: bool = False) -> float:
-    if value < 0 or (value == 0 and not allow_zero):
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(f"config key '{key}': {text!r} is not allowed; it must be {bound}")
     return value
@@ -185,73 +303,135 @@ def _quantity(section: dict, key: str, dimension: str, prefix: str, allow_zero: 
     return _positive(parse_quantity(section[key], dimension, full_key), full_key, section[key], allow_zero)
 
 
-def _system(name: str, spec: dict, known_species: dict[str, str]) -> SystemSpec:
-    prefix = f"systems.{name}."
-    fractions = spec["solvents"]
+def _solvent_fractions(prefix: str, fractions: dict, roles: dict[str, str]) -> dict[str, float]:
     for solvent, fraction in fractions.items():
-        role = known_species.get(solvent)
+        role = roles.get(solvent)
         if role is None:
             raise ConfigError(f"config key '{prefix}solvents.{solvent}': unknown species {solvent!r}; "
-                              f"known species: {sorted(known_species)}")
+                              f"known species: {sorted(roles)}")
         if role != "solvent":
             raise ConfigError(f"config key '{prefix}solvents.{solvent}': {solvent!r} is a {role}, not a solvent; "
-                              f"solvents: {sorted(k for k, r in known_species.items() if r == 'solvent')}")
+                              f"solvents: {sorted(k for k, r in roles.items() if r == 'solvent')}")
         if not 0 < fraction <= 1:
             raise ConfigError(f"config key '{prefix}solvents.{solvent}': volume fraction {fraction!r} must be in (0, 1]")
     total = sum(fractions.values())
     if abs(total - 1.0) > VOLUME_FRACTION_TOLERANCE:
         raise ConfigError(f"config key '{prefix}solvents': volume fractions {fractions} sum to {total:g}; "
                           f"they must sum to 1 (within {VOLUME_FRACTION_TOLERANCE:g})")
-    salt = spec["salt"]
+    return dict(fractions)
+
+
+def _salt(prefix: str, salt: dict, roles: dict[str, str], residues: dict[str, str],
+          vocabulary: ConfigVocabulary) -> SaltSpec:
     for role in ("cation", "anion"):
-        if known_species.get(salt[role]) != role:
-            allowed = sorted(k for k, r in known_species.items() if r == role)
-            raise ConfigError(f"config key '{prefix}salt.{role}': {salt[role]!r} is not a known {role}; "
-                              f"allowed: {allowed}")
-    concentration = parse_quantity(salt["concentration"], "concentration", f"{prefix}salt.concentration")
+        name = salt[role]
+        if roles.get(name) != role:
+            allowed = sorted(k for k, r in roles.items() if r == role)
+            raise ConfigError(f"config key '{prefix}salt.{role}': {name!r} is not a known {role}; allowed: {allowed}")
+        if vocabulary.ion_residues_with_parameters and residues[name] not in vocabulary.ion_residues_with_parameters:
+            with_parameters = sorted(k for k, r in roles.items()
+                                     if r == role and residues[k] in vocabulary.ion_residues_with_parameters)
+            raise ConfigError(f"config key '{prefix}salt.{role}': {name!r} (residue {residues[name]}) has no ion "
+                              f"force-field parameters (forcefields/data/ions.xml); {role}s with parameters: "
+                              f"{with_parameters}")
+    text = salt["concentration"]
+    concentration = parse_quantity(text, "concentration", f"{prefix}salt.concentration")
     if concentration < 0:
-        raise ConfigError(f"config key '{prefix}salt.concentration': {salt['concentration']!r} is negative; "
-                          "a molarity must be >= 0 mol/L")
+        raise ConfigError(f"config key '{prefix}salt.concentration': {text!r} is negative; a molarity must be >= 0 mol/L")
     if concentration > MAX_SALT_MOLARITY_MOL_PER_L:
-        raise ConfigError(f"config key '{prefix}salt.concentration': {salt['concentration']!r} is above "
+        raise ConfigError(f"config key '{prefix}salt.concentration': {text!r} is above "
                           f"{MAX_SALT_MOLARITY_MOL_PER_L:g} mol/L, beyond the solubility of the salts supported")
-    monomer = _gpe_keys(name, spec, known_species)
+    return SaltSpec(cation=salt["cation"], anion=salt["anion"], concentration_mol_per_L=concentration)
+
+
+def _reference(prefix: str, key: str, value: str, known: frozenset[str]) -> str:
+    if value and known and value not in known:
+        raise ConfigError(f"config key '{prefix}{key}': {value!r} is not a known reference; allowed: "
+                          f"{sorted(known)} or '' for none (analysis/reference_data.py)")
+    return value
+
+
+def _viscosity(prefix: str, text: str) -> float | None:
+    if not text.strip():
+        return None
+    value = parse_quantity(text, "viscosity", f"{prefix}viscosity")
+    return _positive(value, f"{prefix}viscosity", text)
+
+
+def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, str],
+            vocabulary: ConfigVocabulary) -> SystemSpec:
+    check_name("system", name, f"systems.{name}")
+    prefix = f"systems.{name}."
     return SystemSpec(
-        name=name, kind=spec["kind"], solvent_volume_fractions=dict(fractions),
-        salt=SaltSpec(cation=salt["cation"], anion=salt["anion"], concentration_mol_per_L=concentration),
-        n_solvent=spec["n_solvent"], reference_density=spec["reference_density"],
-        reference_conductivity=spec["reference_conductivity"],
-        viscosity_Pa_s=(parse_quantity(spec["viscosity"], "viscosity", f"{prefix}viscosity")
-                        if spec["viscosity"].strip() else None),
-        monomer=monomer,
+        name=name, kind=spec["kind"],
+        solvent_volume_fractions=_solvent_fractions(prefix, spec["solvents"], roles),
+        salt=_salt(prefix, spec["salt"], roles, residues, vocabulary),
+        n_solvent=spec["n_solvent"],
+        reference_density=_reference(prefix, "reference_density", spec["reference_density"],
+                                     vocabulary.density_references),
+        reference_conductivity=_reference(prefix, "reference_conductivity", spec["reference_conductivity"],
+                                          vocabulary.conductivity_references),
+        viscosity_Pa_s=_viscosity(prefix, spec["viscosity"]),
+        network=_network(prefix, spec, roles, residues),
     )
 
 
-def _gpe_keys(name: str, spec: dict, known_species: dict[str, str]) -> str | None:
-    """Check the network keys of a system; returns the monomer of a gpe system (None for an electrolyte)."""
-    prefix = f"systems.{name}."
-    present = [k for k in GPE_KEYS if k in spec]
+NETWORK_KEYS = ("monomer", "monomer_smiles", "monomer_residue", "reaction", "polymer_weight_fraction",
+                "target_conversion", "max_cycles", "bond_cutoff", "max_bond_cutoff", "cutoff_step", "min_ring_size",
+                "max_bond_length", "relax_md", "pre_md", "network_seed")
+"""Keys of a system that only a crosslinked gel (kind gpe) may carry (``x-kind: gpe`` in the schema)."""
+
+
+def _network(prefix: str, spec: dict, roles: dict[str, str], residues: dict[str, str]) -> NetworkSpec | None:
+    """The network keys of a gel (None for an electrolyte, which may not carry them)."""
     if spec["kind"] != "gpe":
+        present = [k for k in NETWORK_KEYS if k in spec]
         if present:
             raise ConfigError(f"config keys {[prefix + k for k in present]} are only allowed for kind 'gpe'; "
-                              f"system {name!r} is kind {spec['kind']!r}")
+                              f"system {prefix[8:-1]!r} is kind {spec['kind']!r}")
         return None
-    monomer = spec.get("monomer", "BMP")
-    if known_species.get(monomer) != "monomer":
-        allowed = sorted(k for k, r in known_species.items() if r == "monomer")
+    monomer = spec["monomer"]
+    if roles.get(monomer) != "monomer":
+        allowed = sorted(k for k, r in roles.items() if r == "monomer")
         raise ConfigError(f"config key '{prefix}monomer': {monomer!r} is not a known monomer; allowed: {allowed} "
                           "(or declare one under species: with role monomer)")
-    reaction = spec.get("reaction", MONOMER_REACTIONS.get(monomer))
+    reaction = spec["reaction"] or MONOMER_REACTIONS.get(monomer)
     if reaction is None:
         raise ConfigError(f"config key '{prefix}reaction' is required for monomer {monomer!r}; allowed: "
                           f"{sorted(set(MONOMER_REACTIONS.values()))}")
-    for key in GPE_LENGTH_KEYS:
-        if key in spec:
-            _positive(parse_quantity(spec[key], "length", prefix + key), prefix + key, spec[key])
-    for key in GPE_TIME_KEYS:
-        if key in spec:
-            _positive(parse_quantity(spec[key], "time", prefix + key), prefix + key, spec[key], allow_zero=True)
-    return monomer
+    smiles = spec["monomer_smiles"] or None
+    if smiles is not None:
+        check_name("smiles", smiles, prefix + "monomer_smiles")
+    length = {k: _quantity(spec, k, "length", prefix) for k in ("bond_cutoff", "max_bond_cutoff", "cutoff_step",
+                                                                "max_bond_length")}
+    if length["bond_cutoff"] > length["max_bond_cutoff"]:
+        raise ConfigError(f"config key '{prefix}bond_cutoff': {spec['bond_cutoff']!r} is longer than "
+                          f"max_bond_cutoff {spec['max_bond_cutoff']!r}; it must not be")
+    return NetworkSpec(
+        monomer=monomer, monomer_smiles=smiles,
+        monomer_residue=spec["monomer_residue"] or residues.get(monomer, monomer),
+        reaction=reaction, polymer_weight_fraction=spec["polymer_weight_fraction"],
+        target_conversion=spec["target_conversion"], max_cycles=spec["max_cycles"],
+        bond_cutoff_nm=length["bond_cutoff"], max_bond_cutoff_nm=length["max_bond_cutoff"],
+        cutoff_step_nm=length["cutoff_step"], min_ring_size=spec["min_ring_size"],
+        max_bond_length_nm=length["max_bond_length"],
+        relax_md_ps=_quantity(spec, "relax_md", "time", prefix, allow_zero=True),
+        pre_md_ps=_quantity(spec, "pre_md", "time", prefix, allow_zero=True),
+        network_seed=spec["network_seed"],
+    )
+
+
+PROTOCOL_DURATIONS = ("heating_duration", "equilibration_duration", "production_duration", "production_chunk",
+                      "trajectory_interval", "energy_interval")
+"""Protocol times that must be whole numbers of time steps (never silently rounded)."""
+
+
+def _whole_steps(section: dict, key: str, value_ps: float, timestep_ps: float) -> None:
+    steps = value_ps / timestep_ps
+    if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+        raise ConfigError(f"config key 'protocol.{key}': {section[key]!r} is not a whole number of time steps "
+                          f"(protocol.timestep {section['timestep']!r}: {steps:.4g} steps); allowed: a multiple "
+                          f"of {timestep_ps * 1000:g} fs, e.g. {round(steps) * timestep_ps:g} ps")
 
 
 def _protocol(section: dict, hydrogen_mass_amu: float) -> Protocol:
@@ -263,6 +443,10 @@ def _protocol(section: dict, hydrogen_mass_amu: float) -> Protocol:
         hint = "" if hmr else " (set forcefield.hydrogen_mass to e.g. '3.024 amu' to allow 4 fs)"
         raise ConfigError(f"config key 'protocol.timestep': {section['timestep']!r} is too long; with "
                           f"hydrogen mass {hydrogen_mass_amu:g} amu the limit is {limit * 1000:g} fs{hint}")
+    times = {key: _quantity(section, key, "time", p, allow_zero=(key == "heating_duration"))
+             for key in PROTOCOL_DURATIONS}
+    for key, value in times.items():
+        _whole_steps(section, key, value, timestep)
     protocol = Protocol(
         timestep_ps=timestep,
         friction_per_ps=_quantity(section, "friction", "rate", p),
@@ -270,63 +454,71 @@ def _protocol(section: dict, hydrogen_mass_amu: float) -> Protocol:
         production_replicas=section["production_replicas"],
         barostat_interval=section["barostat_interval"],
         minimise_max_iterations=section["minimise_max_iterations"],
-        heating_duration_ps=_quantity(section, "heating_duration", "time", p, allow_zero=True),
+        heating_duration_ps=times["heating_duration"],
         heating_start_temperature_K=_quantity(section, "heating_start_temperature", "temperature", p),
-        equilibration_duration_ps=_quantity(section, "equilibration_duration", "time", p),
+        equilibration_duration_ps=times["equilibration_duration"],
         equilibration_max_blocks=section["equilibration_max_blocks"],
         density_tolerance=section["density_tolerance"],
-        production_duration_ps=_quantity(section, "production_duration", "time", p),
-        production_chunk_ps=_quantity(section, "production_chunk", "time", p),
-        trajectory_interval_ps=_quantity(section, "trajectory_interval", "time", p),
-        energy_interval_ps=_quantity(section, "energy_interval", "time", p),
+        production_duration_ps=times["production_duration"],
+        production_chunk_ps=times["production_chunk"],
+        trajectory_interval_ps=times["trajectory_interval"],
+        energy_interval_ps=times["energy_interval"],
     )
-    for key in ("production_chunk_ps", "trajectory_interval_ps", "energy_interval_ps"):
-        value = getattr(protocol, key)
-        if value < timestep - 1e-12:
-            raise ConfigError(f"config key 'protocol.{key.removesuffix('_ps')}': {value:g} ps is shorter than "
-                              f"the time step {timestep:g} ps")
-    if protocol.production_chunk_ps > protocol.production_duration_ps + 1e-9:
-        raise ConfigError("config key 'protocol.production_chunk': longer than protocol.production_duration")
-    chunk_steps = protocol.steps(protocol.production_chunk_ps)
-    frame_steps = protocol.steps(protocol.trajectory_interval_ps)
-    if chunk_steps % frame_steps:
-        raise ConfigError("config key 'protocol.production_chunk': must be a whole number of "
-                          f"trajectory_interval ({protocol.production_chunk_ps:g} ps vs "
-                          f"{protocol.trajectory_interval_ps:g} ps) so that resumed runs stay on the frame grid")
+    _check_production_grid(protocol)
     return protocol
 
 
-def build_config(raw: dict, builtin_species: dict[str, str]) -> GelmdConfig:
-    """Validate ``raw`` (a parsed YAML mapping) and return the typed configuration.
+def _check_production_grid(protocol: Protocol) -> None:
+    if protocol.production_chunk_ps > protocol.production_duration_ps + 1e-9:
+        raise ConfigError("config key 'protocol.production_chunk': longer than protocol.production_duration")
+    chunk_steps = protocol.steps(protocol.production_chunk_ps)
+    if chunk_steps % protocol.steps(protocol.trajectory_interval_ps):
+        raise ConfigError("config key 'protocol.production_chunk': must be a whole number of "
+                          f"trajectory_interval ({protocol.production_chunk_ps:g} ps vs "
+                          f"{protocol.trajectory_interval_ps:g} ps) so that resumed runs stay on the frame grid")
 
-    ``builtin_species`` maps species names to roles (solvent/cation/anion/monomer); species declared under
-    ``species:`` in the config are added to it.
-    """
-    config = fill_and_check_schema(raw)
-    ff = config["forcefield"]
-    user_species = {
-        name: SpeciesDeclaration(
-            smiles=decl["smiles"], residue=decl["residue"], role=decl["role"],
-            density_g_per_cm3=(parse_quantity(decl["density"], "density", f"species.{name}.density")
-                               if "density" in decl else None))
-        for name, decl in config["species"].items()
-    }
-    for name, decl in user_species.items():
-        if name in builtin_species:
+
+def _declared_species(section: dict, vocabulary: ConfigVocabulary) -> dict[str, SpeciesDeclaration]:
+    declared = {}
+    for name, decl in section.items():
+        check_name("species", name, f"species.{name}")
+        if name in vocabulary.species_roles:
             raise ConfigError(f"config key 'species.{name}': {name!r} is a built-in species; choose another name")
-        if decl.role == "solvent" and decl.density_g_per_cm3 is None:
+        check_name("residue", decl["residue"], f"species.{name}.residue")
+        check_name("smiles", decl["smiles"], f"species.{name}.smiles")
+        density = None
+        if "density" in decl:
+            density = _quantity(decl, "density", "density", f"species.{name}.")
+        elif decl["role"] == "solvent":
             raise ConfigError(f"config key 'species.{name}.density': a solvent needs its liquid density, "
                               "e.g. '1.2 g/cm^3'")
-    known = dict(builtin_species) | {name: decl.role for name, decl in user_species.items()}
+        declared[name] = SpeciesDeclaration(smiles=decl["smiles"], residue=decl["residue"], role=decl["role"],
+                                            density_g_per_cm3=density)
+    residues = dict(vocabulary.species_residues) | {n: d.residue for n, d in declared.items()}
+    owners: dict[str, str] = {}
+    for name, residue in residues.items():
+        if residue in owners:
+            raise ConfigError(f"config key 'species.{name}.residue': {residue!r} is already the residue of "
+                              f"{owners[residue]!r}; residue names must be unique")
+        owners[residue] = name
+    return declared
+
+
+def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
+    """Validate ``raw`` (a parsed YAML mapping) and return the typed configuration."""
+    config = fill_and_check_schema(raw)
+    ff = config["forcefield"]
+    declared = _declared_species(config["species"], vocabulary)
+    roles = dict(vocabulary.species_roles) | {name: d.role for name, d in declared.items()}
+    residues = dict(vocabulary.species_residues) | {name: d.residue for name, d in declared.items()}
     hydrogen_mass = _quantity(ff, "hydrogen_mass", "mass", "forcefield.")
     if not HYDROGEN_MASS_AMU - 1e-6 <= hydrogen_mass <= 4.0:
         raise ConfigError(f"config key 'forcefield.hydrogen_mass': {ff['hydrogen_mass']!r}; allowed range "
                           f"{HYDROGEN_MASS_AMU} to 4 amu")
-    temperature = _quantity(config, "temperature", "temperature", "")
     return GelmdConfig(
         name=config["name"],
         seed=config["seed"],
-        temperature_K=temperature,
+        temperature_K=_quantity(config, "temperature", "temperature", ""),
         pressure_bar=_quantity(config, "pressure", "pressure", ""),
         engine=EngineSettings(**config["engine"]),
         forcefield=ForceFieldSettings(
@@ -335,21 +527,146 @@ def build_config(raw: dict, builtin_species: dict[str, str]) -> GelmdConfig:
             ewald_error_tolerance=ff["ewald_error_tolerance"],
             hydrogen_mass_amu=hydrogen_mass,
         ),
-        species=user_species,
-        systems={name: _system(name, spec, known) for name, spec in config["systems"].items()},
+        species=declared,
+        systems={name: _system(name, spec, roles, residues, vocabulary) for name, spec in config["systems"].items()},
         protocol=_protocol(config["protocol"], hydrogen_mass),
         resources=Resources(**config["resources"]),
-        raw=config,
     )
 
 
+def load_config(raw: dict, vocabulary: ConfigVocabulary, check_species=None) -> GelmdConfig:
+    """The one way to turn a config mapping into the typed model: schema, model, then ``check_species``.
+
+    ``check_species(config)`` (optional) parses every declared species (e.g. its SMILES with RDKit); a
+    SpeciesError it raises is reported as a ConfigError naming the species key.
+    """
+    config = build_config(raw, vocabulary)
+    if check_species is not None:
+        try:
+            check_species(config)
+        except SpeciesError as exc:
+            key = next((f"species.{n}" for n in config.species if repr(n) in str(exc)), None) or next(
+                (f"systems.{s.name}.monomer_smiles" for s in config.systems.values()
+                 if s.network and s.network.monomer_smiles and repr(s.network.monomer_smiles) in str(exc)), "species")
+            raise ConfigError(f"config key '{key}': {exc}") from exc
+    return config
+
+
+def load_config_files(paths: Iterable[str | Path], vocabulary: ConfigVocabulary, check_species=None) -> GelmdConfig:
+    """Read YAML config files (later ones update earlier ones key by key, as Snakemake merges them) and load
+    the model; duplicate keys, syntax errors and missing files are named with file and line."""
+    merged: dict = {}
+    for path in paths:
+        _merge(merged, read_yaml(path))
+    return load_config(merged, vocabulary, check_species)
+
+
+def _merge(base: dict, update: dict) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+# ------------------------------------------------------------------------------------------ files
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML lets the later one win silently)."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise ConfigError(f"config file {loader.name!r}, line {key_node.start_mark.line + 1}: key {key!r} "
+                              f"is given twice in one mapping (first on line {seen[key] + 1}); a YAML key may "
+                              "appear once")
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
 def read_yaml(path: str | Path) -> dict:
+    """Parse a YAML config file strictly: a missing file, a syntax error (file and line) or a duplicate key
+    raises ConfigError."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
+    text = path.read_text()
     try:
-        data = yaml.safe_load(path.read_text())
+        loader = _StrictLoader(text)
+        loader.name = str(path)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"config file {str(path)!r}{where}: YAML syntax error: {exc.problem or exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from exc
-    return data or {}
+        raise ConfigError(f"config file {str(path)!r}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r}: the top level must be a mapping of keys, got "
+                          f"{type(data).__name__}")
+    return data
 
+
+def read_resolved_config(path: str | Path) -> GelmdConfig:
+    """Read ``config.resolved.json`` (written by :meth:`GelmdConfig.to_resolved_json`) back into the model."""
+    from common.io import read_json
+
+    data = read_json(path, "resolved config file", invalid=ConfigError)
+    if not isinstance(data, dict) or data.get("schema") != RESOLVED_SCHEMA_ID:
+        raise ConfigError(f"resolved config file {str(path)!r}: 'schema' must be {RESOLVED_SCHEMA_ID!r} (written by "
+                          f"the workflow's resolve_config rule); got {data.get('schema') if isinstance(data, dict) else data!r}")
+    try:
+        return GelmdConfig.model_validate({k: v for k, v in data.items() if k != "schema"})
+    except ValidationError as exc:
+        problems = "; ".join(f"key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"resolved config file {str(path)!r} is not a valid gelmd config: {problems}") from exc
+
+
+# ------------------------------------------------------------------------------------ stage inputs
+
+
+def _stages_of(model_field) -> list[str]:
+    extra = model_field.json_schema_extra or {}
+    return list(extra.get("stages", []))
+
+
+def _select(model: BaseModel, stage: str) -> dict:
+    """The fields of ``model`` that ``stage`` reads, nested models narrowed the same way."""
+    selected = {}
+    for name, model_field in type(model).model_fields.items():
+        if stage not in _stages_of(model_field):
+            continue
+        value = getattr(model, name)
+        selected[name] = _select(value, stage) if isinstance(value, BaseModel) else _plain(value, stage)
+    return selected
+
+
+def _plain(value: Any, stage: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _select(v, stage) if isinstance(v, BaseModel) else v for k, v in value.items()}
+    return value
+
+
+def stage_inputs(config: GelmdConfig, stage: str, system: str | None = None) -> dict:
+    """The settings ``stage`` reads (of ``system`` only, when given), derived from the fields' ``stages``.
+
+    Given to a rule as a parameter, a change of any of them reruns that rule and nothing else.
+    """
+    if stage not in ALL_STAGES:
+        raise ConfigError(f"unknown stage {stage!r}; stages: {list(ALL_STAGES)}")
+    selected = _select(config, stage)
+    if system is not None and "systems" in selected:
+        selected["systems"] = {system: selected["systems"][system]}
+    return json.loads(json.dumps(selected))

@@ -23,9 +23,8 @@ Command line (the workflow's ``simulation_settings`` rule)::
 
     python -m simulation.settings --config RESOLVED.json --out SETTINGS.json
 
-``RESOLVED.json`` is the validated, default-filled config the workflow writes (a JSON dump of the raw
-config mapping); it is validated again with :func:`systems.species.load_config` (schema, species,
-quantities) and the settings derived from it are written atomically. Exit status 1 with the message on
+``RESOLVED.json`` is the validated config model the workflow writes (``config.resolved.json``, read with
+:func:`common.config.read_resolved_config`); the settings derived from it are written atomically. Exit status 1 with the message on
 stderr when the config is missing or invalid.
 
 Seeds: OpenMM treats a seed of 0 as "pick one at random", so each random stream gets its own non-zero
@@ -42,7 +41,7 @@ from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from common.config import HYDROGEN_MASS_AMU, EngineSettings, GelmdConfig, Protocol
+from common.config import HYDROGEN_MASS_AMU, EngineSettings, GelmdConfig, Protocol, read_resolved_config
 from common.cli import run_main
 from common.errors import ConfigError
 from common.io import read_json, write_text_atomic
@@ -122,10 +121,8 @@ def settings_from_dict(data: dict, source: str = "settings") -> SimulationSettin
 
 
 def settings_from_resolved_config(path: str | Path) -> SimulationSettings:
-    """Settings from the workflow's resolved config JSON (validated again with ``systems.species.load_config``)."""
-    from systems.species import load_config  # systems/ may import simulation/, not at module import time
-
-    return settings_from_config(load_config(read_json(path, "resolved config file", invalid=ConfigError)))
+    """Settings from the workflow's ``config.resolved.json`` (the typed config model, :mod:`common.config`)."""
+    return settings_from_config(read_resolved_config(path))
 
 
 def _write_settings_file(config_path: str, out_path: str) -> None:

@@ -1,8 +1,9 @@
 """Build a liquid-electrolyte system: counts -> conformers -> packmol -> topology PDB + manifest JSON.
 
-Usage from the workflow (``workflow/scripts/build_system.py``) or by hand::
+Usage (the workflow's ``build_system`` rule; ``config.resolved.json`` is the validated config it writes)::
 
-    python -m systems.build_electrolyte --config config/demo.yaml --system LE --out-dir results/demo/LE/build
+    python -m systems.build_electrolyte --config results/demo/config.resolved.json --system LE \
+        --out-dir results/demo/LE/build
 """
 
 from __future__ import annotations
@@ -17,26 +18,28 @@ import openmm
 import packmol
 from openmm import app, unit
 
-from common.config import GelmdConfig, read_yaml
+from common.cli import run_main
+from common.config import GelmdConfig, read_resolved_config
 from common.errors import ConfigError
 from common.io import atomic_path, write_json_atomic
-from systems.composition import AVOGADRO, NM3_PER_CM3, molecule_counts
-from systems.packing import PackItem, pack_box
-from systems.species import get_species, load_config, registry
+from common.constants import AVOGADRO_PER_MOL, NM3_PER_CM3
+from systems.composition import molecule_counts
+from systems.packing import SALT_DENSITY_G_PER_CM3, PackItem, pack_box
+from systems.species import get_species, registry
 from systems.structures import conformer_positions
 from systems.topology import append_molecules
 
 # Initial packing at this fraction of the ideal liquid density: loose enough for packmol to succeed fast,
 # dense enough that NPT reaches the liquid density in tens of picoseconds.
 PACKING_DENSITY_FRACTION = 0.8
-SALT_DENSITY_G_PER_CM3 = 2.37  # crystalline NaPF6 (used only to size the initial box)
 
 
 def build_electrolyte(config: GelmdConfig, system_name: str, out_dir: Path) -> dict:
     """Build ``system_name`` of ``config`` into ``out_dir`` (``system.pdb``, ``manifest.json``)."""
-    if system_name not in config.systems:
-        raise ConfigError(f"system {system_name!r} is not in the config; systems: {sorted(config.systems)}")
-    spec = config.systems[system_name]
+    spec = config.system(system_name)
+    if spec.kind != "electrolyte":
+        raise ConfigError(f"config key 'systems.{system_name}.kind': {spec.kind!r}; this builder builds kind "
+                          "'electrolyte' (gels are built by systems.build_network)")
     species = registry(config)
     composition = molecule_counts(spec, species)
     seed = config.seed
@@ -50,9 +53,9 @@ def build_electrolyte(config: GelmdConfig, system_name: str, out_dir: Path) -> d
         mol = s.mol
         append_molecules(topology, mol, s.residue, count)
         items.append(PackItem(name, count, conformer_positions(mol, seed, name), [a.GetSymbol() for a in mol.GetAtoms()]))
-        mass_g += count * s.molar_mass_g_per_mol / AVOGADRO
+        mass_g += count * s.molar_mass_g_per_mol / AVOGADRO_PER_MOL
         if s.role in ("cation", "anion"):
-            salt_volume_nm3 += count * s.molar_mass_g_per_mol / (SALT_DENSITY_G_PER_CM3 * AVOGADRO) * NM3_PER_CM3
+            salt_volume_nm3 += count * s.molar_mass_g_per_mol / (SALT_DENSITY_G_PER_CM3 * AVOGADRO_PER_MOL) * NM3_PER_CM3
     ideal_volume_nm3 = composition.solvent_volume_nm3 + salt_volume_nm3
     box_edge_nm = (ideal_volume_nm3 / PACKING_DENSITY_FRACTION) ** (1.0 / 3.0)
     min_edge = 2 * config.forcefield.nonbonded_cutoff_nm + 0.1
@@ -89,15 +92,19 @@ def build_electrolyte(config: GelmdConfig, system_name: str, out_dir: Path) -> d
     return manifest
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="config YAML")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m systems.build_electrolyte", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="config.resolved.json written by the workflow")
     parser.add_argument("--system", required=True, help="system name in the config")
     parser.add_argument("--out-dir", required=True, type=Path)
     args = parser.parse_args(argv)
-    manifest = build_electrolyte(load_config(read_yaml(args.config)), args.system, args.out_dir)
-    print(json.dumps({k: manifest[k] for k in ("system", "n_atoms", "initial_box_edge_nm")}))
+
+    def body() -> None:
+        manifest = build_electrolyte(read_resolved_config(args.config), args.system, args.out_dir)
+        print(json.dumps({k: manifest[k] for k in ("system", "n_atoms", "initial_box_edge_nm")}))
+
+    return run_main("systems.build_electrolyte", body)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

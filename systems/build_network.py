@@ -1,35 +1,14 @@
 """Build a crosslinked gel polymer electrolyte (GPE) network from a config system of kind ``gpe``.
 
-Usage::
+Usage (the workflow's ``build_system`` rule; ``config.resolved.json`` is the validated config it writes)::
 
-    python -m systems.build_network --config config/demo.yaml --system GPE_PBMP --out-dir results/demo/GPE_PBMP/build
+    python -m systems.build_network --config results/demo/config.resolved.json --system GPE_PBMP \
+        --out-dir results/demo/GPE_PBMP/build
 
-Reads a config YAML or the resolved config JSON the workflow writes (``results/<name>/config.resolved.json``):
-either is validated and default-filled by the workflow's schema (:func:`systems.species.load_config`), so
-both give the same build. Top-level ``seed``, ``temperature``, ``pressure``, ``forcefield``, ``engine``,
-``species`` and ``systems.<name>`` are read; the keys of a gpe system, with defaults (the salt default is
-the schema's, 0 mol/L, as for an electrolyte)::
-
-    systems:
-      GPE_PBMP:
-        kind: gpe
-        solvents: {PC: 0.95, FEC: 0.05}
-        salt: {cation: Na+, anion: PF6-, concentration: "1 mol/L"}   # schema default "0 mol/L"
-        n_solvent: 110
-        monomer: BMP                       # a built-in (BMP, TPA) or a name declared under species:
-        monomer_smiles: ""                 # optional: overrides the species SMILES (e.g. another diol core)
-        reaction: ring_opening_aziridine   # ring_opening_aziridine | radical_acrylate
-        polymer_weight_fraction: 0.10
-        target_conversion: 0.85
-        max_cycles: 40
-        bond_cutoff: "0.5 nm"
-        max_bond_cutoff: "1.2 nm"
-        cutoff_step: "0.1 nm"
-        min_ring_size: 6
-        max_bond_length: "0.2 nm"
-        relax_md: "1 ps"                   # NPT MD after each cycle (2 fs steps, H bonds constrained)
-        pre_md: "2 ps"                     # NPT MD before the first cycle
-        network_seed: null                 # default: the config seed
+The network settings are the typed :class:`common.config.NetworkSpec` of the system (keys, defaults and
+descriptions in ``workflow/schemas/config.schema.yaml``: monomer, reaction, polymer_weight_fraction,
+target_conversion, max_cycles, bond_cutoff, max_bond_cutoff, cutoff_step, min_ring_size, max_bond_length,
+relax_md, pre_md, network_seed); the electrolyte it is swollen with is the system's solvents and salt.
 
 Outputs in ``--out-dir``: system.pdb / system.cif (topology with every bond), system.xml (System with
 periodic bonded forces, no barostat), state.xml, network.json, and last manifest.json (``system``,
@@ -47,78 +26,45 @@ import logging
 import sys
 from pathlib import Path
 
-from common.config import MONOMER_REACTIONS, GelmdConfig, read_yaml
-from common.errors import ConfigError, GelmdError
+from common.cli import run_main
+from common.config import GelmdConfig, read_resolved_config
+from common.errors import ConfigError
 from common.io import write_json_atomic
-from common.units import parse_quantity
-from systems.network.builder import (DEFAULT_POLYMER_WEIGHT_FRACTION, CrosslinkSettings, ElectrolyteSpec,
-                                     MonomerSpec, NetworkBuildSpec, build_network)
+from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
+                                     build_network)
 from systems.network.relax import RELAX_TIMESTEP_PS, RelaxSettings
-from systems.species import BUILTIN_SPECIES, Species, load_config
-
-def spec_from_raw_config(raw: dict, system: str) -> NetworkBuildSpec:
-    """NetworkBuildSpec of ``system`` from a config mapping: a raw YAML config or the resolved JSON.
-
-    The mapping is validated and default-filled with the workflow's schema and checks
-    (:func:`systems.species.load_config`), so a YAML config and the ``config.resolved.json`` the workflow
-    writes from it give the same spec. Keys only the network builder reads (``target_conversion``, ...)
-    default to the builder's values (module notes).
-    """
-    config = load_config(raw)
-    return spec_from_config(config, system)
+from systems.species import Species, registry
 
 
 def spec_from_config(config: GelmdConfig, system: str) -> NetworkBuildSpec:
-    """NetworkBuildSpec of the gpe ``system`` of a validated config."""
-    if system not in config.systems:
-        raise ConfigError(f"system {system!r} is not in the config; systems: {sorted(config.systems)}")
-    sys_spec = config.systems[system]
-    prefix = f"systems.{system}."
-    if sys_spec.kind != "gpe":
-        raise ConfigError(f"config key '{prefix}kind': {sys_spec.kind!r}; this builder needs 'gpe' "
+    """NetworkBuildSpec of the gpe ``system`` of a validated config (every value from its typed model)."""
+    sys_spec = config.system(system)
+    if sys_spec.kind != "gpe" or sys_spec.network is None:
+        raise ConfigError(f"config key 'systems.{system}.kind': {sys_spec.kind!r}; this builder needs 'gpe' "
                           "(electrolytes are built by systems.build_electrolyte)")
-    s = config.raw["systems"][system]
-    name = sys_spec.monomer or "BMP"
-    declared = config.species.get(name)
-    smiles = s.get("monomer_smiles") or (declared.smiles if declared else None) or \
-        (BUILTIN_SPECIES[name].smiles if name in BUILTIN_SPECIES else None)
-    if not smiles:
-        raise ConfigError(f"config key '{prefix}monomer': {name!r} is neither a built-in monomer "
-                          f"({[k for k, v in BUILTIN_SPECIES.items() if v.role == 'monomer']}) nor declared under "
-                          "species:, and no monomer_smiles is given")
-    reaction = s.get("reaction", MONOMER_REACTIONS.get(name))
-    if reaction is None:
-        raise ConfigError(f"config key '{prefix}reaction' is required for monomer {name!r}")
-    relax_md_ps = parse_quantity(s.get("relax_md", "1 ps"), "time", prefix + "relax_md")
-    pre_md_ps = parse_quantity(s.get("pre_md", "2 ps"), "time", prefix + "pre_md")
+    net = sys_spec.network
+    species = registry(config)
     relax = RelaxSettings(temperature_K=config.temperature_K, pressure_bar=config.pressure_bar,
-                          md_steps=int(round(relax_md_ps / RELAX_TIMESTEP_PS)))
-    length = lambda key, default: parse_quantity(s.get(key, default), "length", prefix + key)  # noqa: E731
-    defaults = CrosslinkSettings()
+                          md_steps=int(round(net.relax_md_ps / RELAX_TIMESTEP_PS)))
     crosslink = CrosslinkSettings(
-        target_conversion=float(s.get("target_conversion", defaults.target_conversion)),
-        max_cycles=int(s.get("max_cycles", defaults.max_cycles)),
-        bond_cutoff_nm=length("bond_cutoff", f"{defaults.bond_cutoff_nm} nm"),
-        max_bond_cutoff_nm=length("max_bond_cutoff", f"{defaults.max_bond_cutoff_nm} nm"),
-        cutoff_step_nm=length("cutoff_step", f"{defaults.cutoff_step_nm} nm"),
-        min_ring_size=int(s.get("min_ring_size", defaults.min_ring_size)),
-        max_bond_length_nm=length("max_bond_length", f"{defaults.max_bond_length_nm} nm"))
+        target_conversion=net.target_conversion, max_cycles=net.max_cycles, bond_cutoff_nm=net.bond_cutoff_nm,
+        max_bond_cutoff_nm=net.max_bond_cutoff_nm, cutoff_step_nm=net.cutoff_step_nm,
+        min_ring_size=net.min_ring_size, max_bond_length_nm=net.max_bond_length_nm)
     electrolyte = ElectrolyteSpec(
         solvent_volume_fractions=dict(sys_spec.solvent_volume_fractions),
         cation=sys_spec.salt.cation, anion=sys_spec.salt.anion,
         salt_molarity_mol_per_L=sys_spec.salt.concentration_mol_per_L, n_solvent=sys_spec.n_solvent)
-    platform = config.engine.platform
-    residue = s.get("monomer_residue") or (declared.residue if declared else None) or name
-    extra = tuple(Species(k, d.smiles, d.residue, d.role, d.density_g_per_cm3)
-                  for k, d in sorted(config.species.items()) if d.role != "monomer")
+    smiles = net.monomer_smiles or species[net.monomer].smiles
+    extra = tuple(s for name, s in sorted(species.items()) if name in config.species and s.role != "monomer")
     return NetworkBuildSpec(
-        system=system, electrolyte=electrolyte, monomer=MonomerSpec(name, smiles, reaction, residue),
-        polymer_weight_fraction=float(s.get("polymer_weight_fraction", DEFAULT_POLYMER_WEIGHT_FRACTION)),
-        crosslink=crosslink, relax=relax,
-        seed=int(s["network_seed"]) if s.get("network_seed") is not None else int(config.seed),
-        ion_charge_scale=config.forcefield.ion_charge_scale, nonbonded_cutoff_nm=config.forcefield.nonbonded_cutoff_nm,
-        pre_md_steps=int(round(pre_md_ps / RELAX_TIMESTEP_PS)),
-        platform="CPU" if platform == "auto" else platform, cpu_threads=config.engine.cpu_threads,
+        system=system, electrolyte=electrolyte,
+        monomer=MonomerSpec(net.monomer, smiles, net.reaction, net.monomer_residue),
+        polymer_weight_fraction=net.polymer_weight_fraction, crosslink=crosslink, relax=relax,
+        seed=net.network_seed if net.network_seed is not None else config.seed,
+        ion_charge_scale=config.forcefield.ion_charge_scale,
+        nonbonded_cutoff_nm=config.forcefield.nonbonded_cutoff_nm,
+        pre_md_steps=int(round(net.pre_md_ps / RELAX_TIMESTEP_PS)),
+        platform=config.engine.platform, cpu_threads=config.engine.cpu_threads,
         extra_species=extra, config_name=config.name)
 
 
@@ -159,28 +105,22 @@ def manifest_of(record: dict, spec: NetworkBuildSpec) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m systems.build_network", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True,
-                        help="config YAML, or the resolved config JSON the workflow writes")
+    parser.add_argument("--config", required=True, help="config.resolved.json written by the workflow")
     parser.add_argument("--system", required=True, help="gpe system name in the config")
     parser.add_argument("--out-dir", required=True, type=Path)
-    parser.add_argument("--template-dir", type=Path, default=None,
-                        help="residue-template cache (default forcefields/data/templates)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    try:
-        spec = spec_from_raw_config(read_yaml(args.config), args.system)
-        kwargs = {"template_dir": args.template_dir} if args.template_dir else {}
+
+    def body() -> None:
+        spec = spec_from_config(read_resolved_config(args.config), args.system)
         (args.out_dir / "manifest.json").unlink(missing_ok=True)  # a stale one must not look like success
-        result = build_network(spec, args.out_dir, **kwargs)
-    except GelmdError as exc:
-        print(f"build_network: {exc}", file=sys.stderr)
-        return 1
-    r = result.record
-    # written last: its presence means the build finished and passed every check
-    write_json_atomic(args.out_dir / "manifest.json", manifest_of(r, spec))
-    print(json.dumps({k: r[k] for k in ("system", "n_atoms", "conversion", "cycles", "gel_fraction",
-                                        "crosslink_density_mol_per_m3", "wall_time_s")}))
-    return 0
+        record = build_network(spec, args.out_dir).record
+        # written last: its presence means the build finished and passed every check
+        write_json_atomic(args.out_dir / "manifest.json", manifest_of(record, spec))
+        print(json.dumps({k: record[k] for k in ("system", "n_atoms", "conversion", "cycles", "gel_fraction",
+                                                 "crosslink_density_mol_per_m3", "wall_time_s")}))
+
+    return run_main("systems.build_network", body)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from rdkit.Chem import Descriptors
 
 from common.config import GelmdConfig
 from common.errors import SpeciesError
+from forcefields.molecules import molecule_from_smiles  # the one SMILES reader
 
 Role = Literal["solvent", "cation", "anion", "monomer"]
 
@@ -65,44 +66,24 @@ BUILTIN_SPECIES: dict[str, Species] = {
     )
 }
 
-# Elements our force field covers: GAFF2 organics plus the Na+/PF6- ion parameters.
-SUPPORTED_ELEMENTS = {"H", "C", "N", "O", "F", "P", "Na"}
-
-
-def molecule_from_smiles(smiles: str, name: str = "") -> Chem.Mol:
-    """Parse ``smiles`` into an RDKit molecule with explicit hydrogens, or raise SpeciesError."""
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None:
-        raise SpeciesError(f"species {name!r}: RDKit cannot parse SMILES {smiles!r}")
-    unsupported = sorted({a.GetSymbol() for a in mol.GetAtoms()} - SUPPORTED_ELEMENTS)
-    if unsupported:
-        raise SpeciesError(f"species {name!r}: SMILES {smiles!r} contains element(s) {unsupported}; "
-                           f"supported elements: {sorted(SUPPORTED_ELEMENTS)}")
-    if any(a.GetNumRadicalElectrons() for a in mol.GetAtoms()):
-        raise SpeciesError(f"species {name!r}: SMILES {smiles!r} has radical electrons; give a closed-shell "
-                           "molecule with explicit charges")
-    return Chem.AddHs(mol)
-
-
-def builtin_roles() -> dict[str, str]:
-    """``{name: role}`` of the built-in species, for config validation."""
-    return {name: s.role for name, s in BUILTIN_SPECIES.items()}
-
 
 def registry(config: GelmdConfig | None = None) -> dict[str, Species]:
-    """Built-in species plus those a config declares, each checked by parsing its SMILES."""
+    """Built-in species plus those a config declares (residue names are unique by config validation)."""
     species = dict(BUILTIN_SPECIES)
     if config is not None:
         for name, decl in config.species.items():
-            molecule_from_smiles(decl.smiles, name)
             species[name] = Species(name, decl.smiles, decl.residue, decl.role, decl.density_g_per_cm3)
-    residues = {}
-    for s in species.values():
-        if s.residue in residues:
-            raise SpeciesError(f"species {s.name!r} and {residues[s.residue]!r} share residue name {s.residue!r}; "
-                               "residue names must be unique")
-        residues[s.residue] = s.name
     return species
+
+
+def check_declared_species(config: GelmdConfig) -> None:
+    """Parse every SMILES a config gives (declared species, a gel's ``monomer_smiles``): RDKit must read it,
+    its elements must be supported and it must be closed-shell; SpeciesError names the species."""
+    for name, decl in config.species.items():
+        molecule_from_smiles(decl.smiles, name)
+    for system in config.systems.values():
+        if system.network is not None and system.network.monomer_smiles:
+            molecule_from_smiles(system.network.monomer_smiles, system.network.monomer)
 
 
 def get_species(name: str, species: dict[str, Species]) -> Species:
@@ -110,12 +91,3 @@ def get_species(name: str, species: dict[str, Species]) -> Species:
         return species[name]
     except KeyError:
         raise SpeciesError(f"unknown species {name!r}; known species: {sorted(species)}") from None
-
-
-def load_config(raw: dict) -> GelmdConfig:
-    """Validate a raw config mapping against the schema and the species registry (built-in + declared)."""
-    from common.config import build_config
-
-    config = build_config(raw, builtin_roles())
-    registry(config)  # parses every declared SMILES now, before any job runs
-    return config

@@ -7,9 +7,10 @@ import pytest
 from common.config import read_yaml
 from common.errors import ConfigError, UnitError
 from common.units import parse_quantity
-from systems.species import load_config
+from workflow.config_vocabulary import load_workflow_config as load_config
 
 DEMO = read_yaml("config/demo.yaml")
+DEMO_PATH = "config/demo.yaml"
 
 
 def with_change(path: str, value):
@@ -96,14 +97,14 @@ def test_enum_values_are_listed():
 def test_declared_species_with_bad_smiles_fails_before_any_job():
     raw = with_change("species.DMC", {"smiles": "C(=O", "residue": "DMC", "role": "solvent",
                                       "density": "1.07 g/cm^3"})
-    with pytest.raises(ValueError, match="cannot parse SMILES"):
+    with pytest.raises(ConfigError, match="species.DMC.*cannot parse SMILES"):
         load_config(raw)
 
 
 def test_declared_species_with_unsupported_element():
     raw = with_change("species.DMS", {"smiles": "CS(C)=O", "residue": "DMS", "role": "solvent",
                                       "density": "1.1 g/cm^3"})
-    with pytest.raises(ValueError, match=r"element\(s\) \['S'\].*supported"):
+    with pytest.raises(ConfigError, match=r"species.DMS.*element\(s\) \['S'\].*supported"):
         load_config(raw)
 
 
@@ -155,3 +156,170 @@ def test_gpe_system_keys_are_checked():
 def test_network_keys_on_an_electrolyte_are_refused():
     with pytest.raises(ConfigError, match=r"systems.LE.target_conversion.*only allowed for kind 'gpe'"):
         load_config(with_change("systems.LE.target_conversion", 0.8))
+
+
+# ---- issue 7: everything the config can know is checked before any job, by key -------------------------
+
+from common.config import GelmdConfig, read_resolved_config, stage_inputs  # noqa: E402
+from tests.configs import write_resolved  # noqa: E402
+from workflow.config_vocabulary import load_workflow_config_files  # noqa: E402
+
+
+@pytest.mark.parametrize("key, value, pattern", [
+    ("systems.LE.reference_density", "NaPF6_PC_2M", r"systems.LE.reference_density.*'NaPF6_PC_2M'.*allowed.*'PC'"),
+    ("systems.LE.reference_conductivity", "LE_typo",
+     r"systems.LE.reference_conductivity.*'LE_typo'.*allowed.*GPE_PBMP"),
+    ("systems.LE.viscosity", "0 mPa s", r"systems.LE.viscosity.*'0 mPa s'.*> 0"),
+    ("systems.LE.viscosity", "-2 mPa s", r"systems.LE.viscosity.*'-2 mPa s'.*> 0"),
+    ("protocol.trajectory_interval", "10 fs", r"protocol.trajectory_interval.*'10 fs'.*not a whole number of time "
+                                              r"steps.*4 fs"),
+    ("protocol.energy_interval", "2.002 ps", r"protocol.energy_interval.*whole number"),
+    ("protocol.heating_duration", "10.001 ps", r"protocol.heating_duration.*whole number"),
+    ("systems.LE.salt.cation", "PF6-", r"systems.LE.salt.cation.*'PF6-' is not a known cation.*'Na\+'"),
+])
+def test_values_the_config_can_know_are_checked_by_key(key, value, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(with_change(key, value))
+
+
+def test_ion_without_force_field_parameters_is_refused():
+    raw = with_change("species.TMA+", {"smiles": "C[N+](C)(C)C", "residue": "TMA", "role": "cation"})
+    raw["systems"]["LE"]["salt"]["cation"] = "TMA+"
+    with pytest.raises(ConfigError, match=r"systems.LE.salt.cation.*'TMA\+'.*no ion force-field parameters.*'Na\+'"):
+        load_config(raw)
+
+
+def test_declared_solvent_density_must_be_positive():
+    for density in ("0 g/cm^3", "-1.1 g/cm^3"):
+        raw = with_change("species.DMC", {"smiles": "COC(=O)OC", "residue": "DMC", "role": "solvent",
+                                          "density": density})
+        with pytest.raises(ConfigError, match=r"species.DMC.density.*> 0"):
+            load_config(raw)
+
+
+def test_bad_monomer_smiles_is_named_before_any_job():
+    raw = gpe(monomer="TPA", monomer_smiles="C=CC(=O)OC(C")
+    with pytest.raises(ConfigError, match=r"systems.GPE.monomer_smiles.*cannot parse SMILES"):
+        load_config(raw)
+
+
+@pytest.mark.parametrize("name", ["LE/1", "LE 1", "LE(1)", "LE;id>pwned", "../LE", "-LE", "LE$(id)", "LE`id`",
+                                  "LE'x", "", "L" * 65])
+def test_system_names_must_be_safe_as_a_path_and_a_shell_word(name):
+    raw = copy.deepcopy(DEMO)
+    raw["systems"] = {name: raw["systems"]["LE"]}
+    with pytest.raises(ConfigError, match=r"not allowed as a system name.*a letter, then"):
+        load_config(raw)
+
+
+@pytest.mark.parametrize("where, value", [
+    ("species name", "DMC;id"), ("species name", "DMC x"), ("species name", "D/C"),
+    ("residue", "D;C"), ("smiles", "COC(=O)OC';id;'"), ("smiles", "COC(=O)OC $(id)"),
+    ("monomer", "TPA;id"), ("monomer_residue", "T;A"), ("monomer_smiles", "C=CC(=O)OC';id"),
+    ("campaign name", "demo;id"), ("campaign name", "../x"),
+])
+def test_injection_through_every_name_a_config_can_set_is_refused(where, value):
+    raw = copy.deepcopy(DEMO)
+    species = {"smiles": "COC(=O)OC", "residue": "DMC", "role": "solvent", "density": "1.07 g/cm^3"}
+    if where == "species name":
+        raw["species"] = {value: species}
+    elif where in ("residue", "smiles"):
+        raw["species"] = {"DMC": {**species, where: value}}
+    elif where == "campaign name":
+        raw["name"] = value
+    else:
+        raw["systems"]["GPE_PTPA"][where] = value
+    with pytest.raises(ConfigError):
+        load_config(raw)
+
+
+def test_duplicate_yaml_key_is_named_with_file_and_lines(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("name: a\nseed: 1\nsystems:\n  LE: {solvents: {PC: 1.0}}\nseed: 2\n")
+    with pytest.raises(ConfigError, match=r"dup.yaml.*line 5.*'seed' is given twice.*first on line 2"):
+        read_yaml(path)
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("systems:\n  LE:\n    n_solvent: 10\n    n_solvent: 20\n")
+    with pytest.raises(ConfigError, match=r"line 4.*'n_solvent' is given twice"):
+        read_yaml(nested)
+
+
+def test_yaml_syntax_error_and_missing_file_are_named(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: a\nsystems:\n  LE: {solvents: {PC: 1.0}\n  bad\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml.*line 4.*YAML syntax error"):
+        read_yaml(path)
+    with pytest.raises(ConfigError, match=r"nope.yaml.*does not exist"):
+        load_workflow_config_files([tmp_path / "nope.yaml"])
+
+
+def test_config_files_merge_in_order_like_snakemake(tmp_path):
+    override = tmp_path / "override.yaml"
+    override.write_text("protocol:\n  production_duration: \"400 ps\"\n")
+    config = load_workflow_config_files([DEMO_PATH, override])
+    assert config.protocol.production_duration_ps == pytest.approx(400.0)
+    assert config.protocol.timestep_ps == pytest.approx(0.004)  # the rest of the demo's protocol is kept
+
+
+def test_network_keys_are_typed_with_schema_defaults():
+    net = load_config(gpe(monomer="TPA")).systems["GPE"].network
+    assert net.reaction == "radical_acrylate" and net.monomer_residue == "TPA"
+    assert net.target_conversion == 0.85 and net.max_cycles == 40 and net.min_ring_size == 6
+    assert net.bond_cutoff_nm == pytest.approx(0.5) and net.max_bond_cutoff_nm == pytest.approx(1.2)
+    assert net.relax_md_ps == pytest.approx(1.0) and net.pre_md_ps == pytest.approx(2.0)
+    assert net.network_seed is None
+    with pytest.raises(ConfigError, match=r"systems.GPE.bond_cutoff.*longer than max_bond_cutoff"):
+        load_config(gpe(bond_cutoff="1.5 nm"))
+
+
+def test_resolved_config_round_trips_the_model(tmp_path):
+    config = write_resolved(copy.deepcopy(DEMO), tmp_path / "config.resolved.json")
+    assert read_resolved_config(tmp_path / "config.resolved.json") == config
+
+
+def _every_field(model_class, prefix=""):
+    for name, model_field in model_class.model_fields.items():
+        yield prefix + name, model_field
+        annotation = model_field.annotation
+        for candidate in getattr(annotation, "__args__", (annotation,)):
+            if isinstance(candidate, type) and issubclass(candidate, GelmdConfig.__mro__[1]):
+                yield from _every_field(candidate, prefix + name + ".")
+
+
+def test_every_model_field_declares_the_stages_that_read_it():
+    missing = [key for key, f in _every_field(GelmdConfig)
+               if "stages" not in (f.json_schema_extra or {}) and not key.startswith("resources")]
+    assert not missing
+
+
+def test_stage_inputs_follow_the_field_declarations():
+    base = load_config(copy.deepcopy(DEMO))
+    longer = load_config(with_change("protocol.production_duration", "400 ps"))
+    assert stage_inputs(base, "produce", "LE") != stage_inputs(longer, "produce", "LE")
+    for stage in ("build", "parameterise", "equilibrate", "density"):
+        assert stage_inputs(base, stage, "LE") == stage_inputs(longer, stage, "LE"), stage
+    reference = load_config(with_change("systems.LE.reference_density", "PC"))
+    assert stage_inputs(base, "density", "LE") != stage_inputs(reference, "density", "LE")
+    assert stage_inputs(base, "produce", "LE") == stage_inputs(reference, "produce", "LE")
+    # an electrolyte's build does not depend on the engine; a gel's network build does
+    cpu = load_config(with_change("engine.platform", "CPU"))
+    assert stage_inputs(base, "build", "LE") == stage_inputs(cpu, "build", "LE")
+    assert stage_inputs(base, "network_build", "GPE_PBMP") != stage_inputs(cpu, "network_build", "GPE_PBMP")
+    # one system's change does not touch another's stages
+    other = load_config(with_change("systems.PC.n_solvent", 81))
+    assert stage_inputs(base, "build", "LE") == stage_inputs(other, "build", "LE")
+    assert stage_inputs(base, "build", "PC") != stage_inputs(other, "build", "PC")
+
+
+def test_each_builder_refuses_a_system_of_the_other_kind(tmp_path):
+    from systems.build_electrolyte import build_electrolyte
+    from systems.build_network import spec_from_config
+
+    config = load_config(copy.deepcopy(DEMO))
+    with pytest.raises(ConfigError, match=r"systems.GPE_PBMP.kind.*'gpe'.*builds kind 'electrolyte'"):
+        build_electrolyte(config, "GPE_PBMP", tmp_path / "out")
+    with pytest.raises(ConfigError, match=r"systems.LE.kind.*'electrolyte'.*needs 'gpe'"):
+        spec_from_config(config, "LE")
+    with pytest.raises(ConfigError, match=r"system 'XX' is not in the config; systems: \['GPE_PBMP'"):
+        spec_from_config(config, "XX")
+    assert not (tmp_path / "out").exists()

@@ -12,21 +12,22 @@ import pytest
 from common.config import fill_and_check_schema, read_yaml
 from common.errors import ConfigError, InputFileError
 from common.seeds import derive_seed
+from tests.configs import write_resolved
 from simulation.settings import load_settings, main, settings_from_config, settings_from_dict, write_settings
-from systems.species import load_config
+from workflow.config_vocabulary import load_workflow_config as load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo.yaml"
 
 
 def _resolved(tmp_path: Path, **changes) -> Path:
-    """The resolved config JSON as the workflow writes it (schema defaults filled, raw values)."""
+    """The resolved config JSON as the workflow writes it (the validated model)."""
     raw = read_yaml(DEMO)
     for key, value in changes.items():
         section, _, name = key.partition("__")
         raw.setdefault(section, {})[name] = value
     path = tmp_path / "config.resolved.json"
-    path.write_text(json.dumps(fill_and_check_schema(raw)))
+    write_resolved(raw, path)
     return path
 
 
@@ -95,15 +96,22 @@ def test_cli_config_values_reach_settings(tmp_path):
     assert settings.protocol.timestep_ps == pytest.approx(0.001)
 
 
-def test_cli_invalid_config_exits_1_naming_the_key(tmp_path, capsys):
-    raw = fill_and_check_schema(read_yaml(DEMO))
-    raw["protocol"]["timestep"] = "5 fs"  # too long even with HMR (limit 4 fs)
+def test_cli_invalid_resolved_config_exits_1_naming_the_key(tmp_path, capsys):
+    data = json.loads(_resolved(tmp_path).read_text())
+    data["protocol"]["timestep_ps"] = "five"
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps(raw))
+    path.write_text(json.dumps(data))
     out = tmp_path / "s.json"
     assert main(["--config", str(path), "--out", str(out)]) == 1
-    assert "protocol.timestep" in capsys.readouterr().err
+    assert "protocol.timestep_ps" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_cli_refuses_a_raw_config_as_resolved(tmp_path, capsys):
+    path = tmp_path / "raw.json"
+    path.write_text(json.dumps(fill_and_check_schema(read_yaml(DEMO))))
+    assert main(["--config", str(path), "--out", str(tmp_path / "s.json")]) == 1
+    assert "gelmd.config.resolved" in capsys.readouterr().err
 
 
 def test_cli_missing_or_broken_config_exits_1(tmp_path, capsys):

@@ -8,7 +8,8 @@ from openmm import app
 
 from common.errors import SpeciesError
 from systems.build_electrolyte import build_electrolyte
-from systems.species import BUILTIN_SPECIES, load_config, molecule_from_smiles
+from systems.species import BUILTIN_SPECIES, molecule_from_smiles
+from workflow.config_vocabulary import load_workflow_config as load_config
 from systems.structures import PF6_BOND_LENGTH_NM, conformer_positions
 
 

@@ -70,6 +70,36 @@ def test_bad_config_fails_before_any_job_with_the_key_named(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("field", ["system", "species", "monomer_residue"])
+def test_a_config_cannot_run_commands_through_names(field, tmp_path):
+    """A shared config is data: a name carrying a shell command is refused before any job, and runs nothing."""
+    raw = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    marker = tmp_path / "pwned"
+    payload = f"X;touch {marker}"
+    if field == "system":
+        raw["systems"] = {payload: raw["systems"]["LE"]}
+    elif field == "species":
+        raw["species"] = {payload: {"smiles": "COC(=O)OC", "residue": "DMC", "role": "solvent",
+                                    "density": "1.07 g/cm^3"}}
+    else:
+        raw["systems"]["GPE_PBMP"]["monomer_residue"] = payload
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    result = run_snakemake("--cores", "1", "--configfile", str(bad), "--directory", str(tmp_path))
+    assert result.returncode != 0
+    assert "not allowed" in result.stdout + result.stderr or "does not match" in result.stdout + result.stderr
+    assert not marker.exists() and not (tmp_path / "results").exists()
+
+
+def test_duplicate_key_in_the_config_file_stops_the_workflow(tmp_path):
+    text = (REPO / "config/demo.yaml").read_text() + "seed: 99\n"
+    bad = tmp_path / "dup.yaml"
+    bad.write_text(text)
+    result = run_snakemake("-n", "--cores", "1", "--configfile", str(bad), "--directory", str(tmp_path))
+    assert result.returncode != 0
+    assert "'seed' is given twice" in result.stdout + result.stderr
+
+
 TINY = {
     "name": "tiny",
     "seed": 7,

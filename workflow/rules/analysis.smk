@@ -3,10 +3,6 @@
 # outside the workflow.
 
 
-def system_spec(system):
-    return CFG.systems[system]
-
-
 rule density:
     """Equilibrium density (converged NPT window) with its standard error, against experiment."""
     input:
@@ -15,29 +11,16 @@ rule density:
     output:
         f"{RESULTS}/{{system}}/density.json",
     params:
-        reference=lambda wildcards: system_spec(wildcards.system).reference_density,
+        uses=lambda wildcards: stage_inputs("density", wildcards.system),
+        reference=lambda wildcards: CFG.systems[wildcards.system].reference_density,
+        python=PYTHON,
     log:
         f"{LOGS}/{{system}}/density.log",
     localrule: True
     shell:
-        "{PYTHON} -m analysis.density --equilibration {input.equilibration} --forcefield {input.forcefield} "
-        "--system-name {wildcards.system} --reference '{params.reference}' --out {output} > {log} 2>&1"
-
-
-def has_salt(system):
-    return system_spec(system).salt.concentration_mol_per_L > 0
-
-
-SALTED = [s for s in SYSTEMS if has_salt(s)]
-
-
-def production_folder(system, replica):
-    """Replica 1 is the production/ folder; replica k >= 2 is production_replica<k>/."""
-    name = "production" if int(replica) == 1 else f"production_replica{replica}"
-    return f"{RESULTS}/{system}/{name}"
-
-
-REPLICAS = range(1, CFG.protocol.production_replicas + 1)
+        "{params.python} -m analysis.density --equilibration {input.equilibration:q} "
+        "--forcefield {input.forcefield:q} --system-name {wildcards.system:q} --reference {params.reference:q} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule transport_replica:
@@ -55,10 +38,11 @@ rule transport_replica:
     wildcard_constraints:
         replica="[1-9][0-9]*",
     params:
-        temperature=CFG.raw["temperature"],
-        formal_charges=formal_charge_arguments(),
-        viscosity=lambda wildcards: (f"--viscosity '{CFG.raw['systems'][wildcards.system]['viscosity']}'"
-                                     if system_spec(wildcards.system).viscosity_Pa_s else ""),
+        uses=lambda wildcards: stage_inputs("transport", wildcards.system),
+        temperature=f"{CFG.temperature_K!r} K",
+        formal_charges=formal_charges(),
+        viscosity=lambda wildcards: viscosity_arguments(wildcards.system),
+        python=PYTHON,
     log:
         f"{LOGS}/{{system}}/transport_replica{{replica}}.log",
     threads: 2
@@ -66,10 +50,10 @@ rule transport_replica:
         runtime=120,
         mem_mb=8000,
     shell:
-        "{PYTHON} -m analysis.transport --topology {input.pdb} --trajectory {input.trajectory} "
-        "--system {input.system} --temperature '{params.temperature}' {params.viscosity} "
-        "--formal-charges {params.formal_charges} "
-        "--out {output.json} --csv {output.csv} --plots-dir {output.plots} --log {log}"
+        "{params.python} -m analysis.transport --topology {input.pdb:q} --trajectory {input.trajectory:q} "
+        "--system {input.system:q} --temperature {params.temperature:q} {params.viscosity:q} "
+        "--formal-charges {params.formal_charges:q} "
+        "--out {output.json:q} --csv {output.csv:q} --plots-dir {output.plots:q} --log {log:q}"
 
 
 rule transport:
@@ -79,28 +63,13 @@ rule transport:
     output:
         json=f"{RESULTS}/{{system}}/transport.json",
         csv=f"{RESULTS}/{{system}}/transport.csv",
+    params:
+        python=PYTHON,
     log:
         f"{LOGS}/{{system}}/transport.log",
     localrule: True
     shell:
-        "{PYTHON} -m analysis.replicas --out {output.json} --csv {output.csv} {input} > {log} 2>&1"
-
-
-def summary_arguments(wildcards, input):
-    """Per-system groups of report files for analysis.summary (see its docstring)."""
-    parts = []
-    for system in SYSTEMS:
-        parts += ["--system", system]
-        for key in ("manifest", "forcefield", "density", "production"):
-            parts += [f"--{key}", getattr(input, f"{key}_{system}")]
-        if has_salt(system):
-            parts += ["--transport", input[f"transport_{system}"]]
-        if system_spec(system).kind == "gpe":
-            # written by the same build_system job as manifest.json (an input), so it exists here; it is not
-            # a declared output because the electrolyte builder does not write one
-            parts += ["--network", f"{RESULTS}/{system}/build/network.json"]
-        parts += ["--reference-conductivity", f"'{system_spec(system).reference_conductivity}'"]
-    return " ".join(parts)
+        "{params.python} -m analysis.replicas --out {output.json:q} --csv {output.csv:q} {input:q} > {log:q} 2>&1"
 
 
 rule summary:
@@ -116,10 +85,14 @@ rule summary:
         csv=f"{RESULTS}/summary.csv",
         json=f"{RESULTS}/summary.json",
     params:
+        uses=stage_inputs("summary"),
+        campaign=CFG.name,
         arguments=summary_arguments,
+        out_dir=lambda wildcards, output: os.path.dirname(output.md),
+        python=PYTHON,
     log:
         f"{LOGS}/summary.log",
     localrule: True
     shell:
-        "{PYTHON} -m analysis.summary --campaign {CFG.name} --out-dir $(dirname {output.md}) "
-        "{params.arguments} > {log} 2>&1"
+        "{params.python} -m analysis.summary --campaign {params.campaign:q} --out-dir {params.out_dir:q} "
+        "{params.arguments:q} > {log:q} 2>&1"

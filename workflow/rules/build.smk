@@ -3,14 +3,9 @@
 # (network.json holds conversion, crosslink density, gel fraction, loops).
 
 
-def builder_module(system):
-    return "systems.build_network" if CFG.systems[system].kind == "gpe" else "systems.build_electrolyte"
-
-
-
 rule build_system:
     input:
-        # ancient(): only the parts a stage uses (params) trigger a rerun, not every config edit.
+        # ancient(): only the settings a stage reads (params.uses) trigger a rerun, not every config edit.
         config=ancient(f"{RESULTS}/config.resolved.json"),
     output:
         pdb=f"{RESULTS}/{{system}}/build/system.pdb",
@@ -18,13 +13,15 @@ rule build_system:
     params:
         uses=lambda wildcards: stage_inputs("build", wildcards.system),
         builder=lambda wildcards: builder_module(wildcards.system),
+        out_dir=lambda wildcards, output: os.path.dirname(output.pdb),
+        python=PYTHON,
     log:
         f"{LOGS}/{{system}}/build.log",
-    threads: lambda wildcards: workflow.cores if CFG.systems[wildcards.system].kind == "gpe" else 1
+    threads: lambda wildcards: workflow.cores if is_gel(wildcards.system) else 1
     resources:
-        runtime=lambda wildcards: 240 if CFG.systems[wildcards.system].kind == "gpe" else 15,
-        mem_mb=lambda wildcards: 8000 if CFG.systems[wildcards.system].kind == "gpe" else 2000,
-        gpu=lambda wildcards: CFG.resources.gpu if CFG.systems[wildcards.system].kind == "gpe" else 0,
+        runtime=lambda wildcards: 240 if is_gel(wildcards.system) else 15,
+        mem_mb=lambda wildcards: 8000 if is_gel(wildcards.system) else 2000,
+        gpu=lambda wildcards: CFG.resources.gpu if is_gel(wildcards.system) else 0,
     shell:
-        "{PYTHON} -m {params.builder} --config {input.config} "
-        "--system {wildcards.system} --out-dir $(dirname {output.pdb}) > {log} 2>&1"
+        "{params.python} -m {params.builder} --config {input.config:q} "
+        "--system {wildcards.system:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

@@ -1,42 +1,69 @@
-# Shared helpers: config validation (schema + typed models, before any job runs), paths, resources.
+# Shared helpers: the config loaded once into the typed model (common/config.py), paths, resources and the
+# per-stage rerun triggers derived from the model. Functions only; the rules live in the stage files.
 import os
+import shlex
 import sys
 from pathlib import Path
 
 REPO_ROOT = Path(workflow.basedir).resolve()
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
-# Jobs (scripts, python -m entry points, cluster job steps) import our packages from the repository root.
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
 
+from common.config import read_yaml, stage_inputs as model_stage_inputs
 from common.errors import ConfigError
+from common.io import write_text_atomic
 from snakemake.exceptions import WorkflowError
-from systems.species import load_config, registry
+from systems.species import registry
+from workflow.config_vocabulary import load_workflow_config
 
+# Snakemake has parsed the config files already, but its YAML reader lets a duplicate key win silently:
+# read each file again strictly (duplicate keys and syntax errors named by file and line), then validate
+# the merged config (files + --config overrides) once into the typed model. Nothing below reads `config`.
 try:
-    CFG = load_config(config)
+    for _path in workflow.config_settings.configfiles or [REPO_ROOT / "config" / "config.yaml"]:
+        read_yaml(_path)
+    CFG = load_workflow_config(config)
 except ConfigError as error:
     raise WorkflowError(f"gelmd: invalid configuration.\n{error}") from None
 
-PYTHON = sys.executable
+# The interpreter of this Snakemake, with the repository root as the import root of our packages, for every
+# job (local, cluster step). A value of our own, not of the config: already shell-quoted.
+PYTHON = shlex.join(["env", f"PYTHONPATH={REPO_ROOT}", sys.executable])
 RESULTS = f"results/{CFG.name}"
 LOGS = f"logs/{CFG.name}"
 SYSTEMS = sorted(CFG.systems)
 SPECIES = registry(CFG)
 # Absolute, so that a run in another working directory (snakemake --directory) uses the cached templates.
 TEMPLATE_DIR = str(REPO_ROOT / "forcefields" / "data" / "templates")
-ION_RESIDUES = sorted(s.residue for s in SPECIES.values() if s.role in ("cation", "anion"))
+REPLICAS = range(1, CFG.protocol.production_replicas + 1)
+SALTED = [s for s in SYSTEMS if CFG.systems[s].has_salt]
 
-wildcard_constraints:
-    system="|".join(SYSTEMS),
-    residue="[A-Z0-9]{1,3}",
+
+def is_gel(system):
+    return CFG.systems[system].kind == "gpe"
+
+
+def stage_inputs(stage, system=None):
+    """The settings a stage reads (from the typed model's field declarations); as rule params they make
+    Snakemake rerun exactly the stages a change affects."""
+    if stage == "build" and system is not None and is_gel(system):
+        stage = "network_build"  # the network builder also runs MD: engine, force field, T and p
+    return model_stage_inputs(CFG, stage, system)
+
+
+def builder_module(system):
+    return "systems.build_network" if is_gel(system) else "systems.build_electrolyte"
 
 
 def system_residues(system):
     """Residue names of the molecular (non-ion) species that a system contains."""
-    spec = CFG.systems[system]
-    names = list(spec.solvent_volume_fractions)
-    return sorted(SPECIES[n].residue for n in names)
+    return sorted(SPECIES[n].residue for n in CFG.systems[system].solvent_volume_fractions)
+
+
+def ion_residues(system):
+    """Residue names of the system's cation and anion (their parameters come from forcefields/data/ions.xml)."""
+    salt = CFG.systems[system].salt
+    return [SPECIES[salt.cation].residue, SPECIES[salt.anion].residue]
 
 
 def template_files(wildcards):
@@ -56,46 +83,35 @@ def sim_resources():
     return dict(gpu=CFG.resources.gpu, runtime=CFG.resources.runtime_min, mem_mb=CFG.resources.mem_mb)
 
 
-rule resolve_config:
-    """The validated config with every default filled in: the one input all stages read."""
-    output:
-        f"{RESULTS}/config.resolved.json",
-    params:
-        resolved=CFG.raw,
-    log:
-        f"{LOGS}/resolve_config.log",
-    localrule: True
-    script:
-        "../scripts/write_resolved_config.py"
+def formal_charges():
+    """['NA=1', 'PF6=-1']: the integer charges of the ion residues, for the formal-charge conductivity."""
+    return [f"{s.residue}={s.formal_charge}" for s in SPECIES.values() if s.role in ("cation", "anion")]
 
 
-def stage_inputs(stage, system):
-    """The config values a stage depends on; as rule params they make Snakemake rerun exactly what changed."""
-    raw = CFG.raw
-    # Keys that only the analysis reads must not rebuild or rerun simulations when they change.
-    analysis_only = ("reference_density", "reference_conductivity", "viscosity")
-    spec = {k: v for k, v in raw["systems"][system].items() if k not in analysis_only}
-    used = {"system": spec, "seed": raw["seed"], "species": raw["species"]}
-    if stage == "build" and CFG.systems[system].kind == "gpe":
-        # the network builder parameterises and runs MD between crosslinking cycles
-        used |= {"forcefield": raw["forcefield"], "temperature": raw["temperature"], "pressure": raw["pressure"]}
-    if stage in ("parameterise", "equilibrate", "produce"):
-        used["forcefield"] = raw["forcefield"]
-    if stage in ("equilibrate", "produce"):
-        keys = PRODUCTION_KEYS if stage == "produce" else EQUILIBRATION_KEYS
-        used |= {"temperature": raw["temperature"], "pressure": raw["pressure"], "engine": raw["engine"],
-                 "protocol": {k: v for k, v in raw["protocol"].items() if k in keys}}
-    return used
+def viscosity_arguments(system):
+    """['--viscosity', '<value> Pa s'] when the config gives the system's viscosity, else []."""
+    value = CFG.systems[system].viscosity_Pa_s
+    return [] if value is None else ["--viscosity", f"{value!r} Pa s"]
 
 
-# Protocol keys per stage: a production-only change (e.g. a longer run) must not rerun equilibration.
-EQUILIBRATION_KEYS = ("timestep", "friction", "barostat_interval", "minimise_max_iterations", "heating_duration",
-                      "heating_start_temperature", "equilibration_duration", "equilibration_max_blocks",
-                      "density_tolerance", "energy_interval")
-PRODUCTION_KEYS = ("timestep", "production_friction", "production_duration", "production_chunk",
-                   "trajectory_interval", "energy_interval")
+def production_folder(system, replica):
+    """Replica 1 is the production/ folder; replica k >= 2 is production_replica<k>/."""
+    name = "production" if int(replica) == 1 else f"production_replica{replica}"
+    return f"{RESULTS}/{system}/{name}"
 
 
-def formal_charge_arguments():
-    """'NA=1 PF6=-1': the integer charges of the ion residues, for the formal-charge conductivity."""
-    return " ".join(f"{s.residue}={s.formal_charge}" for s in SPECIES.values() if s.role in ("cation", "anion"))
+def summary_arguments(wildcards, input):
+    """Per-system groups of report files for analysis.summary (see its docstring), as a list of words."""
+    words = []
+    for system in SYSTEMS:
+        words += ["--system", system]
+        for key in ("manifest", "forcefield", "density", "production"):
+            words += [f"--{key}", getattr(input, f"{key}_{system}")]
+        if CFG.systems[system].has_salt:
+            words += ["--transport", input[f"transport_{system}"]]
+        if is_gel(system):
+            # written by the same build_system job as manifest.json (an input), so it exists here; it is not
+            # a declared output because the electrolyte builder does not write one
+            words += ["--network", f"{RESULTS}/{system}/build/network.json"]
+        words += ["--reference-conductivity", CFG.systems[system].reference_conductivity]
+    return words

@@ -8,6 +8,7 @@ rule resp_template:
         f"{TEMPLATE_DIR}/{{residue}}.xml",
     params:
         smiles=residue_smiles,
+        python=PYTHON,
     log:
         f"logs/templates/{{residue}}.log",
     threads: 2
@@ -15,8 +16,8 @@ rule resp_template:
         runtime=120,
         mem_mb=8000,
     shell:
-        "OMP_NUM_THREADS={threads} {PYTHON} -m forcefields.build_template --smiles '{params.smiles}' "
-        "--residue {wildcards.residue} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {params.python} -m forcefields.build_template --smiles {params.smiles:q} "
+        "--residue {wildcards.residue:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule parameterise:
@@ -29,19 +30,26 @@ rule parameterise:
         report=f"{RESULTS}/{{system}}/parameterise/forcefield.json",
     params:
         uses=lambda wildcards: stage_inputs("parameterise", wildcards.system),
-        ff=CFG.raw["forcefield"],
-        ions=" ".join(ION_RESIDUES),
+        ions=lambda wildcards: ion_residues(wildcards.system),
+        ion_charge_scale=CFG.forcefield.ion_charge_scale,
+        cutoff=f"{CFG.forcefield.nonbonded_cutoff_nm!r} nm",
+        ewald_error_tolerance=CFG.forcefield.ewald_error_tolerance,
+        hydrogen_mass=f"{CFG.forcefield.hydrogen_mass_amu!r} amu",
         # Networks are bonded through the box faces; their residue templates (one per monomer unit and
         # reaction state) are written by the network builder into the template folder.
-        network=lambda wildcards: "--periodic-bonds" if CFG.systems[wildcards.system].kind == "gpe" else "",
+        network=lambda wildcards: ["--periodic-bonds"] if is_gel(wildcards.system) else [],
+        template_dir=TEMPLATE_DIR,
+        out_dir=lambda wildcards, output: os.path.dirname(output.system),
+        python=PYTHON,
     log:
         f"{LOGS}/{{system}}/parameterise.log",
     resources:
         runtime=15,
         mem_mb=4000,
     shell:
-        "{PYTHON} -m forcefields.parameterise --topology {input.pdb} --templates {input.templates} "
-        "--template-dir {TEMPLATE_DIR} {params.network} "
-        "--ion-residues {params.ions} --ion-charge-scale {params.ff[ion_charge_scale]} "
-        "--cutoff '{params.ff[nonbonded_cutoff]}' --ewald-error-tolerance {params.ff[ewald_error_tolerance]} "
-        "--hydrogen-mass '{params.ff[hydrogen_mass]}' --out-dir $(dirname {output.system}) > {log} 2>&1"
+        "{params.python} -m forcefields.parameterise --topology {input.pdb:q} --templates {input.templates:q} "
+        "--template-dir {params.template_dir:q} {params.network:q} "
+        "--ion-residues {params.ions:q} --ion-charge-scale {params.ion_charge_scale:q} "
+        "--cutoff {params.cutoff:q} --ewald-error-tolerance {params.ewald_error_tolerance:q} "
+        "--hydrogen-mass {params.hydrogen_mass:q} "
+        "--out-dir {params.out_dir:q} > {log:q} 2>&1"

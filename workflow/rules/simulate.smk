@@ -3,21 +3,6 @@
 # Portable State/System XML passes between the rules.
 
 
-rule simulation_settings:
-    """Protocol, engine, temperature, pressure and seed in internal units, for the simulation entry points."""
-    input:
-        config=ancient(f"{RESULTS}/config.resolved.json"),
-    output:
-        f"{RESULTS}/simulation_settings.json",
-    params:
-        uses=lambda wildcards: {k: CFG.raw[k] for k in ("temperature", "pressure", "seed", "engine", "protocol")},
-    log:
-        f"{LOGS}/simulation_settings.log",
-    localrule: True
-    shell:
-        "{PYTHON} -m simulation.settings --config {input.config} --out {output} > {log} 2>&1"
-
-
 rule equilibrate:
     input:
         system=rules.parameterise.output.system,
@@ -30,15 +15,16 @@ rule equilibrate:
         report=f"{RESULTS}/{{system}}/equilibrate/equilibration.json",
     params:
         uses=lambda wildcards: stage_inputs("equilibrate", wildcards.system),
+        python=PYTHON,
     log:
         f"{LOGS}/{{system}}/equilibrate.log",
     threads: workflow.cores
     resources:
         **sim_resources(),
     shell:
-        "{PYTHON} -m simulation.equilibrate --system {input.system} --state {input.state} "
-        "--topology {input.pdb} --settings {input.settings} --out-state {output.state} "
-        "--out-system {output.system} --report {output.report} --log {log}"
+        "{params.python} -m simulation.equilibrate --system {input.system:q} --state {input.state:q} "
+        "--topology {input.pdb:q} --settings {input.settings:q} --out-state {output.state:q} "
+        "--out-system {output.system:q} --report {output.report:q} --log {log:q}"
 
 
 rule produce:
@@ -58,15 +44,17 @@ rule produce:
         # Chunks and checkpoints live beside (not inside) the output folder and are not Snakemake outputs,
         # so Snakemake does not delete them when it reruns a killed job, which then resumes from them.
         work=lambda wildcards: f"{RESULTS}/{wildcards.system}/production.work",
+        out_dir=lambda wildcards, output: os.path.dirname(output.trajectory),
+        python=PYTHON,
     log:
         f"{LOGS}/{{system}}/produce.log",
     threads: workflow.cores
     resources:
         **sim_resources(),
     shell:
-        "{PYTHON} -m simulation.produce --system {input.system} --state {input.state} "
-        "--topology {input.pdb} --settings {input.settings} --work-dir {params.work} "
-        "--out-dir $(dirname {output.trajectory}) --log {log}"
+        "{params.python} -m simulation.produce --system {input.system:q} --state {input.state:q} "
+        "--topology {input.pdb:q} --settings {input.settings:q} --work-dir {params.work:q} "
+        "--out-dir {params.out_dir:q} --log {log:q}"
 
 
 rule produce_replica:
@@ -87,13 +75,15 @@ rule produce_replica:
         replica="[2-9]|[1-9][0-9]+",
     params:
         uses=lambda wildcards: stage_inputs("produce", wildcards.system),
-        work=lambda wildcards: f"{RESULTS}/{wildcards.system}/production_replica{wildcards.replica}.work",
+        work=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}.work",
+        out_dir=lambda wildcards, output: os.path.dirname(output.trajectory),
+        python=PYTHON,
     log:
         f"{LOGS}/{{system}}/produce_replica{{replica}}.log",
     threads: workflow.cores
     resources:
         **sim_resources(),
     shell:
-        "{PYTHON} -m simulation.produce --system {input.system} --state {input.state} "
-        "--topology {input.pdb} --settings {input.settings} --replica {wildcards.replica} "
-        "--work-dir {params.work} --out-dir $(dirname {output.trajectory}) --log {log}"
+        "{params.python} -m simulation.produce --system {input.system:q} --state {input.state:q} "
+        "--topology {input.pdb:q} --settings {input.settings:q} --replica {wildcards.replica:q} "
+        "--work-dir {params.work:q} --out-dir {params.out_dir:q} --log {log:q}"
