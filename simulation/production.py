@@ -55,7 +55,7 @@ from openmm import app, unit
 
 from common.errors import SimulationError
 from common.io import atomic_path, write_json_atomic
-from simulation import dcd
+from common import dcd
 from simulation.platform import PlatformChoice
 from simulation.reporters import (PROGRESS_COLUMNS, BlowUpGuard, DcdTrajectoryReporter, ProgressReporter, RunLog,
                                   interval_steps)
