@@ -39,13 +39,24 @@ from typing import Mapping
 
 import numpy as np
 
-from analysis.diffusion import KB_J_PER_K, SlopeFit, fit_msd_slope
+from analysis.diffusion import SlopeFit, fit_msd_slope
 from analysis.msd import Backend, block_slices, msd_fft
+from common.constants import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C, M2_PER_S_PER_NM2_PER_PS, M3_PER_NM3
 from common.errors import AnalysisError
 
-ELEMENTARY_CHARGE_C = 1.602176634e-19
-NM3_TO_M3 = 1e-27
-E2NM2_PER_PS_TO_C2M2_PER_S = ELEMENTARY_CHARGE_C**2 * 1e-18 / 1e-12
+S_PER_M_TO_MS_PER_CM = 10.0
+"""mS/cm in one S/m (1000 mS per S, 100 cm per m): the unit experiments report conductivity in."""
+
+
+def _e2_over_VkT(volume_nm3: float, temperature_K: float) -> float:
+    """e² / (V k_B T) in S s/m³ (= C²/(J m³)), V in nm³: times Σq² D (D in m²/s) it is a conductivity in S/m.
+
+    The prefactor shared by Nernst–Einstein and Einstein–Helfand.
+    """
+    if not (volume_nm3 > 0 and temperature_K > 0):
+        raise AnalysisError(f"conductivity needs a volume > 0 and a temperature > 0; got V={volume_nm3} nm^3, "
+                            f"T={temperature_K} K")
+    return ELEMENTARY_CHARGE_C**2 / (volume_nm3 * M3_PER_NM3 * BOLTZMANN_J_PER_K * temperature_K)
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ def nernst_einstein(sum_q2: Mapping[str, float], D_m2_per_s: Mapping[str, float]
     """σ_NE in S/m from Σq² (e²) and D (m²/s) of every ion species (see module docstring)."""
     if not sum_q2:
         raise AnalysisError("Nernst-Einstein conductivity needs at least one ion species; none was found")
-    prefactor = ELEMENTARY_CHARGE_C**2 / (volume_nm3 * NM3_TO_M3 * KB_J_PER_K * temperature_K)
+    prefactor = _e2_over_VkT(volume_nm3, temperature_K)
     value = prefactor * sum(sum_q2[s] * D_m2_per_s[s] for s in sum_q2)
     errs = [D_stderr_m2_per_s.get(s) for s in sum_q2]
     stderr = None if any(e is None for e in errs) else \
@@ -136,6 +147,6 @@ def einstein_helfand(series_nm: np.ndarray, molecule_charges_e: np.ndarray, fram
     if n_blocks > 1:
         blocks = np.stack([msd_fft(M[sl], backend, reduce="sum") for sl in block_slices(M.shape[0], n_blocks)])
     fit = fit_msd_slope(msd, frame_interval_ps, blocks)
-    factor = E2NM2_PER_PS_TO_C2M2_PER_S / (6.0 * volume_nm3 * NM3_TO_M3 * KB_J_PER_K * temperature_K)
+    factor = _e2_over_VkT(volume_nm3, temperature_K) * M2_PER_S_PER_NM2_PER_PS / 6.0
     sigma = Estimate(fit.slope * factor, None if fit.stderr is None else fit.stderr * factor)
     return EinsteinHelfandResult(sigma, msd, fit)

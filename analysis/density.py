@@ -26,13 +26,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Sequence
 
 import numpy as np
 
 from analysis.reference_data import DENSITY_G_PER_CM3, lookup
-from common.errors import AnalysisError, GelmdError
+from common.cli import run_main
+from common.errors import AnalysisError
 from common.io import read_json, write_json_atomic
 
 SCHEMA = "gelmd.analysis.density/1"
@@ -144,16 +144,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reference", default="", help=f"experimental reference key: {sorted(DENSITY_G_PER_CM3)}")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    try:
-        report = density_report(read_json(args.equilibration, "equilibration report"),
-                                read_json(args.forcefield, "force-field report"), args.system_name, args.reference)
-    except GelmdError as exc:
-        print(f"analysis.density: error: {exc}", file=sys.stderr)
-        return 1
+    return run_main("analysis.density", lambda: _write_density(args))
+
+
+def _write_density(args: argparse.Namespace) -> None:
+    """Read the two reports, write the density JSON and print the value."""
+    report = density_report(read_json(args.equilibration, "equilibration report"),
+                            read_json(args.forcefield, "force-field report"), args.system_name, args.reference)
     write_json_atomic(args.out, report)
     d = report["density_g_per_cm3"]
     print(f"{args.system_name}: density {d['value']:.4f} +- {d['stderr']:.4f} g/cm^3")
-    return 0
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Fit
 In the diffusive regime MSD(t) = 2 d D t + c (d = 3 dimensions; the intercept c absorbs the ballistic
 and caging offset). D is the least-squares slope of MSD against lag time over the window of lags chosen
 below, divided by 2d, from the MSD averaged over all time origins of the whole run. Units inside: nm²/ps;
-1 nm²/ps = 1e-6 m²/s.
+1 nm²/ps = 1e-6 m²/s (``common.constants.M2_PER_S_PER_NM2_PER_PS``).
 
 Diffusive-window rule (:func:`choose_diffusive_window`)
 -------------------------------------------------------
@@ -34,7 +34,8 @@ those spanning block boundaries), whose scatter is at most that of the block mea
 Yeh–Hummer (J. Phys. Chem. B 108, 15873 (2004))
 ----------------------------------------------
 D_∞ = D_pbc + k_B T ξ / (6 π η L) with ξ = 2.837297 for a cubic box of edge L, η the shear viscosity.
-For a non-cubic box L = V^(1/3) is used and the correction is approximate.
+For a non-cubic box L = V^(1/3) is used and the correction is approximate. k_B T ξ / (6 π L) (in N, i.e.
+J/m) is reported on its own too, so a user with a viscosity from elsewhere can divide it by η (Pa s).
 """
 
 from __future__ import annotations
@@ -44,11 +45,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.constants import BOLTZMANN_J_PER_K, M2_PER_S_PER_NM2_PER_PS
 from common.errors import AnalysisError
 
-KB_J_PER_K = 1.380649e-23
-NM2_PER_PS_TO_M2_PER_S = 1e-6
 YEH_HUMMER_XI = 2.837297
+"""ξ of a simple cubic lattice of point sources (Yeh & Hummer 2004), dimensionless."""
+M_PER_NM = 1e-9
+"""m in one nm (a unit factor the Yeh–Hummer term needs; not a physical constant)."""
 MIN_FRAMES_FOR_FIT = 50     # fewer frames cannot give a window plus 5 blocks with ≥ 3 lags each
 MIN_WINDOW_LAGS = 3
 
@@ -221,16 +224,22 @@ def diffusion_from_msd(msd_nm2: np.ndarray, frame_interval_ps: float, block_msds
                        dimensions: int = 3, **window_options) -> DiffusionResult:
     """D = slope / (2 d) of the MSD (nm²) over the diffusive window, converted to m²/s, with block stderr."""
     fit = fit_msd_slope(msd_nm2, frame_interval_ps, block_msds_nm2, **window_options)
-    factor = NM2_PER_PS_TO_M2_PER_S / (2 * dimensions)
+    factor = M2_PER_S_PER_NM2_PER_PS / (2 * dimensions)
     return DiffusionResult(fit.slope * factor, None if fit.stderr is None else fit.stderr * factor, fit, dimensions)
+
+
+def yeh_hummer_numerator_N(temperature_K: float, box_length_nm: float) -> float:
+    """k_B T ξ / (6 π L) in N (= J/m = Pa s · m²/s): the Yeh–Hummer correction times the viscosity η."""
+    if not (temperature_K > 0 and box_length_nm > 0):
+        raise AnalysisError(f"Yeh-Hummer needs T > 0 and L > 0; got T={temperature_K} K, L={box_length_nm} nm")
+    return BOLTZMANN_J_PER_K * temperature_K * YEH_HUMMER_XI / (6 * math.pi * box_length_nm * M_PER_NM)
 
 
 def yeh_hummer_correction(temperature_K: float, viscosity_Pa_s: float, box_length_nm: float) -> float:
     """Finite-size correction k_B T ξ / (6 π η L) in m²/s to add to a periodic-box D (cubic box, edge L)."""
-    if not (viscosity_Pa_s > 0 and box_length_nm > 0 and temperature_K > 0):
-        raise AnalysisError(f"Yeh-Hummer needs T > 0, viscosity > 0 and L > 0; got T={temperature_K} K, "
-                            f"eta={viscosity_Pa_s} Pa s, L={box_length_nm} nm")
-    return KB_J_PER_K * temperature_K * YEH_HUMMER_XI / (6 * math.pi * viscosity_Pa_s * box_length_nm * 1e-9)
+    if not viscosity_Pa_s > 0:
+        raise AnalysisError(f"Yeh-Hummer needs a viscosity > 0 (--viscosity); got {viscosity_Pa_s!r} Pa s")
+    return yeh_hummer_numerator_N(temperature_K, box_length_nm) / viscosity_Pa_s
 
 
 def is_cubic(box_nm: np.ndarray, rtol: float = 1e-3) -> bool:

@@ -28,11 +28,11 @@ from __future__ import annotations
 import argparse
 import copy
 import math
-import sys
 from typing import Sequence
 
 from analysis.transport import _write_csv, csv_rows
-from common.errors import AnalysisError, GelmdError
+from common.cli import run_main
+from common.errors import AnalysisError
 from common.io import read_json, write_json_atomic
 
 COMBINATION_RULE = ("value = mean over replicas; stderr = max(sqrt(sum of squared replica stderrs)/n, "
@@ -103,15 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--csv", default=None)
     args = parser.parse_args(argv)
-    try:
-        combined = combine_reports([read_json(p, "replica report") for p in args.reports], args.reports)
-    except GelmdError as exc:
-        print(f"analysis.replicas: error: {exc}", file=sys.stderr)
-        return 1
+    return run_main("analysis.replicas", lambda: _combine(args))
+
+
+def _combine(args: argparse.Namespace) -> None:
+    """Combine the replica reports; write the CSV (if asked) and the JSON."""
+    combined = combine_reports([read_json(p, "replica report") for p in args.reports], args.reports)
     if args.csv:
         _write_csv(args.csv, csv_rows(combined))
     write_json_atomic(args.out, combined)
-    return 0
 
 
 if __name__ == "__main__":

@@ -25,12 +25,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from analysis.conductivity import S_PER_M_TO_MS_PER_CM
 from analysis.reference_data import CONDUCTIVITY_MS_PER_CM, lookup
-from common.errors import AnalysisError, GelmdError, InputFileError
+from common.cli import run_main
+from common.errors import AnalysisError, InputFileError
 from common.io import read_json, write_json_atomic, write_text_atomic
 
 SCHEMA = "gelmd.analysis.summary/1"
-S_PER_M_TO_MS_PER_CM = 10.0  # 1 S/m = 1000 mS / 100 cm
 FILE_KEYS = ("manifest", "forcefield", "density", "production", "transport", "network")
 
 
@@ -266,18 +267,18 @@ def parse_system_groups(argv: Sequence[str]) -> tuple[argparse.Namespace, list[d
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, systems = parse_system_groups(sys.argv[1:] if argv is None else list(argv))
-    try:
-        rows = [system_row(s["name"], {k: s[k] for k in FILE_KEYS}, s["reference_conductivity"]) for s in systems]
-    except GelmdError as exc:
-        print(f"analysis.summary: error: {exc}", file=sys.stderr)
-        return 1
+    return run_main("analysis.summary", lambda: _summarise(args, systems))
+
+
+def _summarise(args: argparse.Namespace, systems: list[dict]) -> None:
+    """Read every system's reports and write summary.json, summary.csv and (last) summary.md."""
+    rows = [system_row(s["name"], {k: s[k] for k in FILE_KEYS}, s["reference_conductivity"]) for s in systems]
     out = Path(args.out_dir)
     write_json_atomic(out / "summary.json", {"schema": SCHEMA, "campaign": args.campaign, "systems": rows})
     write_text_atomic(out / "summary.csv", csv_text(rows))
     # The Markdown is the workflow's final target: written last, so its presence means the rest is there.
     write_text_atomic(out / "summary.md", markdown(args.campaign, rows))
     print(markdown(args.campaign, rows))
-    return 0
 
 
 if __name__ == "__main__":

@@ -5,10 +5,14 @@ Reading
 :class:`TrajectoryReader` streams one or more consecutive trajectory files (segments of one run, in
 order) in chunks of frames, so that per-atom arrays never hold the whole trajectory: positions in nm
 (float64) and the periodic box of every frame as three row vectors in nm. DCD files (what OpenMM's
-``DCDReporter`` writes) are read directly with NumPy: the header gives the atom count, whether a unit
-cell is stored, and the frame interval ``NSAVC × DELTA`` (DELTA in AKMA time units of 0.04888821 ps). A
-truncated last frame (a killed run) is ignored. Other formats (XTC, TRR, NetCDF, HDF5) are read with
-``mdtraj.iterload``; their frame interval comes from the frame times.
+``DCDReporter`` writes) are read with the one DCD parser, :mod:`common.dcd`; a truncated last frame (a
+killed run) is ignored. Other formats (XTC, TRR, NetCDF, HDF5) are read with ``mdtraj.iterload``.
+
+The time between frames is never guessed. Only an OpenMM-written DCD header states it believably
+(NSAVC × DELTA; other writers, mdtraj among them, write placeholders, and converters write placeholder
+frame times into XTC files); otherwise it must be given (``--frame-interval`` or the production report's
+``trajectory.frame_interval_ps``). Every source present must agree. A file given twice (or a copy of
+one) is refused, and so are OpenMM DCD segments whose frame times overlap, go backwards or leave a gap.
 
 Unwrapping
 ----------
@@ -35,18 +39,20 @@ from __future__ import annotations
 
 import logging
 import math
-import struct
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from common.dcd import AKMA_TIME_PS, DcdHeader, cell_lengths_angles, first_frame_bytes
+from common.dcd import iter_frames as iter_dcd_frames
+from common.dcd import read_header as read_dcd_header
 from common.errors import AnalysisError, InputFileError
 
 log = logging.getLogger("gelmd.analysis")
 
-AKMA_TIME_PS = 0.04888821
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 _DCD_SUFFIXES = {".dcd"}
 _MDTRAJ_SUFFIXES = {".xtc", ".trr", ".nc", ".ncdf", ".netcdf", ".h5", ".lh5", ".binpos"}
@@ -118,98 +124,60 @@ def perpendicular_widths(boxes: np.ndarray) -> np.ndarray:
                      volume / np.linalg.norm(np.cross(a, b), axis=-1)], axis=-1)
 
 
-# ----------------------------------------------------------------------------------------------- DCD files
+# ------------------------------------------------------------------------------------------ trajectory files
 
 @dataclass(frozen=True)
-class _DCDLayout:
+class TrajectoryFile:
+    """One trajectory file as the reader sees it.
+
+    ``dcd`` is its header (None for formats read through mdtraj); ``first_frame`` the bytes of its first
+    frame's coordinates (a fingerprint that tells a copy of a file from the next segment of a run).
+    """
+
     path: Path
     n_atoms: int
     n_frames: int
-    header_bytes: int
-    has_box: bool
-    endian: str
-    frame_interval_ps: float | None
+    dcd: DcdHeader | None
+    first_frame: bytes
+
+    @property
+    def trusted_interval_ps(self) -> float | None:
+        """The frame interval the file states and that can be believed: an OpenMM-written DCD header's only."""
+        return None if self.dcd is None else self.dcd.trusted_frame_interval_ps
+
+    def why_interval_unknown(self) -> str:
+        """Why this file's own frame interval is not used (for the error that asks for ``--frame-interval``)."""
+        if self.dcd is None:
+            return (f"{self.path.name}: {self.path.suffix} frame times are not trusted (converters such as mdtraj "
+                    "write placeholder times)")
+        claim = self.dcd.frame_interval_ps
+        return (f"{self.path.name}: DCD written by {self.dcd.writer!r}, not OpenMM; its header claims "
+                f"{'no' if claim is None else f'{claim:g} ps'} between frames (NSAVC x DELTA), which other "
+                f"writers fill with placeholders (mdtraj: NSAVC = 1, DELTA = 1 AKMA = {AKMA_TIME_PS} ps)")
 
 
-def _read_dcd_layout(path: Path) -> _DCDLayout:
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        head = fh.read(92)
-        if len(head) < 92:
-            raise AnalysisError(f"DCD file {str(path)!r} is too short ({size} bytes) to hold a DCD header")
-        endian = "<" if struct.unpack("<i", head[:4])[0] == 84 else ">"
-        if struct.unpack(endian + "i", head[:4])[0] != 84 or head[4:8] != b"CORD":
-            raise AnalysisError(f"{str(path)!r} is not a DCD file with 32-bit record markers (no 'CORD' header)")
-        icntrl = struct.unpack(endian + "9if10i", head[8:88])
-        nsavc, delta, fixed, has_box, four_dims = icntrl[2], icntrl[9], icntrl[8], icntrl[10], icntrl[11]
-        if fixed:
-            raise AnalysisError(f"DCD file {str(path)!r} has {fixed} fixed atoms; such files are not supported")
-        if four_dims:
-            raise AnalysisError(f"DCD file {str(path)!r} stores 4-dimensional coordinates; not supported")
-        title_bytes = struct.unpack(endian + "i", fh.read(4))[0]
-        fh.seek(92 + 4 + title_bytes + 4)
-        marker, n_atoms, _ = struct.unpack(endian + "3i", fh.read(12))
-        if marker != 4 or n_atoms <= 0:
-            raise AnalysisError(f"DCD file {str(path)!r}: unreadable atom-count record")
-    header_bytes = 92 + 4 + title_bytes + 4 + 12
-    frame_bytes = (56 if has_box else 0) + 3 * (8 + 4 * n_atoms)
-    n_frames, leftover = divmod(size - header_bytes, frame_bytes)
-    if leftover:
-        log.warning("DCD file %s ends with a partial frame (%d bytes); it is ignored", path, leftover)
-    interval = nsavc * delta * AKMA_TIME_PS if nsavc > 0 and math.isfinite(delta) and delta > 0 else None
-    if interval is not None:
-        interval = float(f"{interval:.6g}")  # DELTA is float32: keep 6 significant digits
-    return _DCDLayout(path, n_atoms, n_frames, header_bytes, bool(has_box), endian, interval)
+def _cell_records_to_boxes(cells: np.ndarray) -> np.ndarray:
+    """DCD unit-cell records (c, 6) → box row vectors (c, 3, 3) in nm."""
+    return box_vectors_from_lengths_angles(*cell_lengths_angles(cells))
 
 
-def _dcd_frame_dtype(layout: _DCDLayout) -> np.dtype:
-    e, n = layout.endian, layout.n_atoms
-    fields = []
-    if layout.has_box:
-        fields += [("box_start", e + "i4"), ("cell", e + "f8", (6,)), ("box_end", e + "i4")]
-    for axis in "xyz":
-        fields += [(f"{axis}_start", e + "i4"), (axis, e + "f4", (n,)), (f"{axis}_end", e + "i4")]
-    return np.dtype(fields)
+def _open_dcd(path: Path) -> TrajectoryFile:
+    header = read_dcd_header(path)
+    if header.trailing_bytes:
+        log.warning("DCD file %s ends with a partial frame (%d bytes); it is ignored", path, header.trailing_bytes)
+    return TrajectoryFile(path, header.n_atoms, header.n_complete_frames, header, first_frame_bytes(header))
 
 
-def _dcd_cell_to_boxes(cell: np.ndarray) -> np.ndarray:
-    """CHARMM/OpenMM unit-cell record [A, γ, B, β, α, C] (Å; angles as cosines or degrees) → box (nm)."""
-    lengths = cell[:, [0, 2, 5]] / 10.0
-    angles = cell[:, [4, 3, 1]]
-    if np.all(np.abs(angles) <= 1.0):
-        angles = np.degrees(np.arccos(angles))
-    return box_vectors_from_lengths_angles(lengths, angles)
-
-
-def _iter_dcd(layout: _DCDLayout, chunk_frames: int, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    frames = np.memmap(layout.path, dtype=_dcd_frame_dtype(layout), mode="r", offset=layout.header_bytes,
-                       shape=(layout.n_frames,))
-    if layout.n_frames:
-        first = frames[0]
-        if first["x_start"] != 4 * layout.n_atoms or (layout.has_box and first["box_start"] != 48):
-            raise AnalysisError(f"DCD file {str(layout.path)!r}: frame records do not match the header "
-                                f"({layout.n_atoms} atoms{', unit cell' if layout.has_box else ''})")
-    for a in range(start, layout.n_frames, chunk_frames):
-        block = frames[a:a + chunk_frames]
-        positions = np.stack([block["x"], block["y"], block["z"]], axis=-1).astype(np.float64) / 10.0
-        if not layout.has_box:
-            raise AnalysisError(f"trajectory {str(layout.path)!r} stores no periodic box (unit cell); unwrapping "
-                                "and volumes need it: write the trajectory from a periodic System/topology")
-        yield positions, _dcd_cell_to_boxes(np.asarray(block["cell"], dtype=np.float64))
-
-
-# ------------------------------------------------------------------------------------------- other formats
-
-def _mdtraj_info(path: Path, topology_path: Path | None) -> tuple[int, int, float | None]:
-    """Atom count, frame count and frame interval (from frame times) of a file mdtraj can read."""
+def _open_mdtraj(path: Path, topology_path: Path | None) -> TrajectoryFile:
+    """Atom count, frame count and first frame of a file mdtraj can read (XTC, TRR, NetCDF, HDF5, ...)."""
     import mdtraj
 
     if topology_path is None:
         raise AnalysisError(f"reading {str(path)!r} needs the topology file (formats other than DCD)")
     try:
-        head = next(iter(mdtraj.iterload(str(path), top=str(topology_path), chunk=2)))
+        head = next(iter(mdtraj.iterload(str(path), top=str(topology_path), chunk=1)))
     except StopIteration:
-        return 0, 0, None
+        return TrajectoryFile(path, 0, 0, None, b"")
     except ValueError as exc:  # mdtraj reports an atom-count mismatch as ValueError
         raise AnalysisError(f"trajectory {str(path)!r} does not match topology {str(topology_path)!r}: {exc}") from exc
     try:
@@ -217,8 +185,97 @@ def _mdtraj_info(path: Path, topology_path: Path | None) -> tuple[int, int, floa
             n_frames = len(fh)
     except (TypeError, NotImplementedError, AttributeError):
         n_frames = sum(t.n_frames for t in mdtraj.iterload(str(path), top=str(topology_path), chunk=1000))
-    interval = float(head.time[1] - head.time[0]) if head.n_frames > 1 else None
-    return head.n_atoms, n_frames, (interval if interval and interval > 0 else None)
+    return TrajectoryFile(path, head.n_atoms, n_frames, None, head.xyz[0].astype(np.float32).tobytes())
+
+
+def open_trajectory_file(path: Path, n_atoms: int, topology_path: Path | None) -> TrajectoryFile:
+    """Open one trajectory file by its suffix and check it has ``n_atoms`` atoms and a periodic box."""
+    suffix = path.suffix.lower()
+    if suffix in _DCD_SUFFIXES:
+        file = _open_dcd(path)
+        if not file.dcd.has_unit_cell and file.n_frames:
+            raise AnalysisError(f"trajectory {str(path)!r} stores no periodic box (unit cell); unwrapping and "
+                                "volumes need it: write it from a periodic topology (OpenMM DCDReporter does so "
+                                "when the Topology has periodic box vectors)")
+    elif suffix in _MDTRAJ_SUFFIXES:
+        file = _open_mdtraj(path, topology_path)
+    else:
+        raise AnalysisError(f"--trajectory {str(path)!r}: unknown format {suffix!r}; allowed: "
+                            f"{sorted(_DCD_SUFFIXES | _MDTRAJ_SUFFIXES)}")
+    if (file.n_frames or file.dcd is not None) and file.n_atoms != n_atoms:
+        raise AnalysisError(f"trajectory {str(path)!r} has {file.n_atoms} atoms but the topology has "
+                            f"{n_atoms}; they must describe the same atoms")
+    return file
+
+
+def check_distinct(files: Sequence[TrajectoryFile]) -> None:
+    """Refuse one trajectory given twice: the same file (by inode, whatever the path says) or a copy of
+    one (an identical first frame; two segments of one run never start from the same coordinates)."""
+    for j, b in enumerate(files):
+        for a in files[:j]:
+            same_file = os.path.samefile(a.path, b.path)
+            if same_file or (a.first_frame and a.first_frame == b.first_frame):
+                how = "is the same file as" if same_file else "starts with the same frame as (a copy of)"
+                raise AnalysisError(f"--trajectory: {str(b.path)!r} {how} {str(a.path)!r}; the trajectory files must "
+                                    "be different, consecutive segments of one run, each given once")
+
+
+def check_time_order(files: Sequence[TrajectoryFile], interval_ps: float) -> None:
+    """Refuse consecutive files whose frame times overlap, go backwards or leave a gap.
+
+    Only OpenMM-written DCD headers give frame times that can be believed: frame k of a file is at
+    (ISTART + k NSAVC) DELTA. Segments of one run continue its step count, so the first frame of a file
+    must come one frame interval after the last frame of the file before it. Files without trusted times
+    are taken in the order given (nothing in them can say otherwise).
+    """
+    for a, b in zip(files, files[1:]):
+        if not all(f.trusted_interval_ps is not None and f.n_frames for f in (a, b)):
+            continue
+        last_a, first_b = a.dcd.frame_time_ps(a.n_frames - 1), b.dcd.frame_time_ps(0)
+        step = (first_b - last_a) / interval_ps
+        if abs(step - 1.0) > 1e-3:
+            what = "overlaps with or comes before" if step < 0.5 else "leaves a gap after"
+            raise AnalysisError(
+                f"--trajectory: {str(b.path)!r} (first frame at {first_b:g} ps) {what} {str(a.path)!r} (last frame "
+                f"at {last_a:g} ps; the frame interval is {interval_ps:g} ps); give consecutive segments of one run, "
+                "in time order, each once (segments keep the run's step count when it is resumed from a checkpoint)")
+
+
+def resolve_frame_interval(files: Sequence[TrajectoryFile], stated: Mapping[str, float | None]
+                           ) -> tuple[float, list[str]]:
+    """The time between frames (ps) and the sources that state it.
+
+    ``stated`` maps a source's name (the CLI flag: ``--frame-interval``, ``--production-report``) to
+    the interval it gives, or None. The files' own interval counts only when every file is an
+    OpenMM-written DCD (see :mod:`common.dcd`). Every source present must agree (relative 1e-4: DELTA is
+    float32); with none, AnalysisError asks for ``--frame-interval``.
+    """
+    sources: dict[str, float] = {}
+    for name, value in stated.items():
+        if value is None:
+            continue
+        if not (math.isfinite(value) and value > 0):
+            raise AnalysisError(f"{name}: frame interval {value!r} ps must be > 0")
+        sources[name] = float(value)
+    if files and all(f.trusted_interval_ps is not None for f in files):
+        headers = {f.path.name: f.trusted_interval_ps for f in files}
+        first = next(iter(headers.values()))
+        if any(abs(v - first) > 1e-4 * first for v in headers.values()):
+            detail = ", ".join(f"{n}: {v:g} ps" for n, v in headers.items())
+            raise AnalysisError(f"--trajectory: the files have different frame intervals ({detail}); they must be "
+                                "segments of one run written at one interval")
+        sources["OpenMM DCD header"] = first
+    if not sources:
+        reasons = "; ".join(f.why_interval_unknown() for f in files if f.trusted_interval_ps is None)
+        raise AnalysisError(f"the time between frames of {[str(f.path) for f in files]} is not known ({reasons}). "
+                            "Give it with --frame-interval '<time>' (e.g. '1 ps') or --production-report "
+                            "production.json (the report of the run that wrote the trajectory)")
+    reference_name, reference = next(iter(sources.items()))
+    for name, value in sources.items():
+        if abs(value - reference) > 1e-4 * reference:
+            raise AnalysisError(f"{reference_name} says {reference:g} ps between frames but {name} says {value:g} ps; "
+                                "they must agree (check that they belong to this trajectory)")
+    return reference, list(sources)
 
 
 # ---------------------------------------------------------------------------------------------- the reader
@@ -229,80 +286,61 @@ class TrajectoryReader:
     Parameters
     ----------
     paths
-        Trajectory files in time order; frames are concatenated.
+        Trajectory files in time order; frames are concatenated. A file given twice (or a copy) is
+        refused; so are OpenMM DCDs whose frame times overlap, go backwards or leave a gap.
     n_atoms
         Atom count of the topology; every file must have it.
     topology_path
         Needed for non-DCD formats (read through mdtraj).
     frame_interval_ps
-        Time between frames; overrides what the files say. Required when the files do not say it.
+        Time between frames as the user gives it (CLI ``--frame-interval``).
+    report_interval_ps
+        Time between frames as the production report states it (CLI ``--production-report``).
+        Without either, only an OpenMM-written DCD header gives the interval; every interval given must
+        agree with the others and with such a header (:func:`resolve_frame_interval`).
     chunk_frames
         Frames per chunk; default keeps a chunk of float64 positions near 64 MiB.
     discard_frames
-        Frames dropped at the start (equilibration).
+        Frames dropped at the start (equilibration); also settable later by :meth:`discard_start`.
 
     Attributes after construction: ``n_frames`` (after discarding), ``frame_interval_ps``,
-    ``frame_interval_source`` ("file header", "frame times" or "given"), ``frames_per_file``.
+    ``frame_interval_sources`` (the sources that agree on it), ``frames_per_file``, ``files``.
     """
 
     def __init__(self, paths: Sequence[str | Path], n_atoms: int, topology_path: str | Path | None = None,
-                 frame_interval_ps: float | None = None, chunk_frames: int | None = None, discard_frames: int = 0):
+                 frame_interval_ps: float | None = None, chunk_frames: int | None = None, discard_frames: int = 0,
+                 report_interval_ps: float | None = None):
         if not paths:
-            raise AnalysisError("no trajectory file was given")
+            raise AnalysisError("no trajectory file was given (--trajectory)")
         self.paths = [Path(p) for p in paths]
         missing = [str(p) for p in self.paths if not p.is_file()]
         if missing:
-            raise InputFileError(f"trajectory file(s) {missing} do not exist")
+            raise InputFileError(f"--trajectory: file(s) {missing} do not exist")
         self.n_atoms = int(n_atoms)
         self.topology_path = Path(topology_path) if topology_path is not None else None
-        self._layouts: list[_DCDLayout | None] = []
-        counts, intervals = [], []
-        for path in self.paths:
-            suffix = path.suffix.lower()
-            if suffix in _DCD_SUFFIXES:
-                layout = _read_dcd_layout(path)
-                n_atoms_file, n_frames, interval = layout.n_atoms, layout.n_frames, layout.frame_interval_ps
-            elif suffix in _MDTRAJ_SUFFIXES:
-                layout = None
-                n_atoms_file, n_frames, interval = _mdtraj_info(path, self.topology_path)
-            else:
-                raise AnalysisError(f"trajectory {str(path)!r}: unknown format {suffix!r}; allowed: "
-                                    f"{sorted(_DCD_SUFFIXES | _MDTRAJ_SUFFIXES)}")
-            if layout is not None and not layout.has_box and n_frames:
-                raise AnalysisError(f"trajectory {str(path)!r} stores no periodic box (unit cell); unwrapping and "
-                                    "volumes need it: write it from a periodic topology (OpenMM DCDReporter does so "
-                                    "when the Topology has periodic box vectors)")
-            if n_atoms_file != self.n_atoms:
-                raise AnalysisError(f"trajectory {str(path)!r} has {n_atoms_file} atoms but the topology has "
-                                    f"{self.n_atoms}; they must describe the same atoms")
-            self._layouts.append(layout)
-            counts.append(n_frames)
-            intervals.append(interval)
-        self.frames_per_file = counts
-        if frame_interval_ps is not None:
-            if not frame_interval_ps > 0:
-                raise AnalysisError(f"frame interval {frame_interval_ps!r} ps must be > 0")
-            self.frame_interval_ps = float(frame_interval_ps)
-            self.frame_interval_source = "given"
-        else:
-            known = [(p, i) for p, i in zip(self.paths, intervals) if i is not None]
-            if not known:
-                raise AnalysisError(f"the trajectory file(s) {[str(p) for p in self.paths]} do not state the time "
-                                    "between frames; give it (CLI: --frame-interval '10 ps')")
-            values = np.array([i for _, i in known])
-            if np.any(np.abs(values - values[0]) > 1e-4 * values[0]):
-                detail = ", ".join(f"{p.name}: {i:g} ps" for p, i in known)
-                raise AnalysisError(f"the trajectory files have different frame intervals ({detail}); they must "
-                                    "be segments of one run written at one interval")
-            self.frame_interval_ps = float(values[0])
-            self.frame_interval_source = "file header" if self._layouts[0] is not None else "frame times"
-        self.discard_frames = int(discard_frames)
-        total = sum(counts)
-        if self.discard_frames < 0 or self.discard_frames >= max(total, 1):
-            raise AnalysisError(f"cannot discard {self.discard_frames} frames of a {total}-frame trajectory")
-        self.n_frames = total - self.discard_frames
+        self.files = [open_trajectory_file(p, self.n_atoms, self.topology_path) for p in self.paths]
+        check_distinct(self.files)
+        self.frame_interval_ps, self.frame_interval_sources = resolve_frame_interval(
+            self.files, {"--frame-interval": frame_interval_ps, "--production-report": report_interval_ps})
+        check_time_order(self.files, self.frame_interval_ps)
+        self.frames_per_file = [f.n_frames for f in self.files]
+        self.discard_start(discard_frames)
         per_frame = self.n_atoms * 3 * 8
         self.chunk_frames = int(chunk_frames) if chunk_frames else max(1, DEFAULT_CHUNK_BYTES // per_frame)
+
+    @property
+    def total_frames(self) -> int:
+        """Frames in all files, before discarding."""
+        return sum(self.frames_per_file)
+
+    def discard_start(self, n_frames: int) -> None:
+        """Drop the first ``n_frames`` frames (equilibration) from what is streamed."""
+        n_frames = int(n_frames)
+        if n_frames < 0 or n_frames >= max(self.total_frames, 1):
+            raise AnalysisError(f"--discard: cannot discard {n_frames} frames of a {self.total_frames}-frame "
+                                "trajectory; allowed: 0 up to fewer than the frames there are")
+        self.discard_frames = n_frames
+        self.n_frames = self.total_frames - n_frames
 
     @property
     def run_length_ps(self) -> float:
@@ -310,16 +348,16 @@ class TrajectoryReader:
         return (self.n_frames - 1) * self.frame_interval_ps
 
     def _iter_file(self, index: int, skip: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        layout = self._layouts[index]
-        if layout is not None:
-            yield from _iter_dcd(layout, self.chunk_frames, start=skip)
+        file = self.files[index]
+        if file.dcd is not None:
+            for positions, cells in iter_dcd_frames(file.dcd, self.chunk_frames, start=skip):
+                yield positions, _cell_records_to_boxes(cells)
             return
         import mdtraj
 
-        path = self.paths[index]
-        for traj in mdtraj.iterload(str(path), top=str(self.topology_path), chunk=self.chunk_frames, skip=skip):
+        for traj in mdtraj.iterload(str(file.path), top=str(self.topology_path), chunk=self.chunk_frames, skip=skip):
             if traj.unitcell_vectors is None:
-                raise AnalysisError(f"trajectory {str(path)!r} stores no periodic box (unit cell); unwrapping "
+                raise AnalysisError(f"trajectory {str(file.path)!r} stores no periodic box (unit cell); unwrapping "
                                     "and volumes need it")
             yield traj.xyz.astype(np.float64), traj.unitcell_vectors.astype(np.float64)
 

@@ -4,15 +4,27 @@ Usage::
 
     python -m analysis.transport --topology TOP.pdb --trajectory TRAJ.dcd [MORE.dcd ...] \\
         --system SYSTEM.xml --temperature "298.15 K" --out transport.json \\
-        [--csv transport.csv] [--plots-dir DIR] [--frame-interval "1 ps"] [--viscosity "2.5 mPa s"] \\
+        [--production-report production.json] [--frame-interval "1 ps"] \\
+        [--csv transport.csv] [--plots-dir DIR] [--viscosity "2.5 mPa s"] \\
         [--formal-charges NA=1 PF6=-1] [--backend auto|numpy|cupy] [--blocks 5] [--discard "0 ps"] \\
         [--rdf-frames 500] [--no-solvation] [--scratch-dir DIR] [--log FILE]
 
 Inputs: the topology (PDB/PDBx with CONECT bonds: residue names are the species), one or more trajectory
-files in time order (DCD as OpenMM's ``DCDReporter``/``DCDFile`` writes it, with a unit cell; XTC etc.
-through mdtraj), and the serialised OpenMM ``System`` (charges from its NonbondedForce, masses). The
-frame interval is read from the DCD header (time step × save interval) unless ``--frame-interval``
-is given. The temperature is the thermostat's (the trajectory does not store it).
+files (``--trajectory`` may be repeated), consecutive segments of one run in time order (DCD as OpenMM's
+``DCDReporter``/``DCDFile`` writes it, with a unit cell; XTC etc. through mdtraj), and the serialised
+OpenMM ``System`` (charges from its NonbondedForce, masses). The temperature is the thermostat's (the
+trajectory does not store it).
+
+The time between frames is never guessed: it comes from ``--frame-interval``, from the production
+report (``--production-report``: ``trajectory.frame_interval_ps`` of the ``production.json`` that
+``simulation.produce`` writes, whose frame count must match the trajectory), or from a DCD header that
+OpenMM wrote (NSAVC × DELTA). Other programs' DCD headers hold placeholders (mdtraj: 1 AKMA = 0.0489 ps)
+and are not used; without a known interval the run stops and asks for ``--frame-interval``. Every source
+given must agree with the others.
+
+Refused by name: a trajectory given twice (or a copy of one), OpenMM DCD segments that overlap, go
+backwards in time or leave a gap, ``--rdf-frames`` < 1, ``--viscosity`` ≤ 0, ``--blocks`` < 2, a negative
+``--discard``, ``--temperature`` ≤ 0.
 
 Outputs: the JSON (keys carry units; layout in :func:`analyse`), and optionally a CSV summary (one row
 per number: ``quantity, species, charge_convention, value, stderr, unit``) and, in ``--plots-dir``,
@@ -33,32 +45,163 @@ import io
 import logging
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from analysis import conductivity as cond
-from analysis.diffusion import (KB_J_PER_K, MIN_FRAMES_FOR_FIT, YEH_HUMMER_XI, diffusion_from_msd, is_cubic,
-                                yeh_hummer_correction)
-from analysis.msd import BACKENDS, MoleculeCentres, SpeciesMSD, resolve_backend
+from analysis.conductivity import S_PER_M_TO_MS_PER_CM
+from analysis.diffusion import (MIN_FRAMES_FOR_FIT, YEH_HUMMER_XI, diffusion_from_msd, is_cubic,
+                                yeh_hummer_correction, yeh_hummer_numerator_N)
+from analysis.msd import BACKENDS, Backend, MoleculeCentres, SpeciesMSD, resolve_backend
 from analysis.solvation import Solvation, sodium_atoms
-from analysis.topology import load_molecular_system, parse_formal_charges
+from analysis.topology import MolecularSystem, load_molecular_system, parse_formal_charges
 from analysis.trajectory import ChunkAnalysis, TrajectoryReader, UnwrappedTrajectory, run_together
+from common.cli import run_main
 from common.errors import AnalysisError, GelmdError
-from common.io import write_json_atomic, write_text_atomic
+from common.io import read_json, write_json_atomic, write_text_atomic
 from common.units import parse_quantity
 
 log = logging.getLogger("gelmd.analysis")
 
 SCHEMA = "gelmd.transport/1"
-S_PER_M_TO_MS_PER_CM = 10.0
+PRODUCTION_REPORT_SCHEMA = "gelmd.simulation.production/1"
+"""Schema of the ``production.json`` that ``simulation.produce`` writes (analysis may not import simulation/)."""
+CHARGE_CONVENTIONS = ("scaled", "formal")
+
+
 def parse_viscosity(text: str) -> float:
     """``"2.5 mPa s"`` → 0.0025 (Pa s), with the units the config accepts (:mod:`common.units`); must be > 0."""
     value = parse_quantity(text, "viscosity", "--viscosity")
-    if not value > 0:
-        raise AnalysisError(f"--viscosity: {text!r} must be > 0")
+    check_viscosity(value, text)
     return value
+
+
+def check_viscosity(value_Pa_s: float | None, text: str | None = None) -> None:
+    """Refuse a viscosity that is not > 0: a Yeh–Hummer correction with η ≤ 0 is meaningless, and
+    skipping it silently would report an uncorrected D as if it were corrected."""
+    if value_Pa_s is not None and not value_Pa_s > 0:
+        shown = repr(text) if text is not None else f"{value_Pa_s!r} Pa s"
+        raise AnalysisError(f"--viscosity: {shown} must be > 0 (e.g. '2.5 mPa s'); leave --viscosity out to "
+                            "report D without the Yeh-Hummer correction")
+
+
+@dataclass(frozen=True)
+class ProductionReport:
+    """What the transport analysis takes from a ``production.json``: the frame interval and frame count."""
+
+    path: Path
+    frame_interval_ps: float
+    frames: int
+
+
+def read_production_report(path: str | Path) -> ProductionReport:
+    """Read ``trajectory.frame_interval_ps`` (ps) and ``trajectory.frames`` from a production report."""
+    what = "--production-report"
+    report = read_json(path, f"{what} file", invalid=AnalysisError)
+    schema = report.get("schema") if isinstance(report, dict) else None
+    if schema != PRODUCTION_REPORT_SCHEMA:
+        raise AnalysisError(f"{what} {str(path)!r}: schema {schema!r} is not {PRODUCTION_REPORT_SCHEMA!r} (the "
+                            "production.json that simulation.produce writes)")
+    trajectory = report.get("trajectory") or {}
+    interval, frames = trajectory.get("frame_interval_ps"), trajectory.get("frames")
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
+        raise AnalysisError(f"{what} {str(path)!r}: trajectory.frame_interval_ps is {interval!r}; "
+                            "a number of ps > 0 is needed")
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 0:
+        raise AnalysisError(f"{what} {str(path)!r}: trajectory.frames is {frames!r}; a whole number >= 0 is needed")
+    return ProductionReport(Path(path), float(interval), frames)
+
+
+def check_options(temperature_K: float, n_blocks: int, rdf_frames: int, discard_ps: float,
+                  viscosity_Pa_s: float | None) -> None:
+    """Refuse option values that cannot give a meaningful number, naming the flag."""
+    if not temperature_K > 0:
+        raise AnalysisError(f"--temperature: {temperature_K!r} K must be > 0")
+    if n_blocks < 2:
+        raise AnalysisError(f"--blocks {n_blocks}: block averaging needs at least 2 blocks")
+    if isinstance(rdf_frames, bool) or int(rdf_frames) != rdf_frames or rdf_frames < 1:
+        raise AnalysisError(f"--rdf-frames {rdf_frames!r}: must be a whole number >= 1 (the most frames the RDFs "
+                            "use); to skip the solvation analysis give --no-solvation")
+    if not discard_ps >= 0:
+        raise AnalysisError(f"--discard: {discard_ps!r} ps must be >= 0 (time dropped from the start)")
+    check_viscosity(viscosity_Pa_s)
+
+
+def load_ionic_system(topology: str | Path, system_xml: str | Path,
+                      formal_charges: dict[str, int] | None) -> MolecularSystem:
+    """The topology and System as molecules and species; AnalysisError when no species is an ion."""
+    system = load_molecular_system(topology, system_xml, formal_charges)
+    if not system.ions:
+        raise AnalysisError(f"topology {str(topology)!r} / System {str(system_xml)!r} hold no ions (no residue with "
+                            f"a non-zero formal charge); species: "
+                            f"{ {n: round(s.charge_scaled_e, 3) for n, s in system.species.items()} } e. "
+                            "Transport analysis needs ions; give --formal-charges if residue charges are scaled")
+    return system
+
+
+def open_trajectory(topology: str | Path, trajectories: Sequence[str | Path], system: MolecularSystem,
+                    frame_interval_ps: float | None, report: ProductionReport | None,
+                    discard_ps: float) -> TrajectoryReader:
+    """The trajectory reader with a known frame interval, checked against the report, start discarded."""
+    reader = TrajectoryReader(trajectories, system.n_atoms, topology_path=topology,
+                              frame_interval_ps=frame_interval_ps,
+                              report_interval_ps=None if report is None else report.frame_interval_ps)
+    if report is not None and report.frames != reader.total_frames:
+        raise AnalysisError(f"--production-report {str(report.path)!r} records {report.frames} frames but the "
+                            f"trajectory {[str(p) for p in reader.paths]} holds {reader.total_frames}; give the "
+                            "report of the run that wrote this trajectory")
+    reader.discard_start(int(round(discard_ps / reader.frame_interval_ps)))
+    if reader.n_frames < MIN_FRAMES_FOR_FIT:
+        raise AnalysisError(f"trajectory {[str(p) for p in reader.paths]} has {reader.n_frames} frames "
+                            f"(after discarding {reader.discard_frames}); transport fits need at least "
+                            f"{MIN_FRAMES_FOR_FIT}")
+    return reader
+
+
+@dataclass
+class StreamedResults:
+    """What one pass over the trajectory gives: per-species MSDs, the collective (Einstein–Helfand) fits
+    per charge convention, the mean box, and the solvation results (None when not run)."""
+
+    msd: dict
+    einstein_helfand: dict[str, cond.EinsteinHelfandResult]
+    volume_nm3: float
+    mean_box_nm: np.ndarray
+    solvation: dict | None
+
+
+def stream_trajectory(reader: TrajectoryReader, system: MolecularSystem, temperature_K: float, n_blocks: int,
+                      backend: Backend, rdf_frames: int, solvation: bool,
+                      scratch_dir: str | Path | None) -> StreamedResults:
+    """One pass over the unwrapped trajectory: molecular centres (and RDFs), then the MSDs from them.
+
+    Neutral species carry no net charge by definition, so only ion molecules enter M(t) of Einstein–Helfand.
+    """
+    traj = UnwrappedTrajectory(reader)
+    centres = MoleculeCentres(traj, system, scratch_dir=scratch_dir)
+    analyses: list[ChunkAnalysis] = [centres]
+    solv = Solvation(traj, system, max_frames=rdf_frames) if solvation and sodium_atoms(system).size else None
+    if solv is not None:
+        analyses.append(solv)
+    dt = reader.frame_interval_ps
+    with centres:
+        run_together(analyses)
+        series = centres.results["series"]
+        volume = float(np.mean(centres.results["volume_nm3"]))
+        species_idx = {n: sp.molecule_indices for n, sp in system.species.items()}
+        msd = SpeciesMSD(series, species_idx, dt, n_blocks=n_blocks, backend=backend).run().results
+        ion_mask = np.zeros(system.n_molecules, bool)
+        for sp in system.ions.values():
+            ion_mask[sp.molecule_indices] = True
+        charges = {"scaled": system.molecule_charge_scaled_e, "formal": system.molecule_charge_formal_e.astype(float)}
+        eh = {conv: cond.einstein_helfand(series, np.where(ion_mask, charges[conv], 0.0), dt, volume, temperature_K,
+                                          n_blocks, backend)
+              for conv in CHARGE_CONVENTIONS}
+        mean_box = centres.results["box_nm"].mean(axis=0)
+    return StreamedResults(msd, eh, volume, mean_box, None if solv is None else solv.results)
 
 
 def _est(value, stderr) -> dict:
@@ -70,17 +213,119 @@ def _ms_per_cm(e: cond.Estimate) -> dict:
                 None if e.stderr is None else e.stderr * S_PER_M_TO_MS_PER_CM)
 
 
+@dataclass
+class DiffusionBlock:
+    """Per-species results: the JSON block, D and stderr (m²/s), fit windows (ps) and fit lines for plots."""
+
+    species: dict
+    D: dict[str, float]
+    stderr: dict[str, float | None]
+    windows: dict[str, list[float]]
+    fits: dict[str, dict]
+
+
+def diffusion_block(system: MolecularSystem, msd: dict, dt_ps: float, yh_m2_per_s: float | None) -> DiffusionBlock:
+    """D of every species from its MSD (and the Yeh–Hummer-corrected D when a correction is known)."""
+    out = DiffusionBlock({}, {}, {}, {}, {})
+    for name, sp in system.species.items():
+        res = diffusion_from_msd(msd["msd_nm2"][name], dt_ps, msd["block_msd_nm2"].get(name))
+        f = res.fit
+        out.D[name], out.stderr[name], out.windows[name] = res.D_m2_per_s, res.stderr_m2_per_s, f.window_ps
+        out.fits[name] = {"window_ps": f.window_ps, "slope": f.slope, "intercept": f.intercept}
+        corrected = None if yh_m2_per_s is None else res.D_m2_per_s + yh_m2_per_s
+        out.species[name] = {
+            "n_molecules": sp.n_molecules, "mass_amu": sp.mass_amu, "charge_scaled_e": sp.charge_scaled_e,
+            "charge_formal_e": sp.charge_formal_e, "formal_charge_source": system.formal_charge_source.get(name),
+            "D_m2_per_s": _est(res.D_m2_per_s, res.stderr_m2_per_s),
+            "D_yeh_hummer_m2_per_s": _est(corrected, None if corrected is None else res.stderr_m2_per_s),
+            "fit_window_ps": f.window_ps, "block_fit_window_ps": f.block_window_ps,
+            "diffusive": f.window.diffusive, "loglog_slope": f.window.loglog_slope, "window_rule": f.window.rule,
+        }
+    return out
+
+
+def conductivity_block(system: MolecularSystem, convention: str, diffusion: DiffusionBlock, volume_nm3: float,
+                       temperature_K: float, eh: cond.EinsteinHelfandResult) -> dict:
+    """Nernst–Einstein, Einstein–Helfand and Haven ratio with one charge convention ("scaled" or "formal")."""
+    ions = system.ions
+    scaled = convention == "scaled"
+    q2 = {n: (sp.sum_scaled_charge_squared if scaled else sp.sum_formal_charge_squared) for n, sp in ions.items()}
+    ne = cond.nernst_einstein(q2, {n: diffusion.D[n] for n in ions}, {n: diffusion.stderr[n] for n in ions},
+                              volume_nm3, temperature_K)
+    return {
+        "charge_convention": convention,
+        "charges_e": {n: (sp.charge_scaled_e if scaled else sp.charge_formal_e) for n, sp in ions.items()},
+        "nernst_einstein": {"sigma_S_per_m": ne.as_dict(), "sigma_mS_per_cm": _ms_per_cm(ne),
+                            "D_used": "periodic-box self-diffusion coefficients (no Yeh-Hummer correction)"},
+        "einstein_helfand": {"sigma_S_per_m": eh.sigma_S_per_m.as_dict(), "sigma_mS_per_cm": _ms_per_cm(eh.sigma_S_per_m),
+                             "fit_window_ps": eh.fit.window_ps, "block_fit_window_ps": eh.fit.block_window_ps,
+                             "diffusive": eh.fit.window.diffusive, "loglog_slope": eh.fit.window.loglog_slope},
+        "haven_ratio": cond.ratio(ne, eh.sigma_S_per_m).as_dict(),
+    }
+
+
+def sodium_cations(system: MolecularSystem) -> list[str]:
+    """Cation species (formal charge > 0) that contain Na atoms."""
+    return [n for n, sp in system.ions.items() if sp.charge_formal_e > 0
+            and any(system.elements[a] == "Na" for m in sp.molecule_indices for a in system.molecule_atoms[m])]
+
+
+def transference_block(system: MolecularSystem, diffusion: DiffusionBlock) -> dict:
+    """Nernst–Einstein transference number of Na⁺ (formal charges), with its definition."""
+    cations = sodium_cations(system)
+    q2_formal = {n: sp.sum_formal_charge_squared for n, sp in system.ions.items()}
+    t_na = cond.transference_number(cations, q2_formal, diffusion.D, diffusion.stderr)
+    return {**t_na.as_dict(), "cation_species": cations,
+            "definition": "Nernst-Einstein: sum_Na q^2 D / sum_ions q^2 D (formal charges); "
+                          "D+/(D+ + D-) for a 1:1 salt; ion correlations ignored"}
+
+
+def yeh_hummer_block(temperature_K: float, viscosity_Pa_s: float | None, length_nm: float, cubic: bool) -> dict:
+    """The Yeh–Hummer correction k_B T ξ / (6 π η L) (m²/s; null without a viscosity) and how it was made."""
+    if viscosity_Pa_s is None:
+        note = ("no viscosity given (--viscosity): corrected D is null; add kBT_xi_over_6piL_N / eta[Pa s] "
+                "to D_m2_per_s yourself")
+    else:
+        note = "D_inf = D_pbc + kB T xi / (6 pi eta L)" + ("" if cubic else "; box not cubic: L = V^(1/3), approximate")
+    return {
+        "viscosity_Pa_s": viscosity_Pa_s, "xi": YEH_HUMMER_XI, "box_length_nm": length_nm,
+        "correction_m2_per_s": (None if viscosity_Pa_s is None
+                                else yeh_hummer_correction(temperature_K, viscosity_Pa_s, length_nm)),
+        "kBT_xi_over_6piL_N": yeh_hummer_numerator_N(temperature_K, length_nm),
+        "approximate": not cubic,
+        "note": note,
+    }
+
+
+def solvation_block(sr: dict) -> dict:
+    """The JSON summary of the Na⁺ solvation results (RDF peaks, coordination numbers, ion pairs)."""
+    def group(g: dict) -> dict:
+        return {"species": g["species"], "kind": g["kind"], "n_sites": g["n_sites"],
+                "first_peak_nm": float(sr["r_nm"][int(np.argmax(g["g"]))]) if np.any(g["g"] > 0) else None,
+                "first_peak_g": float(np.max(g["g"])) if g["g"].size else None,
+                "first_minimum_nm": g["first_minimum_nm"], "coordination_number": g["coordination_number"]}
+
+    return {
+        "n_sodium": sr["n_sodium"], "n_frames_used": sr["n_frames_used"], "frame_stride": sr["frame_stride"],
+        "r_max_nm": sr["r_max_nm"], "bin_nm": sr["bin_nm"],
+        "groups": {name: group(g) for name, g in sr["groups"].items()},
+        "ion_pairs": sr["ion_pairs"],
+        "coordination_numbers": {name: g["coordination_number"] for name, g in sr["groups"].items()},
+    }
+
+
 def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml: str | Path, temperature_K: float,
             frame_interval_ps: float | None = None, viscosity_Pa_s: float | None = None,
             formal_charges: dict[str, int] | None = None, backend: str = "auto", n_blocks: int = 5,
             discard_ps: float = 0.0, rdf_frames: int = 500, solvation: bool = True,
-            scratch_dir: str | Path | None = None) -> tuple[dict, dict]:
+            scratch_dir: str | Path | None = None,
+            production_report: str | Path | None = None) -> tuple[dict, dict]:
     """Run the whole transport analysis; return (JSON-ready results, curves for plots/CSV).
 
     JSON layout (every unit in the key name)::
 
-        schema, inputs{topology, trajectory[], system, frame_interval_source}, temperature_K,
-        frame_interval_ps, n_frames, discarded_frames, run_length_ps, backend, n_blocks,
+        schema, inputs{topology, trajectory[], system, production_report, frame_interval_sources[]},
+        temperature_K, frame_interval_ps, n_frames, discarded_frames, run_length_ps, backend, n_blocks,
         box{mean_volume_nm3, mean_box_length_nm, cubic},
         species{RES: {n_molecules, mass_amu, charge_scaled_e, charge_formal_e,
                       D_m2_per_s{value,stderr}, D_yeh_hummer_m2_per_s{value,stderr},
@@ -98,148 +343,56 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
                                       coordination_number}},
                   coordination_numbers{"RES:KIND": n}, ion_pairs{cutoff_nm, cutoff_rule, note, anion_species,
                   SSIP, CIP, AGG, mean_anions_per_Na}} (null without Na; see analysis.solvation).
+
+    ``frame_interval_ps`` is the CLI's ``--frame-interval``, ``production_report`` its
+    ``--production-report``; see the module docstring for how the frame interval is decided.
     """
-    if not temperature_K > 0:
-        raise AnalysisError(f"temperature {temperature_K} K must be > 0")
-    if n_blocks < 2:
-        raise AnalysisError(f"--blocks {n_blocks}: block averaging needs at least 2 blocks")
-    system = load_molecular_system(topology, system_xml, formal_charges)
-    ions = system.ions
-    if not ions:
-        raise AnalysisError(f"topology {str(topology)!r} / System {str(system_xml)!r} hold no ions (no residue with "
-                            f"a non-zero formal charge); species: "
-                            f"{ {n: round(s.charge_scaled_e, 3) for n, s in system.species.items()} } e. "
-                            "Transport analysis needs ions; give --formal-charges if residue charges are scaled")
-    reader = TrajectoryReader(trajectories, system.n_atoms, topology_path=topology,
-                              frame_interval_ps=frame_interval_ps)
-    discard = int(round(discard_ps / reader.frame_interval_ps)) if discard_ps else 0
-    if discard:
-        reader = TrajectoryReader(trajectories, system.n_atoms, topology_path=topology,
-                                  frame_interval_ps=frame_interval_ps, discard_frames=discard)
-    if reader.n_frames < MIN_FRAMES_FOR_FIT:
-        raise AnalysisError(f"trajectory {[str(p) for p in reader.paths]} has {reader.n_frames} frames "
-                            f"(after discarding {discard}); transport fits need at least {MIN_FRAMES_FOR_FIT}")
+    check_options(temperature_K, n_blocks, rdf_frames, discard_ps, viscosity_Pa_s)
+    report = None if production_report is None else read_production_report(production_report)
+    system = load_ionic_system(topology, system_xml, formal_charges)
+    reader = open_trajectory(topology, trajectories, system, frame_interval_ps, report, discard_ps)
     chosen = resolve_backend(backend)
-    traj = UnwrappedTrajectory(reader)
-    analyses: list[ChunkAnalysis] = []
-    centres = MoleculeCentres(traj, system, scratch_dir=scratch_dir)
-    analyses.append(centres)
-    solv = None
-    if solvation and sodium_atoms(system).size:
-        solv = Solvation(traj, system, max_frames=rdf_frames)
-        analyses.append(solv)
-    with centres:
-        run_together(analyses)
-        series = centres.results["series"]
-        volume = float(np.mean(centres.results["volume_nm3"]))
-        mean_box = centres.results["box_nm"].mean(axis=0)
-        dt = reader.frame_interval_ps
-        species_idx = {n: sp.molecule_indices for n, sp in system.species.items()}
-        smsd = SpeciesMSD(series, species_idx, dt, n_blocks=n_blocks, backend=chosen).run().results
-        eh = {}
-        ion_mask = np.zeros(system.n_molecules, bool)
-        for sp in ions.values():
-            ion_mask[sp.molecule_indices] = True
-        for conv, charges in (("scaled", system.molecule_charge_scaled_e),
-                              ("formal", system.molecule_charge_formal_e.astype(float))):
-            q = np.where(ion_mask, charges, 0.0)      # neutral species carry no net charge by definition
-            eh[conv] = cond.einstein_helfand(series, q, dt, volume, temperature_K, n_blocks, chosen)
+    streamed = stream_trajectory(reader, system, temperature_K, n_blocks, chosen, rdf_frames, solvation, scratch_dir)
 
-    length = volume ** (1.0 / 3.0)
-    cubic = is_cubic(mean_box)
-    yh = None if viscosity_Pa_s is None else yeh_hummer_correction(temperature_K, viscosity_Pa_s, length)
-    species_out, D, Derr, windows, fits = {}, {}, {}, {}, {}
-    for name, sp in system.species.items():
-        res = diffusion_from_msd(smsd["msd_nm2"][name], dt, smsd["block_msd_nm2"].get(name))
-        D[name], Derr[name] = res.D_m2_per_s, res.stderr_m2_per_s
-        f = res.fit
-        windows[name] = f.window_ps
-        fits[name] = {"window_ps": f.window_ps, "slope": f.slope, "intercept": f.intercept}
-        species_out[name] = {
-            "n_molecules": sp.n_molecules, "mass_amu": sp.mass_amu, "charge_scaled_e": sp.charge_scaled_e,
-            "charge_formal_e": sp.charge_formal_e, "formal_charge_source": system.formal_charge_source.get(name),
-            "D_m2_per_s": _est(res.D_m2_per_s, res.stderr_m2_per_s),
-            "D_yeh_hummer_m2_per_s": _est(None if yh is None else res.D_m2_per_s + yh,
-                                          None if yh is None else res.stderr_m2_per_s),
-            "fit_window_ps": f.window_ps, "block_fit_window_ps": f.block_window_ps,
-            "diffusive": f.window.diffusive, "loglog_slope": f.window.loglog_slope, "window_rule": f.window.rule,
-        }
-
-    cations = [n for n, sp in ions.items() if sp.charge_formal_e > 0
-               and any(system.elements[a] == "Na" for m in sp.molecule_indices for a in system.molecule_atoms[m])]
-    conductivity_blocks, eh_curves = {}, {}
-    for conv in ("scaled", "formal"):
-        q2 = {n: (sp.sum_scaled_charge_squared if conv == "scaled" else sp.sum_formal_charge_squared)
-              for n, sp in ions.items()}
-        ne = cond.nernst_einstein(q2, {n: D[n] for n in ions}, {n: Derr[n] for n in ions}, volume, temperature_K)
-        e = eh[conv]
-        haven = cond.ratio(ne, e.sigma_S_per_m)
-        conductivity_blocks[conv] = {
-            "charge_convention": conv,
-            "charges_e": {n: (sp.charge_scaled_e if conv == "scaled" else sp.charge_formal_e) for n, sp in ions.items()},
-            "nernst_einstein": {"sigma_S_per_m": ne.as_dict(), "sigma_mS_per_cm": _ms_per_cm(ne),
-                                "D_used": "periodic-box self-diffusion coefficients (no Yeh-Hummer correction)"},
-            "einstein_helfand": {"sigma_S_per_m": e.sigma_S_per_m.as_dict(),
-                                 "sigma_mS_per_cm": _ms_per_cm(e.sigma_S_per_m),
-                                 "fit_window_ps": e.fit.window_ps, "block_fit_window_ps": e.fit.block_window_ps,
-                                 "diffusive": e.fit.window.diffusive, "loglog_slope": e.fit.window.loglog_slope},
-            "haven_ratio": haven.as_dict(),
-        }
-        eh_curves[conv] = {"msd": e.msd_e2nm2, "window_ps": e.fit.window_ps, "slope": e.fit.slope,
-                           "intercept": e.fit.intercept}
-    q2_formal = {n: sp.sum_formal_charge_squared for n, sp in ions.items()}
-    t_na = cond.transference_number(cations, q2_formal, D, Derr)
-
+    dt = reader.frame_interval_ps
+    length = streamed.volume_nm3 ** (1.0 / 3.0)
+    cubic = is_cubic(streamed.mean_box_nm)
+    yeh_hummer = yeh_hummer_block(temperature_K, viscosity_Pa_s, length, cubic)
+    diffusion = diffusion_block(system, streamed.msd, dt, yeh_hummer["correction_m2_per_s"])
+    conductivity = {conv: conductivity_block(system, conv, diffusion, streamed.volume_nm3, temperature_K,
+                                             streamed.einstein_helfand[conv]) for conv in CHARGE_CONVENTIONS}
     results = {
         "schema": SCHEMA,
         "inputs": {"topology": str(topology), "trajectory": [str(p) for p in trajectories], "system": str(system_xml),
-                   "frame_interval_source": reader.frame_interval_source},
+                   "production_report": None if production_report is None else str(production_report),
+                   "frame_interval_sources": reader.frame_interval_sources},
         "temperature_K": float(temperature_K),
         "frame_interval_ps": dt,
         "n_frames": int(reader.n_frames),
-        "discarded_frames": int(discard),
+        "discarded_frames": int(reader.discard_frames),
         "run_length_ps": reader.run_length_ps,
         "backend": chosen.name,
         "n_blocks": int(n_blocks),
-        "box": {"mean_volume_nm3": volume, "mean_box_length_nm": length, "cubic": cubic},
-        "species": species_out,
-        "yeh_hummer": {
-            "viscosity_Pa_s": viscosity_Pa_s, "xi": YEH_HUMMER_XI, "box_length_nm": length,
-            "correction_m2_per_s": yh,
-            "kBT_xi_over_6piL_N": KB_J_PER_K * temperature_K * YEH_HUMMER_XI / (6 * math.pi * length * 1e-9),
-            "approximate": not cubic,
-            "note": ("D_inf = D_pbc + kB T xi / (6 pi eta L)" + ("" if cubic else "; box not cubic: L = V^(1/3), approximate")
-                     if viscosity_Pa_s is not None else
-                     "no viscosity given (--viscosity): corrected D is null; add kBT_xi_over_6piL_N / eta[Pa s] "
-                     "to D_m2_per_s yourself"),
-        },
-        "conductivity": conductivity_blocks["scaled"],
-        "conductivity_formal_charges": conductivity_blocks["formal"],
-        "haven_ratio": conductivity_blocks["scaled"]["haven_ratio"],
-        "transference_number_Na": {**t_na.as_dict(), "cation_species": cations,
-                                   "definition": "Nernst-Einstein: sum_Na q^2 D / sum_ions q^2 D (formal charges); "
-                                                 "D+/(D+ + D-) for a 1:1 salt; ion correlations ignored"},
-        "fit_window_ps": {**windows, "einstein_helfand": conductivity_blocks["scaled"]["einstein_helfand"]["fit_window_ps"]},
-        "solvation": None,
+        "box": {"mean_volume_nm3": streamed.volume_nm3, "mean_box_length_nm": length, "cubic": cubic},
+        "species": diffusion.species,
+        "yeh_hummer": yeh_hummer,
+        "conductivity": conductivity["scaled"],
+        "conductivity_formal_charges": conductivity["formal"],
+        "haven_ratio": conductivity["scaled"]["haven_ratio"],
+        "transference_number_Na": transference_block(system, diffusion),
+        "fit_window_ps": {**diffusion.windows,
+                          "einstein_helfand": conductivity["scaled"]["einstein_helfand"]["fit_window_ps"]},
+        "solvation": None if streamed.solvation is None else solvation_block(streamed.solvation),
     }
-    curves = {"time_ps": smsd["time_ps"], "msd_nm2": smsd["msd_nm2"], "fits": fits, "eh": eh_curves}
-    if solv is not None:
-        sr = solv.results
-        results["solvation"] = {
-            "n_sodium": sr["n_sodium"], "n_frames_used": sr["n_frames_used"], "frame_stride": sr["frame_stride"],
-            "r_max_nm": sr["r_max_nm"], "bin_nm": sr["bin_nm"],
-            "groups": {name: {"species": g["species"], "kind": g["kind"], "n_sites": g["n_sites"],
-                              "first_peak_nm": float(sr["r_nm"][int(np.argmax(g["g"]))]) if np.any(g["g"] > 0) else None,
-                              "first_peak_g": float(np.max(g["g"])) if g["g"].size else None,
-                              "first_minimum_nm": g["first_minimum_nm"], "coordination_number": g["coordination_number"]}
-                       for name, g in sr["groups"].items()},
-            "ion_pairs": sr["ion_pairs"],
-            "coordination_numbers": {name: g["coordination_number"] for name, g in sr["groups"].items()},
-        }
-        curves["rdf"] = sr
-    else:
+    if streamed.solvation is None:
         results["solvation_note"] = ("solvation skipped (--no-solvation)" if not solvation
                                      else "no Na atoms in a cation species: no Na+ solvation analysis")
+    eh_curves = {conv: {"msd": e.msd_e2nm2, "window_ps": e.fit.window_ps, "slope": e.fit.slope,
+                        "intercept": e.fit.intercept} for conv, e in streamed.einstein_helfand.items()}
+    curves = {"time_ps": streamed.msd["time_ps"], "msd_nm2": streamed.msd["msd_nm2"], "fits": diffusion.fits,
+              "eh": eh_curves}
+    if streamed.solvation is not None:
+        curves["rdf"] = streamed.solvation
     return results, curves
 
 
@@ -328,24 +481,52 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m analysis.transport", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--topology", required=True, help="PDB/PDBx topology with residue names and CONECT bonds")
-    p.add_argument("--trajectory", required=True, nargs="+", help="trajectory file(s) in time order (DCD, XTC, ...)")
+    p.add_argument("--trajectory", required=True, nargs="+", action="extend",
+                   help="trajectory file(s): consecutive segments of one run in time order (DCD, XTC, ...); "
+                        "the flag may be repeated")
     p.add_argument("--system", required=True, help="serialised OpenMM System XML (charges, masses)")
     p.add_argument("--temperature", required=True, help="thermostat temperature, e.g. '298.15 K'")
     p.add_argument("--out", required=True, help="output JSON")
     p.add_argument("--csv", help="output CSV summary")
     p.add_argument("--plots-dir", help="folder for msd.png, einstein_helfand.png, rdf.png (+ curve CSVs)")
-    p.add_argument("--frame-interval", help="time between frames, e.g. '1 ps' (default: from the DCD header)")
-    p.add_argument("--viscosity", help="shear viscosity for Yeh-Hummer, e.g. '2.5 mPa s' (default: no correction)")
+    p.add_argument("--frame-interval", help="time between frames, e.g. '1 ps' (needed unless --production-report "
+                                            "is given or OpenMM wrote the DCD; must agree with both)")
+    p.add_argument("--production-report", help="production.json of the run that wrote the trajectory (its "
+                                               "trajectory.frame_interval_ps and frame count are used)")
+    p.add_argument("--viscosity", help="shear viscosity > 0 for Yeh-Hummer, e.g. '2.5 mPa s' "
+                                       "(default: no correction)")
     p.add_argument("--formal-charges", nargs="*", default=[], metavar="RES=Z",
                    help="integer charges per residue name, e.g. NA=1 PF6=-1 (default: rounded residue charges)")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="MSD backend (auto: CuPy when a GPU is usable)")
     p.add_argument("--blocks", type=int, default=5, help="blocks for the block-average uncertainty (default 5)")
     p.add_argument("--discard", default="0 ps", help="time dropped from the start, e.g. '1 ns' (default 0 ps)")
-    p.add_argument("--rdf-frames", type=int, default=500, help="at most this many frames for RDFs (default 500)")
+    p.add_argument("--rdf-frames", type=int, default=500, help="at most this many frames (>= 1) for RDFs (default 500)")
     p.add_argument("--no-solvation", action="store_true", help="skip RDFs and ion pairing")
     p.add_argument("--scratch-dir", help="folder for a memory-mapped centre-of-mass file on large runs")
     p.add_argument("--log", help="log file (default: stderr)")
     return p
+
+
+def run(args: argparse.Namespace) -> None:
+    """Parse the quantities, analyse, write the JSON (and CSV, plots); a GelmdError is logged, then raised."""
+    try:
+        temperature = parse_quantity(args.temperature, "temperature", "--temperature")
+        interval = (None if args.frame_interval is None
+                    else parse_quantity(args.frame_interval, "time", "--frame-interval"))
+        discard = parse_quantity(args.discard, "time", "--discard")
+        viscosity = None if args.viscosity is None else parse_viscosity(args.viscosity)
+        results, curves = analyse(args.topology, args.trajectory, args.system, temperature, interval, viscosity,
+                                  parse_formal_charges(args.formal_charges), args.backend, args.blocks, discard,
+                                  args.rdf_frames, not args.no_solvation, args.scratch_dir, args.production_report)
+        if args.plots_dir:
+            results["plots"] = write_plots(args.plots_dir, results, curves)
+        write_json_atomic(args.out, json_ready(results))
+        if args.csv:
+            _write_csv(args.csv, csv_rows(results))
+        log.info("transport results written to %s", args.out)
+    except GelmdError as exc:
+        log.error("%s: %s", type(exc).__name__, exc)   # the log file holds the reason too
+        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -355,24 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        temperature = parse_quantity(args.temperature, "temperature", "--temperature")
-        interval = parse_quantity(args.frame_interval, "time", "--frame-interval") if args.frame_interval else None
-        discard = parse_quantity(args.discard, "time", "--discard")
-        viscosity = parse_viscosity(args.viscosity) if args.viscosity else None
-        results, curves = analyse(args.topology, args.trajectory, args.system, temperature, interval, viscosity,
-                                  parse_formal_charges(args.formal_charges), args.backend, args.blocks, discard,
-                                  args.rdf_frames, not args.no_solvation, args.scratch_dir)
-        if args.plots_dir:
-            results["plots"] = write_plots(args.plots_dir, results, curves)
-        write_json_atomic(args.out, json_ready(results))
-        if args.csv:
-            _write_csv(args.csv, csv_rows(results))
-        log.info("transport results written to %s", args.out)
-        return 0
-    except GelmdError as exc:
-        log.error("%s: %s", type(exc).__name__, exc)
-        print(f"transport: error: {exc}", file=sys.stderr)
-        return 1
+        return run_main("transport", lambda: run(args))
     finally:
         log.removeHandler(handler)
         handler.close()

@@ -36,7 +36,8 @@ def run(tmp_path_factory):
 
 def test_diffusion_coefficients_are_recovered(run):
     _, r = run
-    assert r["frame_interval_ps"] == pytest.approx(1.0) and r["inputs"]["frame_interval_source"] == "file header"
+    assert r["frame_interval_ps"] == pytest.approx(1.0)
+    assert r["inputs"]["frame_interval_sources"] == ["OpenMM DCD header"]
     assert r["n_frames"] == 300 and r["run_length_ps"] == pytest.approx(299.0)
     assert r["box"]["mean_volume_nm3"] == pytest.approx(27.0, rel=1e-5) and r["box"]["cubic"]
     for name, D in D_NM2_PER_PS.items():
@@ -94,10 +95,11 @@ def test_without_viscosity_the_correction_is_null_and_explained(tmp_path):
     pdb, dcd, xml = ts.write_inputs(tmp_path, counts, x, dt_ps=2.0, wrap=False)
     out = tmp_path / "o.json"
     assert main(["--topology", str(pdb), "--trajectory", str(dcd), "--system", str(xml), "--temperature", "300 K",
-                 "--out", str(out), "--frame-interval", "4 ps", "--formal-charges", "NA=1", "PF6=-1",
+                 "--out", str(out), "--frame-interval", "2000 fs", "--formal-charges", "NA=1", "PF6=-1",
                  "--no-solvation"]) == 0
     r = json.loads(out.read_text())
-    assert r["frame_interval_ps"] == 4.0 and r["inputs"]["frame_interval_source"] == "given"
+    assert r["frame_interval_ps"] == 2.0
+    assert r["inputs"]["frame_interval_sources"] == ["--frame-interval", "OpenMM DCD header"]  # they agree
     assert r["species"]["NA"]["D_yeh_hummer_m2_per_s"]["value"] is None
     assert r["yeh_hummer"]["correction_m2_per_s"] is None and "no viscosity" in r["yeh_hummer"]["note"]
     assert r["species"]["NA"]["formal_charge_source"] == "given"
@@ -142,7 +144,7 @@ def test_error_missing_file_and_bad_units(tmp_path, capsys):
     assert "--temperature" in capsys.readouterr().err
     with pytest.raises(UnitError, match="mPa s"):
         parse_viscosity("2.5 mPas")
-    with pytest.raises(AnalysisError, match="must be > 0"):
+    with pytest.raises(AnalysisError, match="--viscosity: '0 mPa s' must be > 0"):
         parse_viscosity("0 mPa s")
     assert parse_viscosity("2.5 cP") == pytest.approx(2.5e-3)
     assert parse_viscosity("2.5 mPa.s") == pytest.approx(2.5e-3)  # every spelling the config accepts
@@ -205,3 +207,160 @@ def test_dcd_written_by_openmm_dcdreporter_from_a_real_run(tmp_path):
     assert np.abs(np.diff(raw, axis=0)).max() > 0.5 * L
     assert np.abs(np.diff(unwrapped, axis=0)).max() < 0.5
     assert np.abs(unwrapped - unwrapped[:1]).max() > 0.5 * L   # and they do leave the box
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The frame interval is never guessed; impossible inputs are refused by the flag's name (exit status 1).
+
+SMALL = {"NA": 8, "PF6": 8}
+SMALL_D = {"NA": 0.004, "PF6": 0.006}
+SMALL_FRAMES = 80
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """top.pdb, system.xml, an OpenMM DCD (traj.dcd, 1 ps per frame), the same frames written by mdtraj
+    (mdtraj.dcd) and in two OpenMM segments (seg1.dcd: frames 0-39, seg2.dcd: frames 40-79)."""
+    folder = tmp_path_factory.mktemp("small")
+    x = ts.walk(SMALL, SMALL_D, SMALL_FRAMES, 1.0, seed=5)
+    pdb, dcd, xml = ts.write_inputs(folder, SMALL, x, dt_ps=1.0)
+    half = SMALL_FRAMES // 2
+    files = {"pdb": pdb, "xml": xml, "dcd": dcd,
+             "mdtraj": ts.write_mdtraj_dcd(folder / "mdtraj.dcd", SMALL, x),
+             "seg1": ts.write_dcd(folder / "seg1.dcd", SMALL, x[:half], first_frame=0),
+             "seg2": ts.write_dcd(folder / "seg2.dcd", SMALL, x[half:], first_frame=half),
+             "overlap": ts.write_dcd(folder / "overlap.dcd", SMALL, x[half - 5:], first_frame=half - 5),
+             "gap": ts.write_dcd(folder / "gap.dcd", SMALL, x[half + 5:], first_frame=half + 5)}
+    return folder, files
+
+
+def _transport(files, trajectories, *extra, out=None):
+    """Run the CLI in-process on the small system; (exit status, JSON or None)."""
+    out = out or files["pdb"].parent / "out.json"
+    if out.exists():
+        out.unlink()
+    argv = ["--topology", str(files["pdb"]), "--system", str(files["xml"]), "--temperature", "300 K",
+            "--out", str(out), "--no-solvation", "--backend", "numpy", "--trajectory", *map(str, trajectories),
+            *extra]
+    rc = main(argv)
+    return rc, (json.loads(out.read_text()) if rc == 0 else None)
+
+
+def _refused(capsys, files, trajectories, *extra) -> str:
+    rc, result = _transport(files, trajectories, *extra)
+    err = capsys.readouterr().err
+    assert rc == 1 and result is None, err
+    assert "transport: error:" in err
+    return err
+
+
+def _D(result) -> dict:
+    return {n: result["species"][n]["D_m2_per_s"]["value"] for n in SMALL}
+
+
+def _report(folder, name, frames=SMALL_FRAMES, interval=1.0, schema="gelmd.simulation.production/1"):
+    path = folder / name
+    path.write_text(json.dumps({"schema": schema, "trajectory": {"file": "traj.dcd", "format": "DCD",
+                                                                 "frames": frames, "frame_interval_ps": interval}}))
+    return path
+
+
+def test_mdtraj_dcd_is_refused_without_a_frame_interval(small, capsys):
+    """mdtraj's header says 1 AKMA (0.0489 ps) per frame: trusting it gave D 20x too high with exit 0."""
+    _, files = small
+    err = _refused(capsys, files, [files["mdtraj"]])
+    assert "--frame-interval" in err and "mdtraj.dcd" in err and "Created by DCD plugin" in err
+    assert "not OpenMM" in err and "--production-report" in err
+
+
+def test_mdtraj_dcd_with_frame_interval_gives_the_openmm_result(small):
+    _, files = small
+    rc, reference = _transport(files, [files["dcd"]])
+    assert rc == 0 and reference["inputs"]["frame_interval_sources"] == ["OpenMM DCD header"]
+    rc, r = _transport(files, [files["mdtraj"]], "--frame-interval", "1 ps")
+    assert rc == 0 and r["frame_interval_ps"] == 1.0 and r["inputs"]["frame_interval_sources"] == ["--frame-interval"]
+    for name, D in _D(r).items():
+        assert D == pytest.approx(_D(reference)[name], rel=1e-9)         # the same frames, the same numbers
+        est = r["species"][name]["D_m2_per_s"]
+        assert abs(est["value"] - SMALL_D[name] * 1e-6) < 4 * est["stderr"]   # and the walk's D (not 20x)
+
+
+def test_production_report_gives_the_frame_interval(small):
+    folder, files = small
+    report = _report(folder, "production.json")
+    rc, r = _transport(files, [files["mdtraj"]], "--production-report", str(report))
+    assert rc == 0 and r["frame_interval_ps"] == 1.0
+    assert r["inputs"]["frame_interval_sources"] == ["--production-report"]
+    assert r["inputs"]["production_report"] == str(report)
+    rc, r = _transport(files, [files["dcd"]], "--production-report", str(report), "--frame-interval", "1 ps")
+    assert rc == 0 and r["inputs"]["frame_interval_sources"] == ["--frame-interval", "--production-report",
+                                                                 "OpenMM DCD header"]
+
+
+def test_frame_interval_disagreeing_with_the_openmm_header_is_refused(small, capsys):
+    _, files = small
+    err = _refused(capsys, files, [files["dcd"]], "--frame-interval", "2 ps")
+    assert "--frame-interval says 2 ps between frames but OpenMM DCD header says 1 ps" in err and "must agree" in err
+
+
+def test_production_report_disagreeing_or_foreign_is_refused(small, capsys):
+    folder, files = small
+    err = _refused(capsys, files, [files["dcd"]], "--production-report", str(_report(folder, "p2.json", interval=2.0)))
+    assert "--production-report says 2 ps between frames but OpenMM DCD header says 1 ps" in err
+    err = _refused(capsys, files, [files["mdtraj"]], "--frame-interval", "1 ps",
+                   "--production-report", str(_report(folder, "p3.json", interval=0.5)))
+    assert "--frame-interval says 1 ps between frames but --production-report says 0.5 ps" in err
+    err = _refused(capsys, files, [files["dcd"]], "--production-report", str(_report(folder, "p4.json", frames=50)))
+    assert "--production-report" in err and "records 50 frames" in err and f"holds {SMALL_FRAMES}" in err
+    err = _refused(capsys, files, [files["dcd"]], "--production-report",
+                   str(_report(folder, "p5.json", schema="something/1")))
+    assert "--production-report" in err and "'something/1'" in err
+    err = _refused(capsys, files, [files["dcd"]], "--production-report", str(folder / "missing.json"))
+    assert "--production-report" in err and "missing.json" in err and "does not exist" in err
+
+
+def test_the_same_trajectory_twice_is_refused(small, capsys):
+    folder, files = small
+    err = _refused(capsys, files, [files["dcd"], files["dcd"]])
+    assert "--trajectory" in err and "is the same file as" in err
+    err = _refused(capsys, files, [files["dcd"]], "--trajectory", str(folder / "." / "traj.dcd"))  # flag repeated
+    assert "--trajectory" in err and "is the same file as" in err
+    copy = folder / "copy.dcd"
+    copy.write_bytes(files["dcd"].read_bytes())
+    err = _refused(capsys, files, [files["dcd"], copy])
+    assert "--trajectory" in err and "copy" in err
+    err = _refused(capsys, files, [files["mdtraj"], files["mdtraj"]], "--frame-interval", "1 ps")
+    assert "is the same file as" in err
+
+
+def test_consecutive_segments_are_joined(small):
+    _, files = small
+    rc, whole = _transport(files, [files["dcd"]])
+    rc, joined = _transport(files, [files["seg1"]], "--trajectory", str(files["seg2"]))   # --trajectory repeated
+    assert rc == 0 and joined["n_frames"] == SMALL_FRAMES
+    for name, D in _D(joined).items():
+        assert D == pytest.approx(_D(whole)[name], rel=1e-9)
+
+
+@pytest.mark.parametrize("order, what", [(("seg2", "seg1"), "overlaps with or comes before"),
+                                         (("seg1", "overlap"), "overlaps with or comes before"),
+                                         (("seg1", "gap"), "leaves a gap after")])
+def test_out_of_order_overlapping_or_gapped_segments_are_refused(small, capsys, order, what):
+    _, files = small
+    err = _refused(capsys, files, [files[k] for k in order])
+    assert "--trajectory" in err and what in err and f"{order[1]}.dcd" in err and f"{order[0]}.dcd" in err
+
+
+@pytest.mark.parametrize("flag, value, allowed", [("--rdf-frames", "0", ">= 1"), ("--rdf-frames", "-3", ">= 1"),
+                                                  ("--viscosity", "0 mPa s", "must be > 0"),
+                                                  ("--viscosity", "-2.5 mPa s", "must be > 0"),
+                                                  ("--viscosity", "", "needs a unit"),
+                                                  ("--discard", "-1 ps", "must be >= 0"),
+                                                  ("--frame-interval", "0 ps", "must be > 0"),
+                                                  ("--frame-interval", "-1 ps", "must be > 0"),
+                                                  ("--blocks", "1", "at least 2"),
+                                                  ("--temperature", "0 K", "must be > 0")])
+def test_impossible_option_values_are_refused_by_name(small, capsys, flag, value, allowed):
+    _, files = small
+    err = _refused(capsys, files, [files["dcd"]], flag, value)
+    assert flag in err and allowed in err

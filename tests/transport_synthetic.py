@@ -80,11 +80,38 @@ def write_inputs(folder: Path, counts: dict[str, int], positions: np.ndarray, dt
     with open(pdb, "w") as fh:
         app.PDBFile.writeFile(top, first * unit.nanometer, fh)
     xml.write_text(openmm.XmlSerializer.serialize(system))
-    dcd_top, _, _, _ = build(counts, periodic=periodic_dcd)
-    interval = int(round(dt_ps / 0.002))
-    with open(dcd, "wb") as fh:
-        writer = app.DCDFile(fh, dcd_top, 0.002 * unit.picosecond, interval=interval)
-        for frame in positions:
-            x = frame - BOX_NM * np.floor(frame / BOX_NM) if wrap else frame
-            writer.writeModel(x * unit.nanometer)
+    write_dcd(dcd, counts, positions, dt_ps, wrap=wrap, periodic=periodic_dcd)
     return pdb, dcd, xml
+
+
+def _wrapped(frame: np.ndarray, wrap: bool) -> np.ndarray:
+    return frame - BOX_NM * np.floor(frame / BOX_NM) if wrap else frame
+
+
+def write_dcd(path: Path, counts: dict[str, int], positions: np.ndarray, dt_ps: float = 1.0, first_frame: int = 0,
+              wrap: bool = True, periodic: bool = True) -> Path:
+    """An OpenMM ``DCDFile`` of ``positions`` (T, N, 3) nm: 2 fs steps, a frame every ``dt_ps``, the first
+    frame being frame number ``first_frame`` of the run (ISTART = first_frame x NSAVC, as a run resumed
+    from a checkpoint writes it)."""
+    dcd_top, _, _, _ = build(counts, periodic=periodic)
+    interval = int(round(dt_ps / 0.002))
+    with open(path, "wb") as fh:
+        writer = app.DCDFile(fh, dcd_top, 0.002 * unit.picosecond, firstStep=first_frame * interval,
+                             interval=interval)
+        for frame in positions:
+            writer.writeModel(_wrapped(frame, wrap) * unit.nanometer)
+    return path
+
+
+def write_mdtraj_dcd(path: Path, counts: dict[str, int], positions: np.ndarray, wrap: bool = True) -> Path:
+    """The same frames written by mdtraj (VMD's DCD plugin): its header says NSAVC = 1, DELTA = 1 AKMA
+    (0.0489 ps between frames) whatever the real interval was."""
+    import mdtraj
+
+    top, _, _, _ = build(counts)
+    frames = np.stack([_wrapped(frame, wrap) for frame in positions])
+    n = frames.shape[0]
+    traj = mdtraj.Trajectory(frames, mdtraj.Topology.from_openmm(top),
+                             unitcell_lengths=np.full((n, 3), BOX_NM), unitcell_angles=np.full((n, 3), 90.0))
+    traj.save_dcd(str(path))
+    return path
