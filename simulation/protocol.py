@@ -45,6 +45,7 @@ Stages
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import openmm
@@ -53,7 +54,7 @@ from openmm import app, unit
 from common.errors import ConfigError, SimulationError
 from simulation.platform import PlatformChoice
 from simulation.reporters import BlowUpGuard, ProgressReporter, RunLog, interval_steps
-from simulation.runner import make_simulation, ns_per_day, run_steps
+from simulation.runner import make_simulation, minimise_in_place, ns_per_day, run_steps
 from simulation.state_io import state_from_context
 from simulation.system_prep import (add_barostat, box_volume_nm3, degrees_of_freedom, flexible_copy,
                                     instantaneous_temperature_K, percolating_molecules, total_mass_amu)
@@ -111,12 +112,8 @@ def minimise(system: openmm.System, topology: app.Topology, state: openmm.State,
     initial = _potential(context)
     _log(log, f"minimise: initial potential energy {initial:.6g} kJ/mol ({system.getNumParticles()} particles)")
     start = time.perf_counter()
-    try:
-        simulation.minimizeEnergy(tolerance=tolerance_kJ_per_mol_per_nm * unit.kilojoule_per_mole / unit.nanometer,
-                                  maxIterations=int(max_iterations))
-    except openmm.OpenMMException as exc:
-        raise SimulationError(f"energy minimisation failed (initial potential energy {initial:.6g} kJ/mol): "
-                              f"{str(exc).strip()}") from exc
+    minimise_in_place(simulation, tolerance_kJ_per_mol_per_nm, max_iterations,
+                      f"stage 'minimise' (initial potential energy {initial:.6g} kJ/mol)")
     result_state = context.getState(getEnergy=True, getForces=True)
     final = result_state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
     forces = result_state.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.nanometer)
@@ -297,6 +294,38 @@ def restore_constraints(system: openmm.System, topology: app.Topology, state: op
     }
 
 
+@dataclass
+class _NptSetup:
+    """How the NPT blocks run: on which System, with which barostat scaling and time step, and why.
+
+    ``system``: a copy of the System passed in, or its flexible copy (constraints replaced by their harmonic
+    bond terms) when atom-wise scaling meets constraints; ``timestep_ps`` and ``barostat_interval`` (steps)
+    are those of the NPT blocks (the interval rescaled to keep its length in ps when the time step shrinks).
+    """
+
+    system: openmm.System
+    rigid: bool
+    n_percolating: int
+    drop_constraints: bool
+    flexible: dict | None
+    timestep_ps: float
+    barostat_interval: int
+    scaling_note: str = ""
+    rationale: str = ""
+
+
+@dataclass
+class _NptBlocks:
+    """What the NPT blocks produced: the density/volume series, one convergence check per block, cost."""
+
+    times_ps: list[float] = field(default_factory=list)
+    densities_g_per_cm3: list[float] = field(default_factory=list)
+    volumes_nm3: list[float] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
+    wall_s: float = 0.0
+    steps: int = 0
+
+
 def equilibrate_npt(system: openmm.System, topology: app.Topology, state: openmm.State, platform: PlatformChoice, *,
                     temperature_K: float, pressure_bar: float, barostat_interval: int, timestep_ps: float,
                     friction_per_ps: float, block_ps: float, max_blocks: int, density_tolerance: float,
@@ -315,7 +344,51 @@ def equilibrate_npt(system: openmm.System, topology: app.Topology, state: openmm
     hand-over) and a result dict with the density series, the per-block checks, the converged mean/std
     density (g/cm^3), mean volume (nm^3), the barostat mode, whether constraints were dropped, the NPT
     time step and the rationale.
+
+    Steps: choose the barostat scaling and the System it runs on (:func:`_npt_setup`); check the block
+    gives enough density samples; add the barostat; run blocks until one passes the density rule
+    (:func:`_run_blocks_until_converged`); hand the final State back to the constrained ``system``.
     """
+    setup = _npt_setup(system, topology, state, barostat_scaling, timestep_ps, barostat_interval)
+    block_steps = int(round(block_ps / setup.timestep_ps))
+    interval = interval_steps(report_interval_ps, setup.timestep_ps)
+    _check_samples_per_block(block_steps, interval, block_ps, report_interval_ps)
+    add_barostat(setup.system, pressure_bar, temperature_K, setup.barostat_interval, barostat_seed,
+                 scale_molecules_as_rigid=setup.rigid)
+    _describe_scaling(setup, timestep_ps)
+    _log(log, f"npt: barostat {setup.scaling_note}")
+    integrator = openmm.LangevinMiddleIntegrator(temperature_K * unit.kelvin, friction_per_ps / unit.picosecond,
+                                                 setup.timestep_ps * unit.picosecond)
+    integrator.setRandomNumberSeed(int(integrator_seed))
+    simulation = make_simulation(topology, setup.system, integrator, platform, state)
+    if velocity_seed is not None:
+        simulation.context.setVelocitiesToTemperature(temperature_K * unit.kelvin, int(velocity_seed))
+    guard = _guard("npt", setup.system, interval, degrees_of_freedom(setup.system),
+                   max_temperature_factor * temperature_K, max_potential_rise_kJ_per_mol_per_atom)
+    guard.set_reference(simulation.context)
+    simulation.reporters.append(guard)
+    _log(log, f"npt: {pressure_bar:g} bar, {temperature_K:g} K, blocks of {block_ps:g} ps (at most {max_blocks}), "
+              f"barostat every {setup.barostat_interval} steps, density tolerance {density_tolerance:g}")
+    blocks = _run_blocks_until_converged(simulation, guard, setup, block_steps, interval, block_ps, max_blocks,
+                                         density_tolerance, log)
+    result = _npt_result(setup, blocks, block_ps=block_ps, max_blocks=max_blocks,
+                         density_tolerance=density_tolerance, temperature_K=temperature_K,
+                         pressure_bar=pressure_bar, barostat_scaling=barostat_scaling, barostat_seed=barostat_seed,
+                         friction_per_ps=friction_per_ps, timestep_ps=timestep_ps, integrator_seed=integrator_seed)
+    final_state = state_from_context(simulation.context)
+    result["constraint_hand_over"] = None
+    if setup.drop_constraints:
+        final_state, result["constraint_hand_over"] = restore_constraints(system, topology, final_state, platform)
+        _log(log, "npt: constraints re-applied for the constrained System (largest relative deviation "
+                  f"{result['constraint_hand_over']['max_relative_constraint_deviation_before']:.2e} -> "
+                  f"{result['constraint_hand_over']['max_relative_constraint_deviation_after']:.2e})")
+    return final_state, result
+
+
+def _npt_setup(system: openmm.System, topology: app.Topology, state: openmm.State, barostat_scaling: str,
+               timestep_ps: float, barostat_interval: int) -> _NptSetup:
+    """Molecular scaling unless a molecule percolates (or atom-wise is asked for); atom-wise scaling of a
+    System with constraints runs on its flexible copy at :func:`flexible_npt_timestep_ps`."""
     if barostat_scaling not in BAROSTAT_SCALINGS:
         raise ConfigError(f"barostat_scaling {barostat_scaling!r} is not allowed; allowed: {list(BAROSTAT_SCALINGS)}")
     n_percolating = percolating_molecules(system, state.getPositions(asNumpy=True), state.getPeriodicBoxVectors())
@@ -324,135 +397,132 @@ def equilibrate_npt(system: openmm.System, topology: app.Topology, state: openmm
                               "through the box: rigid-molecule volume moves would all be rejected")
     rigid = barostat_scaling == "molecular" or (barostat_scaling == "auto" and n_percolating == 0)
     drop_constraints = not rigid and system.getNumConstraints() > 0
-    flexible = None
-    if drop_constraints:
-        npt_system, flexible = flexible_copy(system, topology)
-        npt_timestep_ps = flexible_npt_timestep_ps(timestep_ps, flexible["lightest_constrained_atom_mass_amu"])
-        npt_barostat_interval = max(1, int(round(barostat_interval * timestep_ps / npt_timestep_ps)))
-    else:
-        npt_system = openmm.XmlSerializer.clone(system)
-        npt_timestep_ps, npt_barostat_interval = timestep_ps, int(barostat_interval)
-    block_steps = int(round(block_ps / npt_timestep_ps))
-    interval = interval_steps(report_interval_ps, npt_timestep_ps)
+    if not drop_constraints:
+        return _NptSetup(openmm.XmlSerializer.clone(system), rigid, n_percolating, False, None, timestep_ps,
+                         int(barostat_interval))
+    npt_system, flexible = flexible_copy(system, topology)
+    npt_timestep_ps = flexible_npt_timestep_ps(timestep_ps, flexible["lightest_constrained_atom_mass_amu"])
+    npt_barostat_interval = max(1, int(round(barostat_interval * timestep_ps / npt_timestep_ps)))
+    return _NptSetup(npt_system, rigid, n_percolating, True, flexible, npt_timestep_ps, npt_barostat_interval)
+
+
+def _check_samples_per_block(block_steps: int, interval: int, block_ps: float, report_interval_ps: float) -> None:
+    """The convergence rule needs MIN_DENSITY_SAMPLES_PER_BLOCK density samples in a block; ConfigError if fewer."""
     if block_steps // interval < MIN_DENSITY_SAMPLES_PER_BLOCK:
         raise ConfigError(
             f"config keys 'protocol.equilibration_duration' ({block_ps:g} ps) and 'protocol.energy_interval' "
             f"({report_interval_ps:g} ps) give {block_steps // interval} density samples per block; the "
             f"convergence rule needs at least {MIN_DENSITY_SAMPLES_PER_BLOCK}")
-    add_barostat(npt_system, pressure_bar, temperature_K, npt_barostat_interval, barostat_seed,
-                 scale_molecules_as_rigid=rigid)
-    if rigid:
-        scaling_note = "molecular centres scaled, molecules rigid (no molecule spans the box)"
-        rationale = RATIONALE_MOLECULAR
+
+
+def _describe_scaling(setup: _NptSetup, protocol_timestep_ps: float) -> None:
+    """Fill in the scaling note for the log and the rationale recorded in the report."""
+    if setup.rigid:
+        setup.scaling_note = "molecular centres scaled, molecules rigid (no molecule spans the box)"
+        setup.rationale = RATIONALE_MOLECULAR
+        return
+    setup.scaling_note = (f"atom-wise scaling ({setup.n_percolating} molecule(s) percolate through the box)"
+                          if setup.n_percolating else "atom-wise scaling (asked for)")
+    if setup.drop_constraints:
+        setup.scaling_note += (f"; {setup.flexible['constraints_removed']} constraints replaced by their harmonic "
+                               f"bond terms for NPT, time step {setup.timestep_ps * 1000:g} fs (protocol "
+                               f"{protocol_timestep_ps * 1000:g} fs), barostat every {setup.barostat_interval} steps")
+        setup.rationale = RATIONALE_ATOMWISE_FLEXIBLE
     else:
-        scaling_note = (f"atom-wise scaling ({n_percolating} molecule(s) percolate through the box)" if n_percolating
-                        else "atom-wise scaling (asked for)")
-        if drop_constraints:
-            scaling_note += (f"; {flexible['constraints_removed']} constraints replaced by their harmonic bond terms "
-                             f"for NPT, time step {npt_timestep_ps * 1000:g} fs (protocol {timestep_ps * 1000:g} fs), "
-                             f"barostat every {npt_barostat_interval} steps")
-            rationale = RATIONALE_ATOMWISE_FLEXIBLE
-        else:
-            rationale = RATIONALE_ATOMWISE_UNCONSTRAINED
-    _log(log, f"npt: barostat {scaling_note}")
-    integrator = openmm.LangevinMiddleIntegrator(temperature_K * unit.kelvin, friction_per_ps / unit.picosecond,
-                                                 npt_timestep_ps * unit.picosecond)
-    integrator.setRandomNumberSeed(int(integrator_seed))
-    simulation = make_simulation(topology, npt_system, integrator, platform, state)
-    context = simulation.context
-    if velocity_seed is not None:
-        context.setVelocitiesToTemperature(temperature_K * unit.kelvin, int(velocity_seed))
-    mass = total_mass_amu(npt_system)
-    dof = degrees_of_freedom(npt_system)
-    guard = _guard("npt", npt_system, interval, dof, max_temperature_factor * temperature_K,
-                   max_potential_rise_kJ_per_mol_per_atom)
-    guard.set_reference(context)
-    simulation.reporters.append(guard)
-    _log(log, f"npt: {pressure_bar:g} bar, {temperature_K:g} K, blocks of {block_ps:g} ps (at most {max_blocks}), "
-              f"barostat every {npt_barostat_interval} steps, density tolerance {density_tolerance:g}")
-    series_t: list[float] = []
-    series_d: list[float] = []
-    series_v: list[float] = []
-    checks = []
-    wall = 0.0
-    steps_run = 0
+        setup.rationale = RATIONALE_ATOMWISE_UNCONSTRAINED
+
+
+def _run_blocks_until_converged(simulation: app.Simulation, guard: BlowUpGuard, setup: _NptSetup, block_steps: int,
+                                interval: int, block_ps: float, max_blocks: int, density_tolerance: float,
+                                log: RunLog | None) -> _NptBlocks:
+    """Run NPT blocks until one passes :func:`density_convergence`; SimulationError with the densities seen if
+    none of ``max_blocks`` does."""
+    blocks = _NptBlocks()
+    mass = total_mass_amu(setup.system)
+    dof = degrees_of_freedom(setup.system)
     for block in range(1, int(max_blocks) + 1):
-        stage = f"npt-block-{block}"
-        guard.stage = stage
-        progress = ProgressReporter(interval, stage, mass, dof, npt_timestep_ps, simulation.currentStep, block_steps,
-                                    log)
-        simulation.reporters.insert(0, progress)
-        progress.start_clock(simulation.currentStep)
-        wall += run_steps(simulation, block_steps, stage)
-        steps_run += block_steps
-        simulation.reporters.remove(progress)
-        times = [r["time_ps"] for r in progress.records]
-        dens = [r["density_g_per_cm3"] for r in progress.records]
-        vols = [r["volume_nm3"] for r in progress.records]
-        series_t += times
-        series_d += dens
-        series_v += vols
-        check = density_convergence(times, dens, block_ps, density_tolerance)
-        check["block"] = block
-        check["volume_mean_nm3"] = float(np.mean(vols[len(vols) // 2:]))
-        checks.append(check)
-        _log(log, f"{stage}: density {check['mean_g_per_cm3']:.4f} +- {check['std_g_per_cm3']:.4f} g/cm^3 "
-                  f"(second half), quarter change {check['quarter_change_relative']:.2e}, drift "
-                  f"{check['drift_relative']:.2e} (tolerance {density_tolerance:g}): "
-                  f"{'converged' if check['converged'] else 'not converged'}")
+        check = _run_block(simulation, guard, blocks, block, block_steps, interval, mass, dof, setup.timestep_ps,
+                           block_ps, density_tolerance, log)
         if check["converged"]:
-            break
-    else:
-        seen = ", ".join(f"block {c['block']}: {c['mean_g_per_cm3']:.4f} g/cm^3 (quarter change "
-                         f"{c['quarter_change_relative']:.2e}, drift {c['drift_relative']:.2e})" for c in checks)
-        raise SimulationError(
-            f"NPT density did not converge within protocol.equilibration_max_blocks = {max_blocks} blocks of "
-            f"{block_ps:g} ps (tolerance {density_tolerance:g}); densities seen: {seen}; first/last sample "
-            f"{series_d[0]:.4f}/{series_d[-1]:.4f} g/cm^3. Raise equilibration_max_blocks or "
-            "equilibration_duration, or check the system")
-    converged = checks[-1]
-    result = {
+            return blocks
+    seen = ", ".join(f"block {c['block']}: {c['mean_g_per_cm3']:.4f} g/cm^3 (quarter change "
+                     f"{c['quarter_change_relative']:.2e}, drift {c['drift_relative']:.2e})" for c in blocks.checks)
+    raise SimulationError(
+        f"NPT density did not converge within protocol.equilibration_max_blocks = {max_blocks} blocks of "
+        f"{block_ps:g} ps (tolerance {density_tolerance:g}); densities seen: {seen}; first/last sample "
+        f"{blocks.densities_g_per_cm3[0]:.4f}/{blocks.densities_g_per_cm3[-1]:.4f} g/cm^3. Raise "
+        "equilibration_max_blocks or equilibration_duration, or check the system")
+
+
+def _run_block(simulation: app.Simulation, guard: BlowUpGuard, blocks: _NptBlocks, block: int, block_steps: int,
+               interval: int, mass_amu: float, dof: int, timestep_ps: float, block_ps: float,
+               density_tolerance: float, log: RunLog | None) -> dict:
+    """Run one NPT block with a density reporter; append its samples and convergence check to ``blocks``."""
+    stage = f"npt-block-{block}"
+    guard.stage = stage
+    progress = ProgressReporter(interval, stage, mass_amu, dof, timestep_ps, simulation.currentStep, block_steps, log)
+    simulation.reporters.insert(0, progress)
+    progress.start_clock(simulation.currentStep)
+    blocks.wall_s += run_steps(simulation, block_steps, stage)
+    blocks.steps += block_steps
+    simulation.reporters.remove(progress)
+    times = [r["time_ps"] for r in progress.records]
+    dens = [r["density_g_per_cm3"] for r in progress.records]
+    vols = [r["volume_nm3"] for r in progress.records]
+    blocks.times_ps += times
+    blocks.densities_g_per_cm3 += dens
+    blocks.volumes_nm3 += vols
+    check = density_convergence(times, dens, block_ps, density_tolerance)
+    check["block"] = block
+    check["volume_mean_nm3"] = float(np.mean(vols[len(vols) // 2:]))
+    blocks.checks.append(check)
+    _log(log, f"{stage}: density {check['mean_g_per_cm3']:.4f} +- {check['std_g_per_cm3']:.4f} g/cm^3 "
+              f"(second half), quarter change {check['quarter_change_relative']:.2e}, drift "
+              f"{check['drift_relative']:.2e} (tolerance {density_tolerance:g}): "
+              f"{'converged' if check['converged'] else 'not converged'}")
+    return check
+
+
+def _npt_result(setup: _NptSetup, blocks: _NptBlocks, *, block_ps: float, max_blocks: int, density_tolerance: float,
+                temperature_K: float, pressure_bar: float, barostat_scaling: str, barostat_seed: int,
+                friction_per_ps: float, timestep_ps: float, integrator_seed: int) -> dict:
+    """The JSON-ready NPT result: converged density and volume (second half of the last block), series, barostat."""
+    converged = blocks.checks[-1]
+    return {
         "converged": True,
-        "blocks_used": len(checks),
+        "blocks_used": len(blocks.checks),
         "block_ps": block_ps,
         "max_blocks": int(max_blocks),
         "convergence_rule": CONVERGENCE_RULE,
         "density_tolerance": density_tolerance,
-        "checks": checks,
+        "checks": blocks.checks,
         "density_mean_g_per_cm3": converged["mean_g_per_cm3"],
         "density_std_g_per_cm3": converged["std_g_per_cm3"],
         "volume_mean_nm3": converged["volume_mean_nm3"],
         "averaging_window": "second half of the converged block",
-        "series": {"time_ps": series_t, "density_g_per_cm3": series_d, "volume_nm3": series_v},
+        "series": {"time_ps": blocks.times_ps, "density_g_per_cm3": blocks.densities_g_per_cm3,
+                   "volume_nm3": blocks.volumes_nm3},
         "temperature_K": temperature_K,
         "pressure_bar": pressure_bar,
-        "barostat": {"type": "MonteCarloBarostat", "mode": "molecular" if rigid else "atomwise",
+        "barostat": {"type": "MonteCarloBarostat", "mode": "molecular" if setup.rigid else "atomwise",
                      "requested_scaling": barostat_scaling,
-                     "interval_steps": int(npt_barostat_interval),
-                     "interval_ps": npt_barostat_interval * npt_timestep_ps,
-                     "scale_molecules_as_rigid": rigid, "percolating_molecules": n_percolating,
-                     "constraints_dropped_for_npt": drop_constraints,
-                     "constraints_dropped": flexible["constraints_removed"] if flexible else 0,
-                     "scaling": scaling_note, "rationale": rationale, "seed": int(barostat_seed)},
-        "constraints_dropped_for_npt": drop_constraints,
-        "flexible_copy": flexible,
+                     "interval_steps": int(setup.barostat_interval),
+                     "interval_ps": setup.barostat_interval * setup.timestep_ps,
+                     "scale_molecules_as_rigid": setup.rigid, "percolating_molecules": setup.n_percolating,
+                     "constraints_dropped_for_npt": setup.drop_constraints,
+                     "constraints_dropped": setup.flexible["constraints_removed"] if setup.flexible else 0,
+                     "scaling": setup.scaling_note, "rationale": setup.rationale, "seed": int(barostat_seed)},
+        "constraints_dropped_for_npt": setup.drop_constraints,
+        "flexible_copy": setup.flexible,
         "friction_per_ps": friction_per_ps,
-        "timestep_ps": npt_timestep_ps,
+        "timestep_ps": setup.timestep_ps,
         "protocol_timestep_ps": timestep_ps,
-        "timestep_rule": FLEXIBLE_TIMESTEP_RULE if drop_constraints else "protocol time step",
+        "timestep_rule": FLEXIBLE_TIMESTEP_RULE if setup.drop_constraints else "protocol time step",
         "integrator_seed": int(integrator_seed),
-        "steps": steps_run,
-        "ns_per_day": ns_per_day(steps_run, npt_timestep_ps, wall),
-        "wall_time_s": wall,
+        "steps": blocks.steps,
+        "ns_per_day": ns_per_day(blocks.steps, setup.timestep_ps, blocks.wall_s),
+        "wall_time_s": blocks.wall_s,
     }
-    final_state = state_from_context(context)
-    result["constraint_hand_over"] = None
-    if drop_constraints:
-        final_state, result["constraint_hand_over"] = restore_constraints(system, topology, final_state, platform)
-        _log(log, "npt: constraints re-applied for the constrained System (largest relative deviation "
-                  f"{result['constraint_hand_over']['max_relative_constraint_deviation_before']:.2e} -> "
-                  f"{result['constraint_hand_over']['max_relative_constraint_deviation_after']:.2e})")
-    return final_state, result
 
 
 def scale_to_volume(system: openmm.System, topology: app.Topology, state: openmm.State, platform: PlatformChoice,
