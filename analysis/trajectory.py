@@ -12,7 +12,8 @@ The time between frames is never guessed. Only an OpenMM-written DCD header stat
 (NSAVC × DELTA; other writers, mdtraj among them, write placeholders, and converters write placeholder
 frame times into XTC files); otherwise it must be given (``--frame-interval`` or the production report's
 ``trajectory.frame_interval_ps``). Every source present must agree. A file given twice (or a copy of
-one) is refused, and so are OpenMM DCD segments whose frame times overlap, go backwards or leave a gap.
+one) is refused, and so are OpenMM DCD segments whose headers place them in the run (ISTART) at times that
+overlap, go backwards or leave a gap.
 
 Unwrapping
 ----------
@@ -220,16 +221,30 @@ def check_distinct(files: Sequence[TrajectoryFile]) -> None:
                                     "be different, consecutive segments of one run, each given once")
 
 
+def _placed_in_run(header: DcdHeader) -> bool:
+    """Whether an OpenMM DCD header says where in its run the file begins.
+
+    OpenMM's ``DCDReporter`` writes ISTART = NSAVC into every file it starts, whatever the step count of
+    the simulation, and ``DCDFile`` defaults to ISTART = 0; those two values therefore say nothing about
+    where a later segment begins. Any other ISTART (``DCDFile(firstStep=simulation.currentStep)``, or
+    gelmd's production reporter resumed from a checkpoint) places the file in the run.
+    """
+    return header.first_step not in (0, header.step_interval)
+
+
 def check_time_order(files: Sequence[TrajectoryFile], interval_ps: float) -> None:
     """Refuse consecutive files whose frame times overlap, go backwards or leave a gap.
 
     Only OpenMM-written DCD headers give frame times that can be believed: frame k of a file is at
-    (ISTART + k NSAVC) DELTA. Segments of one run continue its step count, so the first frame of a file
-    must come one frame interval after the last frame of the file before it. Files without trusted times
-    are taken in the order given (nothing in them can say otherwise).
+    (ISTART + k NSAVC) DELTA. When a file's header places it in its run (:func:`_placed_in_run`), its first
+    frame must come exactly one frame interval after the last frame of the file before it. Files that
+    the headers cannot place are taken in the order given (nothing in them can say otherwise; the log
+    says so).
     """
     for a, b in zip(files, files[1:]):
-        if not all(f.trusted_interval_ps is not None and f.n_frames for f in (a, b)):
+        checkable = all(f.trusted_interval_ps is not None and f.n_frames for f in (a, b))
+        if not (checkable and _placed_in_run(b.dcd)):
+            log.info("the order of %s after %s cannot be checked from the files; taken as given", b.path, a.path)
             continue
         last_a, first_b = a.dcd.frame_time_ps(a.n_frames - 1), b.dcd.frame_time_ps(0)
         step = (first_b - last_a) / interval_ps
@@ -238,7 +253,7 @@ def check_time_order(files: Sequence[TrajectoryFile], interval_ps: float) -> Non
             raise AnalysisError(
                 f"--trajectory: {str(b.path)!r} (first frame at {first_b:g} ps) {what} {str(a.path)!r} (last frame "
                 f"at {last_a:g} ps; the frame interval is {interval_ps:g} ps); give consecutive segments of one run, "
-                "in time order, each once (segments keep the run's step count when it is resumed from a checkpoint)")
+                "in time order, each once")
 
 
 def resolve_frame_interval(files: Sequence[TrajectoryFile], stated: Mapping[str, float | None]
@@ -287,7 +302,8 @@ class TrajectoryReader:
     ----------
     paths
         Trajectory files in time order; frames are concatenated. A file given twice (or a copy) is
-        refused; so are OpenMM DCDs whose frame times overlap, go backwards or leave a gap.
+        refused; so are OpenMM DCDs whose headers place them at times that overlap, go backwards or
+        leave a gap (:func:`check_time_order`).
     n_atoms
         Atom count of the topology; every file must have it.
     topology_path

@@ -220,7 +220,10 @@ SMALL_FRAMES = 80
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """top.pdb, system.xml, an OpenMM DCD (traj.dcd, 1 ps per frame), the same frames written by mdtraj
-    (mdtraj.dcd) and in two OpenMM segments (seg1.dcd: frames 0-39, seg2.dcd: frames 40-79)."""
+    (mdtraj.dcd), in OpenMM segments whose headers place them in the run (seg1.dcd: frames 0-39 with
+    ISTART = 0, seg2.dcd: frames 40-79 with ISTART = 40 NSAVC; overlap.dcd from frame 35, gap.dcd from
+    frame 45, early.dcd: frames 10-39) and in two segments as OpenMM's DCDReporter writes them (ISTART = NSAVC in each: rep1.dcd,
+    rep2.dcd)."""
     folder = tmp_path_factory.mktemp("small")
     x = ts.walk(SMALL, SMALL_D, SMALL_FRAMES, 1.0, seed=5)
     pdb, dcd, xml = ts.write_inputs(folder, SMALL, x, dt_ps=1.0)
@@ -230,7 +233,10 @@ def small(tmp_path_factory):
              "seg1": ts.write_dcd(folder / "seg1.dcd", SMALL, x[:half], first_frame=0),
              "seg2": ts.write_dcd(folder / "seg2.dcd", SMALL, x[half:], first_frame=half),
              "overlap": ts.write_dcd(folder / "overlap.dcd", SMALL, x[half - 5:], first_frame=half - 5),
-             "gap": ts.write_dcd(folder / "gap.dcd", SMALL, x[half + 5:], first_frame=half + 5)}
+             "gap": ts.write_dcd(folder / "gap.dcd", SMALL, x[half + 5:], first_frame=half + 5),
+             "early": ts.write_dcd(folder / "early.dcd", SMALL, x[10:half], first_frame=10),
+             "rep1": ts.write_dcd(folder / "rep1.dcd", SMALL, x[:half], first_frame=1),
+             "rep2": ts.write_dcd(folder / "rep2.dcd", SMALL, x[half:], first_frame=1)}
     return folder, files
 
 
@@ -333,16 +339,18 @@ def test_the_same_trajectory_twice_is_refused(small, capsys):
     assert "is the same file as" in err
 
 
-def test_consecutive_segments_are_joined(small):
+@pytest.mark.parametrize("first, second", [("seg1", "seg2"), ("rep1", "rep2")])
+def test_consecutive_segments_are_joined(small, first, second):
+    """Placed segments that follow each other, and DCDReporter files (whose headers cannot place them)."""
     _, files = small
     rc, whole = _transport(files, [files["dcd"]])
-    rc, joined = _transport(files, [files["seg1"]], "--trajectory", str(files["seg2"]))   # --trajectory repeated
+    rc, joined = _transport(files, [files[first]], "--trajectory", str(files[second]))   # --trajectory repeated
     assert rc == 0 and joined["n_frames"] == SMALL_FRAMES
     for name, D in _D(joined).items():
         assert D == pytest.approx(_D(whole)[name], rel=1e-9)
 
 
-@pytest.mark.parametrize("order, what", [(("seg2", "seg1"), "overlaps with or comes before"),
+@pytest.mark.parametrize("order, what", [(("seg2", "early"), "overlaps with or comes before"),
                                          (("seg1", "overlap"), "overlaps with or comes before"),
                                          (("seg1", "gap"), "leaves a gap after")])
 def test_out_of_order_overlapping_or_gapped_segments_are_refused(small, capsys, order, what):
