@@ -12,8 +12,9 @@ assign_gaff2_types`) -> one conformer (ETKDGv3 with ``--seed``, MMFF94; optional
 molecule from gaff-2.11.xml + the new template, with every bond and angle parameterised and the total
 charge equal to the molecular charge.
 
-Atom names are the element symbol plus a running index per element in RDKit atom order (C1, C2, O1,
-H1, ...), unique within the residue. Charges are in e.
+Atom names follow :func:`forcefields.molecules.atom_names` (element symbol plus a running index per element
+in RDKit atom order: C1, C2, O1, H1, ...), unique within the residue. Charges are in e. The SMILES is read
+by :func:`forcefields.molecules.molecule_from_smiles` (supported elements only, no radicals).
 """
 
 from __future__ import annotations
@@ -26,32 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from common.errors import GelmdError, ParameterError, SpeciesError
+from common.errors import GelmdError, ParameterError
 from forcefields import resp as resp_mod
+from forcefields.molecules import atom_names, molecule_from_smiles
 from forcefields.residue_templates import (check_template_system, single_residue_topology,
                                            write_residue_template)
 
 logger = logging.getLogger(__name__)
-
-
-def atom_names_for(elements: Sequence[str]) -> list[str]:
-    """Element symbol + running index per element, in atom order: C1, C2, O1, H1, ..."""
-    counts: dict[str, int] = {}
-    names = []
-    for el in elements:
-        counts[el] = counts.get(el, 0) + 1
-        names.append(f"{el}{counts[el]}")
-    return names
-
-
-def molecule_from_smiles(smiles: str):
-    """RDKit molecule with explicit hydrogens; :class:`SpeciesError` if RDKit cannot read the SMILES."""
-    from rdkit import Chem
-
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None:
-        raise SpeciesError(f"RDKit cannot parse SMILES {smiles!r}")
-    return Chem.AddHs(mol)
 
 
 def software_versions(include_geometric: bool = False) -> dict[str, str]:
@@ -104,9 +86,9 @@ def build_template(smiles: str, residue: str, out: str | Path, *, charge: int | 
     """
     from forcefields.gaff2_typer import assign_gaff2_types
 
-    mol = molecule_from_smiles(smiles)
+    mol = molecule_from_smiles(smiles, residue)
     elements = [a.GetSymbol() for a in mol.GetAtoms()]
-    names = atom_names_for(elements)
+    names = atom_names(elements)
     types = list(assign_gaff2_types(mol, parameterised=True))
     if len(types) != mol.GetNumAtoms():
         raise ParameterError(f"the GAFF2 typer returned {len(types)} types for {mol.GetNumAtoms()} atoms of "

@@ -1,6 +1,8 @@
 """Topology + residue templates -> OpenMM System with GAFF2 + RESP + ion parameters.
 
-What it does, in order:
+Called through :func:`forcefields.parameterise.system_from_templates`, the one entry point that builds a
+System (the parameterise stage for liquids and gels, the network builder between its cycles), which finds
+the template files by residue name (:func:`template_files_for`). What :func:`create_system` does, in order:
 
 1. loads ``gaff-2.11.xml`` (GAFF2 bonded and LJ parameters), ``data/ions.xml`` (Na+, PF6-) and the cached
    RESP residue templates, and lets OpenMM match every residue to a template;
@@ -27,6 +29,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import openmm
@@ -34,10 +37,11 @@ from openmm import app, unit
 
 from common.errors import ParameterError
 from forcefields.gaff2 import gaff2_ffxml_path
+from forcefields.ion_parameters import IONS_FFXML, ion_residues_with_parameters
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-IONS_FFXML = DATA_DIR / "ions.xml"
 TEMPLATE_DIR = DATA_DIR / "templates"
+"""The shipped, reviewed residue templates: read-only inputs (builders write theirs into their output folder)."""
 TRANS_ANGLE_THRESHOLD_DEG = 135.0
 CHARGE_INTEGER_TOLERANCE = 1e-4
 
@@ -67,17 +71,26 @@ class SystemReport:
     nonbonded: dict = field(default_factory=dict)
 
 
-def template_files_for(residue_names: set[str], template_dir: Path = TEMPLATE_DIR) -> list[Path]:
-    """Residue-template ffxml files for ``residue_names`` (ions come from ions.xml and need none)."""
-    ion_residues = {"NA", "PF6"}
+def template_files_for(residue_names: set[str], template_dirs: Path | Sequence[Path] = TEMPLATE_DIR) -> list[Path]:
+    """Residue-template ffxml files ``NAME.xml`` for ``residue_names``, each from the first folder that has it.
+
+    ``template_dirs`` is one folder or several, searched in order (a gel's build output first, then the
+    shipped templates). Residues defined by ``data/ions.xml`` need no file.
+    """
+    dirs = [Path(template_dirs)] if isinstance(template_dirs, (str, Path)) else [Path(d) for d in template_dirs]
     missing, files = [], []
-    for name in sorted(residue_names - ion_residues):
-        path = template_dir / f"{name}.xml"
-        (files if path.is_file() else missing).append(path)
+    for name in sorted(set(residue_names) - ion_residues_with_parameters()):
+        found = next((d / f"{name}.xml" for d in dirs if (d / f"{name}.xml").is_file()), None)
+        if found is None:
+            missing.append(name)
+        else:
+            files.append(found)
     if missing:
-        available = sorted(p.stem for p in template_dir.glob("*.xml"))
-        raise ParameterError(f"no residue template for residue(s) {[p.stem for p in missing]} in {template_dir}; "
-                             f"available: {available}. Build one with 'python -m forcefields.build_template'")
+        available = sorted({p.stem for d in dirs for p in d.glob("*.xml")})
+        where = ", ".join(str(d) for d in dirs) or "(no template folder given)"
+        raise ParameterError(f"no residue template for residue(s) {missing} in {where}; available: {available}. "
+                             "Build one with 'python -m forcefields.build_template' (molecules) or let the "
+                             "network builder write its unit templates into its output folder")
     return files
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from common.config import MAX_SALT_MOLARITY_MOL_PER_L, SystemSpec
+from common.constants import AVOGADRO_PER_MOL, NM3_PER_CM3
 from common.errors import ConfigError
 from systems.species import Species, get_species
 
-AVOGADRO = 6.02214076e23
-NM3_PER_CM3 = 1e21
+AVOGADRO = AVOGADRO_PER_MOL  # old name, still imported by tests/test_composition.py; not a second value
 MAX_SALT_MOLARITY = MAX_SALT_MOLARITY_MOL_PER_L  # mol/L, checked again here for specs built in code
 
 
@@ -57,7 +57,7 @@ def molecule_counts(spec: SystemSpec, species: dict[str, Species]) -> Compositio
     }
     total = sum(molar_concentration.values())
     counts = {name: max(1, round(spec.n_solvent * c / total)) for name, c in molar_concentration.items()}
-    volumes_nm3 = {name: counts[name] * s.molar_mass_g_per_mol / (s.density_g_per_cm3 * AVOGADRO) * NM3_PER_CM3
+    volumes_nm3 = {name: counts[name] * s.molar_mass_g_per_mol / (s.density_g_per_cm3 * AVOGADRO_PER_MOL) * NM3_PER_CM3
                    for name, s in solvents.items()}
     solvent_volume_nm3 = sum(volumes_nm3.values())
     realised_fractions = {name: v / solvent_volume_nm3 for name, v in volumes_nm3.items()}
@@ -73,7 +73,7 @@ def molecule_counts(spec: SystemSpec, species: dict[str, Species]) -> Compositio
                               f"({anion_species.formal_charge:+d}) do not form a neutral 1:1 salt; "
                               "only 1:1 salts are supported")
         litres = solvent_volume_nm3 / NM3_PER_CM3 / 1000.0
-        n_pairs = round(concentration * litres * AVOGADRO)
+        n_pairs = round(concentration * litres * AVOGADRO_PER_MOL)
         if n_pairs < 1:
             raise ConfigError(f"systems.{spec.name}: {concentration:g} mol/L in {spec.n_solvent} solvent "
                               f"molecules ({solvent_volume_nm3:.1f} nm^3) rounds to 0 ion pairs; raise "
@@ -81,7 +81,7 @@ def molecule_counts(spec: SystemSpec, species: dict[str, Species]) -> Compositio
         counts[cation_species.name] = n_pairs
         counts[anion_species.name] = n_pairs
         cation, anion = cation_species.name, anion_species.name
-        realised_molarity = n_pairs / (litres * AVOGADRO)
+        realised_molarity = n_pairs / (litres * AVOGADRO_PER_MOL)
     return Composition(
         counts=counts,
         target_volume_fractions=dict(spec.solvent_volume_fractions),

@@ -20,6 +20,7 @@ import packmol
 from common.errors import GelmdError, InputFileError
 
 PACKMOL_TOLERANCE_ANGSTROM = 2.0
+SALT_DENSITY_G_PER_CM3 = 2.37  # crystalline NaPF6; only to size the initial box of a packing
 
 
 @dataclass(frozen=True)

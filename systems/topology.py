@@ -1,25 +1,16 @@
 """OpenMM topologies of packed systems: one residue per molecule, bonds from the RDKit graph.
 
-Atom names are the element symbol plus a running index per element within the residue (C1, C2, O1, H1 …),
-the same scheme the residue templates in ``forcefields/data/templates`` use. Chains group molecules of one
+Atom names follow the one naming rule of the residue templates (:func:`forcefields.molecules.atom_names`:
+element symbol plus a running index per element within the residue, C1, C2, O1, H1 …). Chains group molecules of one
 species, so a topology reads species by chain or by residue name.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from openmm import app
 from rdkit import Chem
 
-
-def atom_names(mol: Chem.Mol) -> list[str]:
-    counter: dict[str, int] = defaultdict(int)
-    names = []
-    for atom in mol.GetAtoms():
-        counter[atom.GetSymbol()] += 1
-        names.append(f"{atom.GetSymbol()}{counter[atom.GetSymbol()]}")
-    return names
+from forcefields.molecules import molecule_atom_names
 
 
 def append_molecules(topology: app.Topology, mol: Chem.Mol, residue_name: str, count: int) -> None:
@@ -27,7 +18,7 @@ def append_molecules(topology: app.Topology, mol: Chem.Mol, residue_name: str, c
     if count == 0:
         return
     chain = topology.addChain()
-    names = atom_names(mol)
+    names = molecule_atom_names(mol)
     elements = [app.Element.getBySymbol(a.GetSymbol()) for a in mol.GetAtoms()]
     bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx(), b.GetBondTypeAsDouble()) for b in mol.GetBonds()]
     for _ in range(count):

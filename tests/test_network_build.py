@@ -11,16 +11,18 @@ import yaml
 import pytest
 from rdkit import Chem
 
-from common.config import fill_and_check_schema, read_yaml
+from common.config import read_resolved_config
+from tests.configs import write_resolved
+from workflow.config_vocabulary import load_workflow_config
 from common.errors import ConfigError
 from forcefields.gaff2_typer import assign_gaff2_types
 from forcefields.residue_templates import read_residue_templates
-from systems.build_network import main as build_cli
-from systems.build_network import spec_from_raw_config
+from forcefields.parameterise import main as parameterise_cli
+from forcefields.system_factory import TEMPLATE_DIR
 from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
                                      build_network)
 from systems.network.errors import ConversionNotReachedError
-from systems.network.graph import minimum_image
+from systems.network.periodic import minimum_image
 from systems.network.relax import RelaxSettings
 from systems.species import BUILTIN_SPECIES
 
@@ -36,22 +38,43 @@ def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.8, max_cycles
         relax=RelaxSettings(md_steps=200), nonbonded_cutoff_nm=0.7, pre_md_steps=300, seed=seed, cpu_threads=cpu_threads, **kw)
 
 
+def build_cli(argv):
+    from systems.build_network import main
+
+    return main(argv)
+
+
+def spec_from_raw_config(raw, system):
+    """The builder's spec of ``system`` from a raw config mapping, through the workflow's config model."""
+    from systems.build_network import spec_from_config
+
+    return spec_from_config(load_workflow_config(raw), system)
+
+
+def _shipped_templates():
+    """Name -> (mtime, bytes) of every file in the shipped template folder."""
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in TEMPLATE_DIR.iterdir()}
+
+
 @pytest.fixture(scope="module")
 def tpa_build(tmp_path_factory):
     out = tmp_path_factory.mktemp("tpa")
-    return build_network(tiny_spec(), out), out
+    before = _shipped_templates()
+    result = build_network(tiny_spec(), out)
+    assert _shipped_templates() == before, "the network build wrote into forcefields/data/templates"
+    return result, out
 
 
 @pytest.fixture(scope="module")
 def bmp_builds(tmp_path_factory):
-    # one CPU thread: OpenMM's CPU NonbondedForce sums in thread-scheduling order with more threads, even with
-    # DeterministicForces (measured with OpenMM 8), so only a single-threaded build is bitwise reproducible
-    spec = tiny_spec("BMP", "ring_opening_aziridine", seed=5, cpu_threads=1)
+    # deterministic: one CPU thread; OpenMM's CPU NonbondedForce sums in thread-scheduling order with more
+    # threads, even with DeterministicForces (measured with OpenMM 8), so only that build is bitwise reproducible
+    spec = tiny_spec("BMP", "ring_opening_aziridine", seed=5, deterministic=True)
     return [build_network(spec, tmp_path_factory.mktemp(f"bmp{k}")) for k in range(2)]
 
 
 def _template_types(result):
-    files = {p for p in result.record["templates"].values()}
+    files = set(result.templates.values())
     types = {}
     for f in files:
         for name, t in read_residue_templates(f).items():
@@ -97,6 +120,46 @@ def test_network_json_records_what_the_issue_asks(tpa_build):
     assert 0 < rec["gel_fraction"] <= 1 and rec["crosslink_density_mol_per_m3"] >= 0
     assert len(rec["unreacted_groups"]) == rec["group_states"]["U_unreacted"]
     assert (out / "system.pdb").is_file() and (out / "system.xml").is_file() and (out / "state.xml").is_file()
+    assert rec["platform_requested"] == "auto" and rec["platform"] in ("CPU", "CUDA") and not rec["deterministic"]
+    assert rec["ion_residues"] == ["NA", "PF6"]
+
+
+def test_build_writes_its_templates_into_its_output_folder(tpa_build):
+    # the fixture checked that no file under forcefields/data/templates was written or touched
+    result, out = tpa_build
+    rec = json.loads((out / "network.json").read_text())
+    assert rec["template_dir"] == "templates" and rec["files"]["templates"] == "templates"
+    assert set(rec["templates"]) == {"TPU", "TPS", "TPE", "TPM", "TPX", "PC", "FEC"}
+    for residue, name in rec["templates"].items():
+        assert name == f"templates/{residue}.xml" and (out / name).is_file()
+        # the shipped, reviewed templates are copied with their provenance, byte for byte
+        assert (out / name).read_bytes() == (TEMPLATE_DIR / f"{residue}.xml").read_bytes()
+        assert rec["template_sources"][residue]["source"] == str(TEMPLATE_DIR / f"{residue}.xml")
+    assert {p.name for p in (out / "templates").iterdir()} == {f"{r}.xml" for r in rec["templates"]}
+    assert result.templates["TPX"] == out / "templates" / "TPX.xml"
+
+
+def test_parameterise_builds_the_gel_system_from_the_build_templates(tpa_build, tmp_path, capsys):
+    import openmm
+    from openmm import unit
+
+    _, out = tpa_build
+    assert parameterise_cli(["--topology", str(out / "system.pdb"), "--template-dir", str(out / "templates"),
+                             "--periodic-bonds", "--ion-residues", "NA", "PF6", "--ion-charge-scale", "0.8",
+                             "--cutoff", "0.7 nm", "--out-dir", str(tmp_path)]) == 0, capsys.readouterr().err
+    report = json.loads((tmp_path / "forcefield.json").read_text())
+    assert all(t.startswith(str(out / "templates")) for t in report["templates"])
+    assert report["nonbonded"]["periodic_bonds"] and report["ion_residues"] == ["NA", "PF6"]
+    assert "network_template_key" in report["template_provenance"]["TPM"]["TPM"]
+    # the same System the builder made: equal energies at the same positions
+    state = openmm.XmlSerializer.deserialize((tmp_path / "state.xml").read_text())
+    energies = []
+    for path in (tmp_path / "system.xml", out / "system.xml"):
+        system = openmm.XmlSerializer.deserialize(path.read_text())
+        context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
+        context.setState(state)
+        energies.append(context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole))
+    assert energies[0] == pytest.approx(energies[1], rel=1e-9, abs=1e-6)
 
 
 def test_bmp_backbone_is_tertiary_amine_chain(bmp_builds):
@@ -109,6 +172,8 @@ def test_bmp_backbone_is_tertiary_amine_chain(bmp_builds):
 
 def test_same_seed_same_network(bmp_builds):
     a, b = bmp_builds
+    assert a.record["deterministic"] and a.record["platform"] == "CPU"
+    assert a.record["platform_properties"]["Threads"] == "1" and a.record["determinism"].startswith("bitwise")
     assert a.graph.network_bonds == b.graph.network_bonds
     assert [h["conversion"] for h in a.record["history"]] == [h["conversion"] for h in b.record["history"]]
     assert np.allclose(a.positions_nm, b.positions_nm, atol=1e-4)
@@ -140,6 +205,8 @@ def test_cli_spec_from_config():
     assert spec_from_raw_config(raw, "G").seed == 3
     with pytest.raises(ConfigError, match="needs 'gpe'"):
         spec_from_raw_config({"systems": {"G": {"solvents": {"PC": 1.0}, "kind": "electrolyte"}}}, "G")
+    with pytest.raises(ConfigError, match="network_seed.*minimum"):  # 0 would mean "random" to OpenMM
+        spec_from_raw_config({"systems": {"G": {"kind": "gpe", "solvents": {"PC": 1.0}, "network_seed": 0}}}, "G")
     with pytest.raises(ConfigError, match="bond_cutof"):
         spec_from_raw_config({"systems": {"G": {"kind": "gpe", "solvents": {"PC": 1.0}, "bond_cutof": "1 nm"}}}, "G")
     with pytest.raises(ConfigError, match="not in the config"):
@@ -159,17 +226,14 @@ def _demo_like_raw(**system):
                       **system}}}
 
 
-def test_cli_reads_the_resolved_config_json_like_the_yaml(tmp_path):
+def test_cli_spec_comes_from_the_resolved_config_model(tmp_path):
     raw = _demo_like_raw(n_solvent=110, monomer="TPA", target_conversion=0.8, max_bond_cutoff="1.0 nm",
                          relax_md="0.5 ps", pre_md="1 ps", max_cycles=25)
-    yaml_path = tmp_path / "demo.yaml"
-    yaml_path.write_text(yaml.safe_dump(raw))
-    resolved = fill_and_check_schema(copy.deepcopy(raw))  # what workflow/scripts/write_resolved_config.py writes
-    assert "reference_density" in resolved["systems"]["G"] and "viscosity" in resolved["systems"]["G"]
-    json_path = tmp_path / "config.resolved.json"
-    json_path.write_text(json.dumps(resolved))
-    a = spec_from_raw_config(read_yaml(yaml_path), "G")
-    b = spec_from_raw_config(read_yaml(json_path), "G")
+    write_resolved(raw, tmp_path / "config.resolved.json")
+    from systems.build_network import spec_from_config
+
+    a = spec_from_raw_config(raw, "G")
+    b = spec_from_config(read_resolved_config(tmp_path / "config.resolved.json"), "G")
     assert a == b
     assert b.monomer.name == "TPA" and b.monomer.reaction_type == "radical_acrylate"
     assert b.electrolyte.salt_molarity_mol_per_L == 1.0 and b.electrolyte.n_solvent == 110
@@ -184,8 +248,7 @@ def _tiny_raw(**system):
 
 def test_cli_writes_manifest_after_a_build(tmp_path, capsys):
     cfg = tmp_path / "config.resolved.json"
-    cfg.write_text(json.dumps(fill_and_check_schema(_tiny_raw(monomer="TPA", target_conversion=0.3,
-                                                              network_seed=4))))
+    write_resolved(_tiny_raw(monomer="TPA", target_conversion=0.3, network_seed=4), cfg)
     out = tmp_path / "build"
     assert build_cli([f"--config={cfg}", "--system=G", f"--out-dir={out}"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
@@ -208,10 +271,12 @@ def _end_atoms(network):
 
 def test_cli_bad_monomer_input_fails_clearly(tmp_path, capsys):
     for system, pattern in [({"monomer": "TPA", "monomer_smiles": "C=CC(=O)OC(C"}, "cannot parse SMILES"),
-                            ({"monomer": "TPA", "reaction": "ring_opening_aziridine"}, "no N-substituted aziridine"),
                             ({"monomer": "XYZ"}, "not a known monomer")]:
-        cfg = tmp_path / "c.yaml"
-        cfg.write_text(yaml.safe_dump(_tiny_raw(**system)))
+        with pytest.raises(ConfigError, match=pattern):  # refused when the config loads, before any job
+            load_workflow_config(_tiny_raw(**system))
+    for system, pattern in [({"monomer": "TPA", "reaction": "ring_opening_aziridine"}, "no N-substituted aziridine")]:
+        cfg = tmp_path / "config.resolved.json"
+        write_resolved(_tiny_raw(**system), cfg)
         assert build_cli([f"--config={cfg}", "--system=G", f"--out-dir={tmp_path / 'o'}"]) == 1
         err = capsys.readouterr().err
         assert re.search(pattern, err), err

@@ -11,11 +11,12 @@ from forcefields.gaff2_typer import assign_gaff2_types
 from forcefields.residue_templates import read_residue_templates
 from forcefields.system_factory import TEMPLATE_DIR
 from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
-                                     validate_spec)
+                                     choose_build_platform, validate_spec)
 from systems.network.errors import NetworkBuildError, ReactionTypeError
 from systems.network.forcefield import network_system
 from systems.network.graph import NetworkGraph
 from systems.network.monomer import build_monomer_model, capped_fragment
+from systems.network.periodic import minimum_image, walk_bonded_clusters
 from systems.network.reactive_pairs import segment_pierces_ring, select_bonds
 from systems.network.templates import template_key
 from systems.species import BUILTIN_SPECIES
@@ -172,8 +173,7 @@ def test_network_system_types_every_atom_and_is_neutral(which):
         g, names, pairs = _graph_of(tpa(), 3), ("TPU", "TPS", "TPE", "TPM", "TPX"), [(0, 3), (3, 1), (4, 6)]
     for i, j in pairs:
         g.form_bond(i, j)
-    files = sorted(TEMPLATE_DIR / f"{n}.xml" for n in names)
-    system, topology, order, report = network_system(g, files, 0.8, 0.9)
+    system, topology, order, report = network_system(g, [TEMPLATE_DIR], {"NA", "PF6"}, 0.8, 0.9)
     assert system.getNumParticles() == topology.getNumAtoms() == sum(g.present)
     assert abs(report.total_charge_e) < 1e-9
     import openmm
@@ -219,3 +219,32 @@ def test_molecules_made_whole_across_the_boundary_and_percolation_counted():
     ring_xyz = np.array([[0.3 * k, 0.5, 0.5] for k in range(10)])  # 10 x 0.3 nm = one box edge
     g.add_molecule(chain.GetMol(), "RNG", "chain", ring_xyz)
     assert g.make_molecules_whole() == 1
+
+
+def test_minimum_image_and_percolation_walk():
+    box = np.array([2.0, 2.0, 2.0])
+    assert np.allclose(minimum_image(np.array([[1.9, -1.2, 0.3]]), box), [[-0.1, 0.8, 0.3]])
+    # a chain 0-1-2-3 along x whose last bond closes through the x face: it percolates along x only
+    pos = [np.array(p) for p in ([0.2, 1.0, 1.0], [0.7, 1.0, 1.0], [1.2, 1.0, 1.0], [1.7, 1.0, 1.0])]
+    ring = {0: [1, 3], 1: [0, 2], 2: [1, 3], 3: [2, 0]}
+    unwrapped, clusters = walk_bonded_clusters(pos, box, ring, range(4))
+    assert len(clusters) == 1 and clusters[0].percolating_axes == {"x"}
+    # a molecule split by the box face is made whole and does not percolate
+    pos = [np.array([1.95, 0.5, 0.5]), np.array([0.05, 0.5, 0.5])]
+    unwrapped, clusters = walk_bonded_clusters(pos, box, {0: [1], 1: [0]}, [0, 1])
+    assert np.allclose(unwrapped[1], [2.05, 0.5, 0.5]) and clusters[0].percolating_axes == set()
+
+
+def test_build_platform_auto_deterministic_and_conflict():
+    def spec(**kw):
+        return NetworkBuildSpec(system="G", electrolyte=ElectrolyteSpec({"PC": 1.0}),
+                                monomer=MonomerSpec("TPA", TPA, "radical_acrylate"), **kw)
+
+    choice, record = choose_build_platform(spec(platform="auto", cpu_threads=2))
+    assert record["platform_requested"] == "auto" and record["platform"] == choice.name in ("CUDA", "CPU")
+    assert choice.properties["DeterministicForces"] == "true"
+    choice, record = choose_build_platform(spec(deterministic=True, cpu_threads=4))
+    assert choice.name == "CPU" and choice.properties["Threads"] == "1" and record["deterministic"]
+    assert record["determinism"].startswith("bitwise")
+    with pytest.raises(NetworkBuildError, match="deterministic"):
+        choose_build_platform(spec(deterministic=True, platform="CUDA"))

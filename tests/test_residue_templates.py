@@ -9,7 +9,9 @@ import pytest
 from rdkit import Chem
 
 from common.errors import InputFileError, ParameterError
-from forcefields.build_template import atom_names_for, main, molecule_from_smiles
+from forcefields.build_template import main
+from forcefields.molecules import atom_names as atom_names_for
+from forcefields.molecules import molecule_from_smiles
 from forcefields.residue_templates import (check_template_system, gaff2_type_elements, integer_charges,
                                            read_residue_template, read_residue_templates, single_residue_topology,
                                            write_residue_template)

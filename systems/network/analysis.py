@@ -21,11 +21,10 @@ from __future__ import annotations
 from collections import Counter
 
 import networkx as nx
-import numpy as np
 
-from systems.network.graph import NetworkGraph, minimum_image
-
-AVOGADRO = 6.02214076e23
+from common.constants import AVOGADRO_PER_MOL, M3_PER_NM3
+from systems.network.graph import NetworkGraph
+from systems.network.periodic import walk_bonded_clusters
 
 
 def monomer_graph(graph: NetworkGraph) -> nx.MultiGraph:
@@ -38,32 +37,8 @@ def monomer_graph(graph: NetworkGraph) -> nx.MultiGraph:
 
 def percolation_axes(graph: NetworkGraph, atoms: set[int]) -> list[str]:
     """Axes along which the bonded cluster ``atoms`` connects to its own periodic image."""
-    adj = graph.adjacency()
-    pos = graph.positions_array()
-    unwrapped: dict[int, np.ndarray] = {}
-    shifts = []
-    for start in sorted(atoms):
-        if start in unwrapped:
-            continue
-        unwrapped[start] = pos[start]
-        stack = [start]
-        while stack:
-            a = stack.pop()
-            for b in adj.get(a, ()):
-                if b not in atoms:
-                    continue
-                target = unwrapped[a] + minimum_image(pos[b] - pos[a], graph.box)
-                if b not in unwrapped:
-                    unwrapped[b] = target
-                    stack.append(b)
-                else:
-                    shifts.append(np.round((target - unwrapped[b]) / graph.box))
-    axes = set()
-    for s in shifts:
-        for k, name in enumerate("xyz"):
-            if abs(s[k]) > 0.5:
-                axes.add(name)
-    return sorted(axes)
+    _, clusters = walk_bonded_clusters(graph.positions, graph.box, graph.adjacency(), atoms)
+    return sorted(set().union(*(c.percolating_axes for c in clusters)))
 
 
 def network_measures(graph: NetworkGraph, volume_nm3: float) -> dict:
@@ -73,7 +48,7 @@ def network_measures(graph: NetworkGraph, volume_nm3: float) -> dict:
     clusters = sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: (-sum(masses[m] for m in c), c[0]))
     largest = clusters[0] if clusters else []
     sol = clusters[1:]
-    volume_m3 = volume_nm3 * 1e-27
+    volume_m3 = volume_nm3 * M3_PER_NM3
     degree = Counter()
     for i, j in graph.network_bonds:
         a, b = graph.sites[i].monomer, graph.sites[j].monomer
@@ -118,11 +93,11 @@ def network_measures(graph: NetworkGraph, volume_nm3: float) -> dict:
         "sol_cluster_sizes_monomers": dict(sorted(Counter(len(c) for c in sol).items())),
         "percolating_axes": percolation_axes(graph, largest_atoms) if largest_atoms else [],
         "n_junctions": n_junctions,
-        "crosslink_density_mol_per_m3": n_junctions / AVOGADRO / volume_m3,
+        "crosslink_density_mol_per_m3": n_junctions / AVOGADRO_PER_MOL / volume_m3,
         "crosslink_density_definition": ("monomer units with >= 3 network bonds to other monomer units (branch "
                                          "points; bonds within one unit not counted) per volume"),
         "fully_reacted_monomers": fully,
-        "fully_reacted_monomer_density_mol_per_m3": fully / AVOGADRO / volume_m3,
+        "fully_reacted_monomer_density_mol_per_m3": fully / AVOGADRO_PER_MOL / volume_m3,
         "loops": {"cycle_rank": cycle_rank, "self_loops_intramolecular": self_loops,
                   "double_links_between_monomer_pairs": sum(n - 1 for n in pair_counts.values() if n > 1),
                   "minimum_cycle_basis_sizes_monomers": dict(sorted(basis_sizes.items()))},

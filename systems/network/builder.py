@@ -15,7 +15,8 @@ Steps
    group per cycle, small rings and ring-piercing refused; while a cycle would form fewer than
    ``min_bonds_fraction`` x (number of groups) bonds (at least 1) the cutoff grows by ``cutoff_step_nm`` up to
    ``max_bond_cutoff_nm`` (it never shrinks again). After each cycle the graph is edited
-   (:mod:`systems.network.graph`), the System rebuilt from the residue templates, the new bonds ramped in,
+   (:mod:`systems.network.graph`), the System rebuilt from the residue templates
+   (:func:`forcefields.parameterise.system_from_templates`, the one System factory), the new bonds ramped in,
    minimised and run for ``relax.md_steps`` of MD (:mod:`systems.network.relax`; NPT scaling whole molecules
    while no cluster percolates, NVT once one does). Before every relaxation each bonded cluster is made
    whole (:meth:`NetworkGraph.make_molecules_whole`): a new bond can join atoms of two periodic images, and a
@@ -28,47 +29,66 @@ Steps
 5. Checks: valence of every polymer atom, zero total charge, no bond longer than ``max_bond_length_nm``
    (minimum image) after relaxation, every atom typed (OpenMM matched every residue to a template).
 
+Platform. ``platform`` is ``engine.platform``: ``auto`` takes the best available platform (CUDA, then CPU;
+:func:`simulation.platform.choose_platform`), as every other stage does, or a platform by name. CPU and
+CUDA run with ``DeterministicForces``. ``deterministic: true`` asks for exact reproducibility, which only the
+CPU platform with one thread gives (below): it forces that setting and refuses a GPU platform named
+explicitly. network.json records the platform asked for, the one used, its properties and what
+reproducibility that gives.
+
 Same seed, same network: every random choice (conformers, packmol, velocities, integrator, barostat) is
-seeded from ``seed``, the pair choice is deterministic (sorted by distance, then atom index), and the CPU
-and CUDA platforms run with ``DeterministicForces``. On the CPU platform that makes a *single-threaded*
-build bitwise reproducible (``engine.cpu_threads: 1``); with more threads OpenMM 8's CPU NonbondedForce
-still sums in thread-scheduling order (measured: forces differ by ~1e-3 kJ/mol/nm between two Contexts
-on the same positions), MD amplifies that, and two builds give different, equally valid networks.
+seeded from ``seed``, the pair choice is deterministic (sorted by distance, then atom index). On the CPU
+platform with one thread (``deterministic``, or ``engine.cpu_threads: 1``) a build is bitwise reproducible;
+with more threads OpenMM 8's CPU NonbondedForce still sums in thread-scheduling order (measured: forces
+differ by ~1e-3 kJ/mol/nm between two Contexts on the same positions), MD amplifies that, and two builds
+give different, equally valid networks; the same holds across GPUs and drivers.
+
+Outputs (``out_dir``): system.pdb, system.cif, system.xml, state.xml, network.json and ``templates/``, the
+residue templates of every residue in the topology except the ions (network units in every state, solvent
+molecules), each with its provenance. Network unit templates are copied from the shipped, reviewed cache
+(``forcefields/data/templates``, read-only) when it holds them with the right key, and generated (RESP)
+into ``templates/`` otherwise (:mod:`systems.network.templates`); nothing is written into the source tree.
+``python -m forcefields.parameterise --template-dir <out_dir>/templates --periodic-bonds ...`` rebuilds the
+System from them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import math
 import platform as _platform
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import openmm
 from openmm import app, unit
 
+from common.constants import AVOGADRO_PER_MOL, NM3_PER_CM3
 from common.io import atomic_path, write_json_atomic
 from common.seeds import derive_seed
-from forcefields.system_factory import TEMPLATE_DIR
-from simulation.platform import choose_platform
-from systems.composition import AVOGADRO, NM3_PER_CM3, molecule_counts
+from forcefields.system_factory import TEMPLATE_DIR, template_files_for
+from simulation.platform import PlatformChoice, choose_platform
+from systems.composition import molecule_counts
 from systems.network.analysis import network_measures
 from systems.network.errors import ConversionNotReachedError, NetworkBuildError
 from systems.network.forcefield import network_system
-from systems.network.graph import NetworkGraph, minimum_image
+from systems.network.graph import NetworkGraph
 from systems.network.monomer import MonomerModel, build_monomer_model
 from systems.network.reactive_pairs import select_bonds
+from systems.network.periodic import minimum_image
 from systems.network.relax import RelaxSettings, relax
 from systems.network.templates import ensure_templates
-from systems.packing import PackItem, pack_box
+from systems.packing import SALT_DENSITY_G_PER_CM3, PackItem, pack_box
 from systems.species import BUILTIN_SPECIES, Species, get_species
 from systems.structures import conformer_positions
 
 logger = logging.getLogger(__name__)
 
-SALT_DENSITY_G_PER_CM3 = 2.37  # crystalline NaPF6, only to size the initial box
 MONOMER_DENSITY_G_PER_CM3 = 1.10  # only to size the initial box
 DEFAULT_POLYMER_WEIGHT_FRACTION = 0.10
 # The bond cutoff never exceeds this fraction of the shortest box edge: longer bonds in a small box can
@@ -79,6 +99,7 @@ MAX_CUTOFF_BOX_FRACTION = 0.35
 # over ~1 nm takes ~100 ps, far more than the relaxation MD).
 PULL_RANGE_BOX_FRACTION = 0.5
 PULL_TARGET_FRACTION = 0.8
+TEMPLATES_SUBDIR = "templates"  # residue templates of a build, inside its output folder
 
 
 @dataclass(frozen=True)
@@ -126,8 +147,9 @@ class NetworkBuildSpec:
     nonbonded_cutoff_nm: float = 1.0
     pre_md_steps: int = 1000
     packing_density_fraction: float = 0.85
-    platform: str = "CPU"
+    platform: str = "auto"  # engine.platform: auto (CUDA, then CPU) or a platform name
     cpu_threads: int = 0
+    deterministic: bool = False  # bitwise-reproducible build: CPU platform, one thread (module notes)
     extra_species: tuple = ()  # Species declared in the config (solvents, ions) beside the built-in ones
     config_name: str = ""
 
@@ -205,7 +227,7 @@ def _pack(spec: NetworkBuildSpec, species: dict[str, Species], model: MonomerMod
         mols.append((name, s, mol, xyz))
         density = s.density_g_per_cm3 or (SALT_DENSITY_G_PER_CM3 if s.role in ("cation", "anion")
                                           else MONOMER_DENSITY_G_PER_CM3)
-        volume += count * s.molar_mass_g_per_mol / (density * AVOGADRO) * NM3_PER_CM3
+        volume += count * s.molar_mass_g_per_mol / (density * AVOGADRO_PER_MOL) * NM3_PER_CM3
     edge = (volume / spec.packing_density_fraction) ** (1 / 3)
     if edge < 2 * spec.nonbonded_cutoff_nm + 0.1:
         raise NetworkBuildError(f"systems.{spec.system}: the box ({edge:.2f} nm) would be smaller than twice the "
@@ -238,13 +260,60 @@ class BuildResult:
     topology: app.Topology
     positions_nm: np.ndarray
     record: dict
+    templates: dict = field(default_factory=dict)  # residue -> template file used (gone if out_dir was None)
 
 
-def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_dir: Path = TEMPLATE_DIR) -> BuildResult:
-    """Build the network of ``spec``; write system.pdb, system.xml, state.xml, network.json into ``out_dir``."""
-    t_start = time.perf_counter()
+def choose_build_platform(spec: NetworkBuildSpec) -> tuple[PlatformChoice, dict]:
+    """The platform of the build and what to record about it (module notes, "Platform").
+
+    ``spec.platform`` is chosen as every stage chooses it (:func:`simulation.platform.choose_platform`;
+    ``auto``: CUDA, then CPU). ``spec.deterministic`` asks for the one bitwise-reproducible setting: the CPU
+    platform with one thread; it refuses a GPU platform named explicitly. CPU and CUDA run with
+    ``DeterministicForces``.
+    """
+    if spec.deterministic:
+        if spec.platform not in ("auto", "CPU"):
+            raise NetworkBuildError(f"systems.{spec.system}: a deterministic network build runs on the CPU platform "
+                                    f"with one thread, but engine.platform is {spec.platform!r}; use 'auto' or "
+                                    "'CPU', or turn deterministic off")
+        choice = choose_platform(platform="CPU", cpu_threads=1, precision="auto", allow_opencl=False)
+    else:
+        choice = choose_platform(platform=spec.platform, cpu_threads=spec.cpu_threads, precision="auto",
+                                 allow_opencl=False)
+    if choice.name in ("CPU", "CUDA"):  # reproducible force sums (module notes)
+        choice = replace(choice, properties={**choice.properties, "DeterministicForces": "true"})
+    bitwise = choice.name == "CPU" and choice.properties.get("Threads") == "1"
+    record = {
+        "platform_requested": spec.platform,
+        "deterministic": spec.deterministic,
+        "platform": choice.name,
+        "platform_properties": dict(choice.properties),
+        "platform_description": dict(choice.description),
+        "determinism": ("bitwise the same network for the same seed: CPU platform, one thread, "
+                        "DeterministicForces" if bitwise else
+                        f"{choice.name} platform: the same seed gives the same pair choices and random streams, but "
+                        "force sums (CPU with several threads: thread scheduling; GPU: hardware and driver) "
+                        "can differ in the last bits, MD amplifies that, and builds differ; set deterministic "
+                        "for a bitwise-reproducible build"),
+    }
+    return choice, record
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a build knows before packing: the monomer model, species, counts and where templates go."""
+
+    model: MonomerModel
+    species: dict[str, Species]
+    counts: dict[str, int]
+    count_info: dict
+    n_groups: int
+    ion_residues: frozenset[str]
+
+
+def _prepare(spec: NetworkBuildSpec) -> _Prepared:
+    """Check the spec, cut the monomer into residues, and count the molecules (step 1)."""
     validate_spec(spec)
-    c = spec.crosslink
     model = build_monomer_model(spec.monomer.name, spec.monomer.smiles, spec.monomer.reaction_type,
                                 spec.monomer.residue or spec.monomer.name)
     species = {k: v for k, v in BUILTIN_SPECIES.items() if v.role != "monomer"}
@@ -258,183 +327,291 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None, template_
     n_groups = counts[spec.monomer.name] * model.n_groups
     if n_groups < 2:
         raise ConversionNotReachedError(
-            f"systems.{spec.system}: target conversion {c.target_conversion:.0%} is unreachable: the box holds "
-            f"{n_groups} reactive group(s) and a group cannot bond to itself; conversion reached 0%",
+            f"systems.{spec.system}: target conversion {spec.crosslink.target_conversion:.0%} is unreachable: the "
+            f"box holds {n_groups} reactive group(s) and a group cannot bond to itself; conversion reached 0%",
             conversion=0.0, cycles=0)
-    templates = ensure_templates(model, template_dir)
-    platform = choose_platform(platform=spec.platform, cpu_threads=spec.cpu_threads, precision="auto",
-                               allow_opencl=False)
-    if platform.name in ("CPU", "CUDA"):  # reproducible force sums (module notes)
-        platform = replace(platform, properties={**platform.properties, "DeterministicForces": "true"})
-    work = Path(out_dir) if out_dir is not None else None
-    if work is not None:
-        work.mkdir(parents=True, exist_ok=True)
-    graph = _pack(spec, species, model, counts, work)
-    logger.info("packed %d atoms, %d monomers (%d groups), box %.3f nm", sum(graph.present), counts[spec.monomer.name],
-                n_groups, graph.box[0])
-    template_paths = sorted(set(templates.values()))
+    ions = frozenset(species[name].residue for name in counts if species[name].role in ("cation", "anion"))
+    return _Prepared(model, species, counts, count_info, n_groups, ions)
 
-    def rebuild():
-        system, topology, order, report = network_system(graph, template_paths, spec.ion_charge_scale,
-                                                         spec.nonbonded_cutoff_nm)
-        return system, topology, order, report
 
-    def run_relax(system, order, new_bonds, seed_purpose, **kwargs):
+def _collect_templates(spec: NetworkBuildSpec, prep: _Prepared, template_dir: Path,
+                       cache_dirs: Sequence[Path]) -> dict[str, dict]:
+    """Every residue template the build uses, in ``template_dir`` (never in a cache folder); residue -> info.
+
+    Network unit templates come from :func:`ensure_templates` (copied from the shipped cache, or
+    generated); molecule templates (solvents) are copied from the first cache folder holding them. Ions
+    come from the force field's ions.xml and need none.
+    """
+    done = dict(ensure_templates(prep.model, template_dir, cache_dirs))
+    molecules = {prep.species[name].residue for name in prep.counts if name != spec.monomer.name}
+    for source in template_files_for(molecules, list(cache_dirs)):
+        target = template_dir / source.name
+        if source.resolve() != target.resolve():
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
+        done[source.stem] = {"path": target, "source": str(source)}
+    return done
+
+
+@dataclass
+class _Crosslinker:
+    """The graph being crosslinked, with what rebuilds and relaxes its System (steps 2-4)."""
+
+    spec: NetworkBuildSpec
+    graph: NetworkGraph
+    platform: PlatformChoice
+    template_dir: Path
+    ion_residues: frozenset[str]
+    n_groups: int
+    t_start: float
+    history: list = field(default_factory=list)
+    current: tuple = ()  # (System, Topology, master order, SystemReport) of the last rebuild
+
+    def rebuild(self) -> tuple:
+        self.current = network_system(self.graph, [self.template_dir], set(self.ion_residues),
+                                      self.spec.ion_charge_scale, self.spec.nonbonded_cutoff_nm)
+        return self.current
+
+    def relax(self, seed_purpose: str, new_bonds=(), pulls=None, **kwargs) -> dict:
+        """Rebuild the System, ramp in ``new_bonds`` / pull ``pulls`` (master atom pairs), relax, keep positions."""
+        system, _, order, _ = self.rebuild()
+        index = {a: k for k, a in enumerate(order)}
+        if pulls is not None:
+            kwargs["pull_pairs"] = [(index[a], index[b]) for a, b in pulls]
         # whole molecules first: a new bond may join atoms of two periodic images (see make_molecules_whole)
-        percolating = graph.make_molecules_whole()
-        return relax(system, graph.positions_array()[order], graph.box, new_bonds, kwargs.pop("settings", spec.relax),
-                     platform, derive_seed(spec.seed, seed_purpose), npt=percolating == 0,
-                     **kwargs)
+        percolating = self.graph.make_molecules_whole()
+        pos, box, info = relax(system, self.graph.positions_array()[order], self.graph.box,
+                               [(index[a], index[b]) for a, b in new_bonds], kwargs.pop("settings", self.spec.relax),
+                               self.platform, derive_seed(self.spec.seed, seed_purpose), npt=percolating == 0,
+                               **kwargs)
+        self.graph.set_positions(order, pos, box)
+        return info
 
-    system, topology, order, report = rebuild()
-    pos, box, pre = run_relax(system, order, [], "pre", md_steps=spec.pre_md_steps, stage="pre-equilibration")
-    graph.set_positions(order, pos, box)
-    history = [{"cycle": 0, "conversion": 0.0, "new_bonds": 0, "cutoff_nm": c.bond_cutoff_nm,
-                "box_nm": box.tolist(), "wall_time_s": time.perf_counter() - t_start}]
-    cutoff = c.bond_cutoff_nm
-    cycle = 0
-    stalled = 0
-    failure = None
-    while graph.conversion() < c.target_conversion:
-        if cycle >= c.max_cycles:
-            failure = f"the cycle limit max_cycles = {c.max_cycles} was reached"
-            break
-        cycle += 1
-        max_cutoff = min(c.max_bond_cutoff_nm, MAX_CUTOFF_BOX_FRACTION * float(graph.box.min()))
-        cutoff = min(cutoff, max_cutoff)
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t_start
+
+
+def _pre_equilibrate(run: _Crosslinker) -> None:
+    """Minimise and run ``pre_md_steps`` of MD on the packed box (step 2)."""
+    run.relax("pre", md_steps=run.spec.pre_md_steps, stage="pre-equilibration")
+    run.history.append({"cycle": 0, "conversion": 0.0, "new_bonds": 0, "cutoff_nm": run.spec.crosslink.bond_cutoff_nm,
+                        "box_nm": run.graph.box.tolist(), "wall_time_s": run.elapsed()})
+
+
+def _select_with_growing_cutoff(run: _Crosslinker, cutoff: float) -> tuple[list, object, float, float, int]:
+    """Pairs of this cycle: the cutoff grows by cutoff_step while fewer than the wanted bonds are in reach."""
+    c, graph = run.spec.crosslink, run.graph
+    max_cutoff = min(c.max_bond_cutoff_nm, MAX_CUTOFF_BOX_FRACTION * float(graph.box.min()))
+    cutoff = min(cutoff, max_cutoff)
+    chosen, sel = select_bonds(graph, cutoff, c.min_ring_size)
+    wanted = max(1, round(c.min_bonds_fraction * run.n_groups))
+    while len(chosen) < wanted and cutoff < max_cutoff - 1e-9:
+        cutoff = min(max_cutoff, cutoff + c.cutoff_step_nm)
         chosen, sel = select_bonds(graph, cutoff, c.min_ring_size)
-        wanted = max(1, round(c.min_bonds_fraction * n_groups))
-        while len(chosen) < wanted and cutoff < max_cutoff - 1e-9:
-            cutoff = min(max_cutoff, cutoff + c.cutoff_step_nm)
-            chosen, sel = select_bonds(graph, cutoff, c.min_ring_size)
-        if not chosen:
-            stalled += 1
-            if stalled > c.max_stall_cycles:
-                failure = (f"no reactive pair came within the largest cutoff {max_cutoff:.2f} nm "
+    return chosen, sel, cutoff, max_cutoff, wanted
+
+
+def _md_only_cycle(run: _Crosslinker, cycle: int, cutoff: float, wanted: int) -> None:
+    """No pair in reach: MD (4x relax MD) with the closest out-of-reach pairs pulled together (step 4)."""
+    graph, c = run.graph, run.spec.crosslink
+    far, _ = select_bonds(graph, PULL_RANGE_BOX_FRACTION * float(graph.box.min()), c.min_ring_size)
+    far = far[:wanted]
+    pulls = [(graph.sites[f.site_x].x, graph.sites[f.site_y].y) for f in far]
+    run.relax(f"cycle-{cycle}", md_steps=4 * run.spec.relax.md_steps, stage=f"MD-only cycle {cycle}", pulls=pulls,
+              pull_to_nm=PULL_TARGET_FRACTION * c.bond_cutoff_nm)
+    run.history.append({"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": 0, "md_only": True,
+                        "pulled_pairs": len(pulls), "pulled_pair_distances_nm": [round(f.distance_nm, 4) for f in far],
+                        "conversion": graph.conversion(), "box_nm": graph.box.tolist(), "wall_time_s": run.elapsed()})
+    logger.info("cycle %d: no pair within %.2f nm, MD only, %d pair(s) pulled together", cycle, cutoff, len(pulls))
+
+
+def _bond_cycle(run: _Crosslinker, cycle: int, cutoff: float, chosen: list, sel) -> None:
+    """Form the chosen bonds, rebuild the System, ramp them in and relax (step 3)."""
+    graph = run.graph
+    for cand in chosen:
+        graph.form_bond(cand.site_x, cand.site_y)
+    new = [(graph.sites[cand.site_x].x, graph.sites[cand.site_y].y) for cand in chosen]
+    info = run.relax(f"cycle-{cycle}", new_bonds=new, stage=f"crosslink cycle {cycle}")
+    entry = {"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": len(chosen),
+             "new_bond_distances_nm": [round(x.distance_nm, 4) for x in chosen],
+             "conversion": graph.conversion(),
+             "conversion_by_group": {graph.monomer_models[0].reaction.group_name: graph.conversion()},
+             "selection": asdict(sel), "potential_energy_kJ_per_mol": info["potential_energy_kJ_per_mol"],
+             "max_bond_length_nm": float(_bond_lengths(graph).max()), "ensemble": info["ensemble"],
+             "box_nm": graph.box.tolist(), "wall_time_s": run.elapsed()}
+    run.history.append(entry)
+    logger.info("cycle %d: %d new bonds (cutoff %.2f nm), conversion %.1f%%, longest bond %.3f nm, %s, %.0f s",
+                cycle, len(chosen), cutoff, 100 * graph.conversion(), entry["max_bond_length_nm"], info["ensemble"],
+                entry["wall_time_s"])
+
+
+def _crosslink(run: _Crosslinker) -> tuple[int, str | None]:
+    """Cycles until the target conversion (steps 3-4); returns (cycles run, failure reason or None)."""
+    c = run.spec.crosslink
+    cutoff, cycle, stalled = c.bond_cutoff_nm, 0, 0
+    while run.graph.conversion() < c.target_conversion:
+        if cycle >= c.max_cycles:
+            return cycle, f"the cycle limit max_cycles = {c.max_cycles} was reached"
+        cycle += 1
+        chosen, sel, cutoff, max_cutoff, wanted = _select_with_growing_cutoff(run, cutoff)
+        if chosen:
+            stalled = 0
+            _bond_cycle(run, cycle, cutoff, chosen, sel)
+            continue
+        stalled += 1
+        if stalled > c.max_stall_cycles:
+            return cycle, (f"no reactive pair came within the largest cutoff {max_cutoff:.2f} nm "
                            f"(max_bond_cutoff = {c.max_bond_cutoff_nm} nm, capped at {MAX_CUTOFF_BOX_FRACTION} x "
                            f"the box edge) passing the ring and geometry checks, in {c.max_stall_cycles} MD-only "
                            "cycles with the closest out-of-reach pairs pulled together")
-                break
-            system, topology, order, report = rebuild()
-            # the closest pairs out of reach (ring and piercing rules applied) are pulled together in the MD
-            far, _ = select_bonds(graph, PULL_RANGE_BOX_FRACTION * float(graph.box.min()), c.min_ring_size)
-            far = far[:wanted]
-            index = {a: k for k, a in enumerate(order)}
-            pulls = [(index[graph.sites[f.site_x].x], index[graph.sites[f.site_y].y]) for f in far]
-            pos, box, info = run_relax(system, order, [], f"cycle-{cycle}", md_steps=4 * spec.relax.md_steps,
-                                       stage=f"MD-only cycle {cycle}", pull_pairs=pulls,
-                                       pull_to_nm=PULL_TARGET_FRACTION * c.bond_cutoff_nm)
-            graph.set_positions(order, pos, box)
-            history.append({"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": 0, "md_only": True,
-                            "pulled_pairs": len(pulls), "pulled_pair_distances_nm": [round(f.distance_nm, 4) for f in far],
-                            "conversion": graph.conversion(), "box_nm": box.tolist(),
-                            "wall_time_s": time.perf_counter() - t_start})
-            logger.info("cycle %d: no pair within %.2f nm, MD only, %d pair(s) pulled together", cycle, cutoff,
-                        len(pulls))
-            continue
-        stalled = 0
-        for cand in chosen:
-            graph.form_bond(cand.site_x, cand.site_y)
-        system, topology, order, report = rebuild()
-        index = {a: k for k, a in enumerate(order)}
-        new = [(index[graph.sites[cand.site_x].x], index[graph.sites[cand.site_y].y]) for cand in chosen]
-        pos, box, info = run_relax(system, order, new, f"cycle-{cycle}", stage=f"crosslink cycle {cycle}")
-        graph.set_positions(order, pos, box)
-        entry = {"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": len(chosen),
-                 "new_bond_distances_nm": [round(x.distance_nm, 4) for x in chosen],
-                 "conversion": graph.conversion(),
-                 "conversion_by_group": {graph.monomer_models[0].reaction.group_name: graph.conversion()},
-                 "selection": asdict(sel), "potential_energy_kJ_per_mol": info["potential_energy_kJ_per_mol"],
-                 "max_bond_length_nm": float(_bond_lengths(graph).max()), "ensemble": info["ensemble"],
-                 "box_nm": box.tolist(), "wall_time_s": time.perf_counter() - t_start}
-        history.append(entry)
-        logger.info("cycle %d: %d new bonds (cutoff %.2f nm), conversion %.1f%%, longest bond %.3f nm, %s, %.0f s",
-                    cycle, len(chosen), cutoff, 100 * graph.conversion(), entry["max_bond_length_nm"],
-                    info["ensemble"], entry["wall_time_s"])
-    if failure is not None:
-        message = (f"systems.{spec.system}: target conversion {c.target_conversion:.1%} not reached: {failure}; "
-                   f"conversion reached {graph.conversion():.1%} after {cycle} cycle(s) "
-                   f"({len(graph.network_bonds)} bonds, {graph.conversion() * n_groups:.0f} of {n_groups} groups). "
-                   "Raise max_cycles or max_bond_cutoff, or lower target_conversion")
-        if work is not None:
-            write_json_atomic(work / "network.partial.json", {"error": message, "history": history,
-                                                              "seed": spec.seed})
-        raise ConversionNotReachedError(message, conversion=graph.conversion(), cycles=cycle, history=history)
+        _md_only_cycle(run, cycle, cutoff, wanted)
+    return cycle, None
 
-    # final relaxation: more minimisation + MD until every bond is within the limit (at most 5 rounds)
-    final_rounds = 0
-    while _bond_lengths(graph).max() > c.max_bond_length_nm and final_rounds < 5:
-        final_rounds += 1
-        system, topology, order, report = rebuild()
-        pos, box, _ = run_relax(system, order, [], f"final-{final_rounds}",
-                                settings=replace(spec.relax, final_min_iterations=1000),
-                                stage=f"final relaxation {final_rounds}")
-        graph.set_positions(order, pos, box)
-    # checks after the last relaxation
+
+def _not_reached(run: _Crosslinker, cycle: int, failure: str, work: Path | None) -> ConversionNotReachedError:
+    """The error for a target conversion not reached; network.partial.json is left for diagnosis."""
+    graph, spec = run.graph, run.spec
+    message = (f"systems.{spec.system}: target conversion {spec.crosslink.target_conversion:.1%} not reached: "
+               f"{failure}; conversion reached {graph.conversion():.1%} after {cycle} cycle(s) "
+               f"({len(graph.network_bonds)} bonds, {graph.conversion() * run.n_groups:.0f} of {run.n_groups} "
+               "groups). Raise max_cycles or max_bond_cutoff, or lower target_conversion")
+    if work is not None:
+        write_json_atomic(work / "network.partial.json", {"error": message, "history": run.history,
+                                                          "seed": spec.seed})
+    return ConversionNotReachedError(message, conversion=graph.conversion(), cycles=cycle, history=run.history)
+
+
+def _final_relaxation(run: _Crosslinker) -> int:
+    """More minimisation + MD until every bond is within the limit (at most 5 rounds); returns the rounds."""
+    rounds = 0
+    while _bond_lengths(run.graph).max() > run.spec.crosslink.max_bond_length_nm and rounds < 5:
+        rounds += 1
+        run.relax(f"final-{rounds}", settings=replace(run.spec.relax, final_min_iterations=1000),
+                  stage=f"final relaxation {rounds}")
+    return rounds
+
+
+def _check_network(run: _Crosslinker) -> np.ndarray:
+    """Valence, bond lengths (minimum image) and neutrality after the last relaxation (step 5)."""
+    graph, limit = run.graph, run.spec.crosslink.max_bond_length_nm
     problems = graph.valence_problems()
     if problems:
         raise NetworkBuildError("valence check failed after building:\n  " + "\n  ".join(problems[:20]))
     lengths = _bond_lengths(graph)
-    if lengths.max() > c.max_bond_length_nm:
+    if lengths.max() > limit:
         pairs = [k for k in graph.bonds if graph.present[k[0]] and graph.present[k[1]]]
         a, b = pairs[int(np.argmax(lengths))]
         owner = {x: r.name for r in graph.residues for x in r.atoms}
         network = {tuple(sorted((graph.sites[i].x, graph.sites[j].y))) for i, j in graph.network_bonds}
         raise NetworkBuildError(f"after relaxation the longest bond is {lengths.max():.3f} nm, above the limit "
-                                f"max_bond_length = {c.max_bond_length_nm} nm: {owner[a]}:{graph.names[a]} - "
+                                f"max_bond_length = {limit} nm: {owner[a]}:{graph.names[a]} - "
                                 f"{owner[b]}:{graph.names[b]} ({'network' if (a, b) in network else 'residue'} bond)")
+    report = run.current[3]
     if abs(report.total_charge_e) > 1e-4:
         raise NetworkBuildError(f"the built system carries {report.total_charge_e:.6f} e; it must be neutral")
+    return lengths
+
+
+def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None,
+                  template_dir: Path | Sequence[Path] = TEMPLATE_DIR) -> BuildResult:
+    """Build the network of ``spec``; write its files into ``out_dir`` (module notes, "Outputs").
+
+    ``template_dir``: the read-only residue-template cache folder(s) (default: the shipped templates). The
+    templates the build uses are copied, or generated, into ``<out_dir>/templates`` (a temporary folder when
+    ``out_dir`` is None); nothing is written into a cache folder.
+    """
+    t_start = time.perf_counter()
+    prep = _prepare(spec)
+    platform, platform_record = choose_build_platform(spec)
+    cache_dirs = [Path(template_dir)] if isinstance(template_dir, (str, Path)) else [Path(d) for d in template_dir]
+    with contextlib.ExitStack() as stack:
+        work = Path(out_dir) if out_dir is not None else None
+        if work is not None:
+            work.mkdir(parents=True, exist_ok=True)
+        templates_dir = (work / TEMPLATES_SUBDIR if work is not None
+                         else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gelmd-templates-"))))
+        templates = _collect_templates(spec, prep, templates_dir, cache_dirs)
+        graph = _pack(spec, prep.species, prep.model, prep.counts, work)
+        logger.info("packed %d atoms, %d monomers (%d groups), box %.3f nm", sum(graph.present),
+                    prep.counts[spec.monomer.name], prep.n_groups, graph.box[0])
+        run = _Crosslinker(spec, graph, platform, templates_dir, prep.ion_residues, prep.n_groups, t_start)
+        _pre_equilibrate(run)
+        cycle, failure = _crosslink(run)
+        if failure is not None:
+            raise _not_reached(run, cycle, failure, work)
+        final_rounds = _final_relaxation(run)
+        lengths = _check_network(run)
+    system, topology, order, report = run.current
+    positions = graph.positions_array()[order]
+    record = _record(spec, prep, run, cycle, final_rounds, lengths, templates, work)
+    record.update(platform_record)
+    if work is not None:
+        _write_outputs(work, topology, positions, system, graph, record)
+    return BuildResult(graph=graph, system=system, topology=topology, positions_nm=positions, record=record,
+                       templates={r: Path(info["path"]) for r, info in templates.items()})
+
+
+def _template_record(templates: dict[str, dict], work: Path | None) -> dict:
+    """residue -> template file (relative to the output folder) and where it came from."""
+    out = {}
+    for residue, info in sorted(templates.items()):
+        path = Path(info["path"])
+        shown = str(path.relative_to(work)) if work is not None and path.is_relative_to(work) else str(path)
+        out[residue] = {"file": shown, "source": info["source"],
+                        **({"network_template_key": info["network_template_key"]}
+                           if "network_template_key" in info else {})}
+    return out
+
+
+def _record(spec: NetworkBuildSpec, prep: _Prepared, run: _Crosslinker, cycle: int, final_rounds: int,
+            lengths: np.ndarray, templates: dict[str, dict], work: Path | None) -> dict:
+    """network.json: what was built, how, and with which settings, templates and software."""
+    c, model, graph = spec.crosslink, prep.model, run.graph
+    system, topology, _, report = run.current
     volume = float(np.prod(graph.box))
     measures = network_measures(graph, volume)
-    wall = time.perf_counter() - t_start
-    positions = graph.positions_array()[order]
-    record = {
+    wall = run.elapsed()
+    return {
         "system": spec.system,
         "seed": spec.seed,
         "monomer": {"name": spec.monomer.name, "smiles": spec.monomer.smiles, "reaction_type": model.reaction.name,
                     "reaction": model.reaction.description, "groups_per_monomer": model.n_groups,
                     "residues": {k: t.residue_names for k, t in model.piece_types.items()}},
-        "composition": {**count_info, "counts": counts},
+        "composition": {**prep.count_info, "counts": prep.counts},
         "n_atoms": topology.getNumAtoms(),
         "n_residues": topology.getNumResidues(),
-        "species": {name: {"smiles": species[name].smiles, "residue": species[name].residue, "count": n,
+        "species": {name: {"smiles": prep.species[name].smiles, "residue": prep.species[name].residue, "count": n,
                            **({"residues": sorted(model.residue_names())} if name == spec.monomer.name else {})}
-                    for name, n in counts.items()},
+                    for name, n in prep.counts.items()},
         "box_nm": graph.box.tolist(),
         "target_conversion": c.target_conversion,
         "cycles": cycle,
         "final_relaxation_rounds": final_rounds,
-        "history": history,
+        "history": run.history,
         **measures,
         "max_bond_length_nm": float(lengths.max()),
         "max_bond_length_limit_nm": c.max_bond_length_nm,
         "total_charge_e": report.total_charge_e,
+        "ion_residues": sorted(prep.ion_residues),
         "settings": {"crosslink": asdict(c), "relax": asdict(spec.relax),
                      "polymer_weight_fraction": spec.polymer_weight_fraction,
                      "nonbonded_cutoff_nm": spec.nonbonded_cutoff_nm, "ion_charge_scale": spec.ion_charge_scale,
                      "pre_md_steps": spec.pre_md_steps, "packing_density_fraction": spec.packing_density_fraction},
         "chain_ends": model.reaction.description,
-        "templates": {name: str(p) for name, p in sorted(templates.items())},
+        "template_dir": TEMPLATES_SUBDIR if work is not None else None,
+        "templates": {r: info["file"] for r, info in _template_record(templates, work).items()},
+        "template_sources": _template_record(templates, work),
         "periodic_bonded_forces": True,
         "density_g_per_cm3": _density(system, volume),
-        "platform": platform.description.get("name"),
-        "platform_properties": dict(platform.properties),
-        "determinism": "bitwise the same network for the same seed on the CPU platform with cpu_threads 1 "
-                       "(DeterministicForces); with more CPU threads OpenMM's nonbonded force sums depend on "
-                       "thread scheduling and builds differ",
         "software": {"openmm": openmm.__version__, "python": _platform.python_version()},
         "wall_time_s": wall,
         "conversion_per_minute": measures["conversion"] / (wall / 60.0),
     }
-    if work is not None:
-        _write_outputs(work, topology, positions, system, graph, record)
-    return BuildResult(graph=graph, system=system, topology=topology, positions_nm=positions, record=record)
 
 
 def _density(system: openmm.System, volume_nm3: float) -> float:
     mass = sum(system.getParticleMass(i).value_in_unit(unit.dalton) for i in range(system.getNumParticles()))
-    return mass / AVOGADRO / (volume_nm3 / NM3_PER_CM3)
+    return mass / AVOGADRO_PER_MOL / (volume_nm3 / NM3_PER_CM3)
 
 
 def _write_outputs(out: Path, topology, positions, system, graph, record) -> None:
@@ -452,5 +629,5 @@ def _write_outputs(out: Path, topology, positions, system, graph, record) -> Non
         tmp.write_text(openmm.XmlSerializer.serialize(context.getState(getPositions=True)))
     del context
     record["files"] = {"topology": "system.pdb", "topology_cif": "system.cif", "system": "system.xml",
-                       "state": "state.xml", "network": "network.json"}
+                       "state": "state.xml", "network": "network.json", "templates": TEMPLATES_SUBDIR}
     write_json_atomic(out / "network.json", record)

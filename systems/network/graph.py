@@ -19,17 +19,13 @@ import numpy as np
 from openmm import app, unit
 from rdkit import Chem
 
+from forcefields.molecules import molecule_atom_names
 from systems.network.monomer import MonomerModel, PieceType, editable_molecule, state_of
-from systems.topology import atom_names
+from systems.network.periodic import minimum_image, walk_bonded_clusters
 
 VALENCE = {"H": 1, "C": 4, "N": 3, "O": 2, "F": 1, "Cl": 1, "Br": 1, "I": 1}
 """Valence of the neutral atoms of the elements the GAFF2 typer supports (forcefields.gaff2_typer)."""
 END_BOND_LENGTH_NM = {("N", "H"): 0.101, ("C", "H"): 0.109, ("C", "F"): 0.138, ("O", "H"): 0.097}
-
-
-def minimum_image(vectors: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """Minimum-image version of difference vectors (nm) in a rectangular box (edge lengths ``box``)."""
-    return vectors - box * np.round(vectors / box)
 
 
 @dataclass
@@ -96,7 +92,7 @@ class NetworkGraph:
 
     def add_molecule(self, mol: Chem.Mol, residue: str, species: str, positions_nm: np.ndarray) -> None:
         """One non-reactive molecule (solvent, ion) as one residue."""
-        names = atom_names(mol)
+        names = molecule_atom_names(mol)
         atoms = tuple(self._new_atom(a.GetSymbol(), n, p) for a, n, p in zip(mol.GetAtoms(), names, positions_nm))
         for b in mol.GetBonds():
             self._bond(atoms[b.GetBeginAtomIdx()], atoms[b.GetEndAtomIdx()], int(b.GetBondTypeAsDouble()))
@@ -260,36 +256,19 @@ class NetworkGraph:
         """Give every bonded cluster image-consistent coordinates; returns how many clusters percolate.
 
         Each cluster of present atoms is walked from its lowest atom index along its bonds, and every atom is
-        put at its bonded neighbour + the minimum-image bond vector. A new network bond joins two atoms that
+        put at its bonded neighbour + the minimum-image bond vector (:func:`systems.network.periodic.
+        walk_bonded_clusters`). A new network bond joins two atoms that
         may sit in different periodic images; without this step the joined molecule's raw coordinates are
         split by a box vector, and a barostat that scales molecules as rigid units (the right choice for
         liquids with constraints, :mod:`simulation.system_prep`) would then stretch every such bond by the
         box change of each volume move. A cluster bonded to its own periodic image (percolating) cannot be
         made whole: its spanning tree is made consistent and it is counted.
         """
-        adj = self.adjacency()
-        pos = self.positions
-        seen: set[int] = set()
-        percolating = 0
-        for start in range(self.n_atoms):
-            if start in seen or not self.present[start]:
-                continue
-            seen.add(start)
-            stack, spans = [start], False
-            while stack:
-                a = stack.pop()
-                for b in adj.get(a, ()):
-                    if not self.present[b]:
-                        continue
-                    target = pos[a] + minimum_image(pos[b] - pos[a], self.box)
-                    if b not in seen:
-                        seen.add(b)
-                        pos[b] = target
-                        stack.append(b)
-                    elif not spans and np.abs(pos[b] - target).max() > 1e-6:
-                        spans = True
-            percolating += spans
-        return percolating
+        present = [a for a in range(self.n_atoms) if self.present[a]]
+        unwrapped, clusters = walk_bonded_clusters(self.positions, self.box, self.adjacency(), present)
+        for a, xyz in unwrapped.items():
+            self.positions[a] = xyz
+        return sum(1 for c in clusters if c.percolating_axes)
 
     def set_positions(self, order: list[int], positions_nm: np.ndarray, box_nm: np.ndarray) -> None:
         for k, a in enumerate(order):

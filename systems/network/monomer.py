@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 from rdkit import Chem
 
+from forcefields.molecules import atom_names, molecule_from_smiles
 from systems.network.errors import MonomerSplitError, ReactionTypeError
 from systems.network.reactions import REACTION_TYPES, ReactionType, get_reaction_type, matching_reaction_types
-from systems.species import molecule_from_smiles
 
 STATES = ("U", "S", "E", "M")
 X_LINKED = {"U": False, "S": True, "E": False, "M": True}
@@ -212,11 +212,31 @@ def _prefixes(residue: str) -> tuple[str, str]:
 def build_monomer_model(name: str, smiles: str, reaction_type: str, residue: str | None = None) -> MonomerModel:
     """Parse ``smiles``, find the reactive groups of ``reaction_type`` and cut the monomer into residues.
 
-    Raises :class:`systems.species.SpeciesError` for a SMILES RDKit cannot read,
+    Raises :class:`common.errors.SpeciesError` for a SMILES RDKit cannot read,
     :class:`ReactionTypeError` for an unknown reaction type or one with no group in the monomer, and
     :class:`MonomerSplitError` if the groups cannot be separated at single acyclic bonds.
     """
     reaction = get_reaction_type(reaction_type)
+    mol, groups = _monomer_groups(name, smiles, reaction)
+    owner, piece_atoms = _assign_pieces(name, mol, groups)
+    cut_bonds = _cut_bonds(name, smiles, mol, owner)
+    infos = _piece_infos(mol, groups, piece_atoms, cut_bonds)
+    type_refs, piece_type, piece_order = _group_equal_pieces(infos)
+    residue = residue or name
+    piece_types, type_keys = _piece_types(mol, groups, reaction, infos, type_refs, residue)
+    pieces = []
+    for k, info in enumerate(infos):
+        order = piece_order[k]
+        pieces.append((type_keys[piece_type[k]], tuple(info["atoms"][order[n]] for n in range(len(order)))))
+    where = {a: (p, n) for p, (_, atoms) in enumerate(pieces) for n, a in enumerate(atoms)}
+    inner = [(where[i][0], where[i][1], where[j][0], where[j][1]) for i, j in cut_bonds]
+    return MonomerModel(name=name, smiles=smiles, residue=residue, reaction=reaction, mol=mol,
+                        piece_types=piece_types, pieces=pieces, inner_bonds=inner,
+                        arm_pieces=list(range(len(groups))))
+
+
+def _monomer_groups(name: str, smiles: str, reaction: ReactionType) -> tuple[Chem.Mol, list[dict]]:
+    """The monomer molecule (explicit H, neutral) and its reactive groups of ``reaction``."""
     mol = molecule_from_smiles(smiles, name)
     if Chem.GetFormalCharge(mol) != 0 or any(a.GetFormalCharge() for a in mol.GetAtoms()):
         raise ReactionTypeError(f"monomer {name!r} ({smiles!r}) carries formal charges; monomers must be neutral")
@@ -229,36 +249,48 @@ def build_monomer_model(name: str, smiles: str, reaction_type: str, residue: str
             f"monomer {name!r} ({smiles!r}) has no {reaction.group_name} group, so reaction type "
             f"{reaction.name!r} does not apply; {hint}. Allowed reaction types: "
             f"{', '.join(sorted(REACTION_TYPES))}")
+    return mol, groups
+
+
+def _assign_pieces(name: str, mol: Chem.Mol, groups: list[dict]) -> tuple[dict[int, int], list[list[int]]]:
+    """Atom -> piece (arms first, one per group, then connected core pieces) and the atoms of each piece."""
     nearest = _nearest_groups(mol, groups)
-    owner: dict[int, int] = {}  # heavy atom -> piece index; arms first
-    core_atoms = {a for a, g in nearest.items() if len(g) > 1}
-    for a, g in nearest.items():
-        if len(g) == 1:
-            owner[a] = g[0]
-    core_comps = _components(mol, core_atoms)
+    owner: dict[int, int] = {a: g[0] for a, g in nearest.items() if len(g) == 1}
+    core_comps = _components(mol, {a for a, g in nearest.items() if len(g) > 1})
     for k, comp in enumerate(core_comps):
         for a in comp:
             owner[a] = len(groups) + k
     for atom in mol.GetAtoms():
         if atom.GetAtomicNum() == 1:
             owner[atom.GetIdx()] = owner[atom.GetNeighbors()[0].GetIdx()]
-    n_pieces = len(groups) + len(core_comps)
-    piece_atoms = [sorted(a for a, p in owner.items() if p == k) for k in range(n_pieces)]
+    piece_atoms = [sorted(a for a, p in owner.items() if p == k) for k in range(len(groups) + len(core_comps))]
     for k, atoms in enumerate(piece_atoms):
         if len(_components(mol, set(atoms))) != 1:
             raise MonomerSplitError(f"monomer {name!r}: the atoms nearest to reactive group {k} are not connected; "
                                     "this monomer cannot be cut into one residue per reactive group")
+    return owner, piece_atoms
+
+
+def _cut_bonds(name: str, smiles: str, mol: Chem.Mol, owner: dict[int, int]) -> list[tuple[int, int]]:
+    """Bonds between two pieces; each must be single and acyclic."""
     cut_bonds = []
     for b in mol.GetBonds():
         i, j = b.GetBeginAtomIdx(), b.GetEndAtomIdx()
-        if owner[i] != owner[j]:
-            if b.GetBondType() != Chem.BondType.SINGLE or b.IsInRing():
-                raise MonomerSplitError(
-                    f"monomer {name!r} ({smiles!r}): the bond {mol.GetAtomWithIdx(i).GetSymbol()}{i}-"
-                    f"{mol.GetAtomWithIdx(j).GetSymbol()}{j} between the residues of two reactive groups is "
-                    f"{'in a ring' if b.IsInRing() else str(b.GetBondType()).lower()}; residues can only be cut at "
-                    "single acyclic bonds (put at least two single bonds between reactive groups)")
-            cut_bonds.append((i, j))
+        if owner[i] == owner[j]:
+            continue
+        if b.GetBondType() != Chem.BondType.SINGLE or b.IsInRing():
+            raise MonomerSplitError(
+                f"monomer {name!r} ({smiles!r}): the bond {mol.GetAtomWithIdx(i).GetSymbol()}{i}-"
+                f"{mol.GetAtomWithIdx(j).GetSymbol()}{j} between the residues of two reactive groups is "
+                f"{'in a ring' if b.IsInRing() else str(b.GetBondType()).lower()}; residues can only be cut at "
+                "single acyclic bonds (put at least two single bonds between reactive groups)")
+        cut_bonds.append((i, j))
+    return cut_bonds
+
+
+def _piece_infos(mol: Chem.Mol, groups: list[dict], piece_atoms: list[list[int]],
+                 cut_bonds: list[tuple[int, int]]) -> list[dict]:
+    """Per piece: its atoms, fragment, cut positions (local atom, partner element), X/Y and kind."""
     infos = []
     for k, atoms in enumerate(piece_atoms):
         local = {a: n for n, a in enumerate(atoms)}
@@ -272,10 +304,14 @@ def build_monomer_model(name: str, smiles: str, reaction_type: str, residue: str
         infos.append({"atoms": atoms, "frag": _fragment(mol, atoms), "cuts": cuts,
                       "x": local[g["x"]] if g else None, "y": local[g["y"]] if g else None,
                       "kind": "arm" if g else "core"})
-    # group equal pieces into types
-    type_refs: list[int] = []  # piece index of each type's reference
+    return infos
+
+
+def _group_equal_pieces(infos: list[dict]) -> tuple[list[int], list[int], list[tuple[int, ...]]]:
+    """Equal pieces share a type: (reference piece of each type, type of each piece, local atoms in type order)."""
+    type_refs: list[int] = []
     piece_type: list[int] = []
-    piece_order: list[tuple[int, ...]] = []  # for each piece: local atoms in the type's order
+    piece_order: list[tuple[int, ...]] = []
     for k, info in enumerate(infos):
         for t, ref_k in enumerate(type_refs):
             ref = infos[ref_k]
@@ -290,7 +326,12 @@ def build_monomer_model(name: str, smiles: str, reaction_type: str, residue: str
             type_refs.append(k)
             piece_type.append(len(type_refs) - 1)
             piece_order.append(tuple(range(len(info["atoms"]))))
-    residue = residue or name
+    return type_refs, piece_type, piece_order
+
+
+def _piece_types(mol: Chem.Mol, groups: list[dict], reaction: ReactionType, infos: list[dict],
+                 type_refs: list[int], residue: str) -> tuple[dict[str, PieceType], list[str]]:
+    """One :class:`PieceType` per piece type, with its residue names (module notes) and atom names."""
     p2, p1 = _prefixes(residue)
     arm_types = [t for t, k in enumerate(type_refs) if infos[k]["kind"] == "arm"]
     core_types = [t for t, k in enumerate(type_refs) if infos[k]["kind"] == "core"]
@@ -301,45 +342,26 @@ def build_monomer_model(name: str, smiles: str, reaction_type: str, residue: str
     type_keys = []
     for t, ref_k in enumerate(type_refs):
         ref = infos[ref_k]
-        atoms = ref["atoms"]
-        local = {a: n for n, a in enumerate(atoms)}
-        elements = [mol.GetAtomWithIdx(a).GetSymbol() for a in atoms]
-        bonds = []
-        for b in mol.GetBonds():
-            i, j = b.GetBeginAtomIdx(), b.GetEndAtomIdx()
-            if i in local and j in local:
-                bonds.append((local[i], local[j], int(b.GetBondTypeAsDouble())))
+        local = {a: n for n, a in enumerate(ref["atoms"])}
+        elements = [mol.GetAtomWithIdx(a).GetSymbol() for a in ref["atoms"]]
+        bonds = [(local[b.GetBeginAtomIdx()], local[b.GetEndAtomIdx()], int(b.GetBondTypeAsDouble()))
+                 for b in mol.GetBonds() if b.GetBeginAtomIdx() in local and b.GetEndAtomIdx() in local]
         if ref["kind"] == "arm":
             key = f"arm{arm_types.index(t)}"
             elements += [reaction.end_x, reaction.end_y]
             names_state = {s: (f"{p2}{s}" if simple else f"{p1}{arm_types.index(t)}{s}") for s in STATES}
-            extra = dict(x=ref["x"], y=ref["y"], end_x=len(atoms), end_y=len(atoms) + 1,
+            n = len(ref["atoms"])
+            extra = dict(x=ref["x"], y=ref["y"], end_x=n, end_y=n + 1,
                          opened_bond_order=reaction.opened_bond_order, x_partner=y_el, y_partner=x_el)
         else:
             key = f"core{core_types.index(t)}"
             names_state = {"": (f"{p2}X" if simple else f"{p1}X{core_types.index(t)}")}
             extra = {}
-        counter: dict[str, int] = {}
-        names = []
-        for el in elements:
-            counter[el] = counter.get(el, 0) + 1
-            names.append(f"{el}{counter[el]}")
-        piece_types[key] = PieceType(key=key, kind=ref["kind"], elements=tuple(elements), names=tuple(names),
-                                     bonds=tuple(bonds), cuts=tuple(sorted(ref["cuts"])),
-                                     residue_names=names_state, **extra)
+        piece_types[key] = PieceType(key=key, kind=ref["kind"], elements=tuple(elements),
+                                     names=tuple(atom_names(elements)), bonds=tuple(bonds),
+                                     cuts=tuple(sorted(ref["cuts"])), residue_names=names_state, **extra)
         type_keys.append(key)
-    pieces = []
-    for k, info in enumerate(infos):
-        order = piece_order[k]
-        pieces.append((type_keys[piece_type[k]], tuple(info["atoms"][order[n]] for n in range(len(order)))))
-    where = {}
-    for p, (_, atoms) in enumerate(pieces):
-        for n, a in enumerate(atoms):
-            where[a] = (p, n)
-    inner = [(where[i][0], where[i][1], where[j][0], where[j][1]) for i, j in cut_bonds]
-    return MonomerModel(name=name, smiles=smiles, residue=residue, reaction=reaction, mol=mol,
-                        piece_types=piece_types, pieces=pieces, inner_bonds=inner,
-                        arm_pieces=list(range(len(groups))))
+    return piece_types, type_keys
 
 
 BOND_TYPES = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE}

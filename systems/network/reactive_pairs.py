@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from systems.network.graph import NetworkGraph, minimum_image
+from systems.network.graph import NetworkGraph
+from systems.network.periodic import minimum_image
 
 
 @dataclass(frozen=True)

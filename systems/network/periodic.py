@@ -1,0 +1,72 @@
+"""Periodic geometry of bonded systems, one implementation each: the minimum image and the bond walk.
+
+- :func:`minimum_image`: difference vectors folded into the rectangular box (edge lengths ``box``).
+- :func:`walk_bonded_clusters`: every bonded cluster walked from its lowest atom index along its bonds,
+  each atom placed at its bonded neighbour + the minimum-image bond vector. The result is image-consistent
+  (whole) coordinates of every cluster that can be made whole, and, per cluster, the box axes along which
+  the walk closes a loop through the cluster's own periodic image (the cluster percolates along them: a
+  bond path leaves through one face and comes back through the opposite one).
+
+Users: :meth:`systems.network.graph.NetworkGraph.make_molecules_whole` (whole molecules before each
+relaxation), :func:`systems.network.analysis.percolation_axes` (network.json), the reactive-pair search and
+the bond ramp of :mod:`systems.network.relax`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+AXES = "xyz"
+
+
+def minimum_image(vectors: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Minimum-image version of difference vectors (nm) in a rectangular box (edge lengths ``box``)."""
+    return vectors - box * np.round(vectors / box)
+
+
+@dataclass
+class ClusterWalk:
+    """One bonded cluster: its atoms (walk order) and the axes along which it bonds to its own image."""
+
+    atoms: list[int]
+    percolating_axes: set[str]
+
+
+def walk_bonded_clusters(positions: Sequence[np.ndarray] | np.ndarray, box: np.ndarray,
+                         adjacency: Mapping[int, Iterable[int]], atoms: Iterable[int]
+                         ) -> tuple[dict[int, np.ndarray], list[ClusterWalk]]:
+    """Unwrapped positions of ``atoms`` and their bonded clusters (bonds to atoms outside ``atoms`` ignored).
+
+    Each cluster starts at its lowest atom index, which keeps its raw position; a depth-first walk puts
+    every other atom at ``neighbour + minimum_image(raw difference)``. When the walk reaches an atom it has
+    already placed and the two placements differ by a whole box vector, the cluster is bonded to its own
+    periodic image along that vector's axes (a placement off by less than half a box edge is rounding).
+    """
+    box = np.asarray(box, dtype=float)
+    members = set(atoms)
+    unwrapped: dict[int, np.ndarray] = {}
+    clusters: list[ClusterWalk] = []
+    for start in sorted(members):
+        if start in unwrapped:
+            continue
+        unwrapped[start] = np.asarray(positions[start], dtype=float)
+        cluster = ClusterWalk([start], set())
+        stack = [start]
+        while stack:
+            a = stack.pop()
+            for b in adjacency.get(a, ()):
+                if b not in members:
+                    continue
+                target = unwrapped[a] + minimum_image(np.asarray(positions[b], dtype=float) - unwrapped[a], box)
+                if b not in unwrapped:
+                    unwrapped[b] = target
+                    cluster.atoms.append(b)
+                    stack.append(b)
+                else:
+                    shift = np.round((target - unwrapped[b]) / box)
+                    cluster.percolating_axes.update(AXES[k] for k in range(3) if shift[k] != 0)
+        clusters.append(cluster)
+    return unwrapped, clusters
