@@ -51,7 +51,7 @@ rule transport_replica:
         mem_mb=8000,
     shell:
         "{params.python} -m analysis.transport --topology {input.pdb:q} --trajectory {input.trajectory:q} "
-        "--system {input.system:q} --temperature {params.temperature:q} {params.viscosity:q} "
+        "--production-report {input.report:q} --system {input.system:q} --temperature {params.temperature:q} {params.viscosity:q} "
         "--formal-charges {params.formal_charges:q} "
         "--out {output.json:q} --csv {output.csv:q} --plots-dir {output.plots:q} --log {log:q}"
 
