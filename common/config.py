@@ -250,6 +250,7 @@ class Protocol(_Model):
     production_duration_ps: float = setting("produce")
     production_chunk_ps: float = setting("produce")
     trajectory_interval_ps: float = setting("produce")
+    transport_discard_ps: float = setting("transport")
     energy_interval_ps: float = setting(*SIMULATION)
 
     def steps(self, duration_ps: float) -> int:
@@ -463,12 +464,16 @@ def _protocol(section: dict, hydrogen_mass_amu: float) -> Protocol:
         production_chunk_ps=times["production_chunk"],
         trajectory_interval_ps=times["trajectory_interval"],
         energy_interval_ps=times["energy_interval"],
+        transport_discard_ps=_quantity(section, "transport_discard", "time", p, allow_zero=True),
     )
     _check_production_grid(protocol)
     return protocol
 
 
 def _check_production_grid(protocol: Protocol) -> None:
+    if protocol.transport_discard_ps >= protocol.production_duration_ps:
+        raise ConfigError(f"config key 'protocol.transport_discard': {protocol.transport_discard_ps:g} ps leaves "
+                          f"nothing of the {protocol.production_duration_ps:g} ps production; it must be shorter")
     if protocol.production_chunk_ps > protocol.production_duration_ps + 1e-9:
         raise ConfigError("config key 'protocol.production_chunk': longer than protocol.production_duration")
     chunk_steps = protocol.steps(protocol.production_chunk_ps)

@@ -323,3 +323,14 @@ def test_each_builder_refuses_a_system_of_the_other_kind(tmp_path):
     with pytest.raises(ConfigError, match=r"system 'XX' is not in the config; systems: \['GPE_PBMP'"):
         spec_from_config(config, "XX")
     assert not (tmp_path / "out").exists()
+
+
+def test_transport_discard_is_a_transport_setting_shorter_than_production():
+    base = load_config(copy.deepcopy(DEMO))
+    assert base.protocol.transport_discard_ps == 0.0
+    discard = load_config(with_change("protocol.transport_discard", "20 ps"))
+    assert discard.protocol.transport_discard_ps == pytest.approx(20.0)
+    assert stage_inputs(base, "transport", "LE") != stage_inputs(discard, "transport", "LE")
+    assert stage_inputs(base, "produce", "LE") == stage_inputs(discard, "produce", "LE")
+    with pytest.raises(ConfigError, match=r"protocol.transport_discard.*leaves nothing"):
+        load_config(with_change("protocol.transport_discard", "200 ps"))

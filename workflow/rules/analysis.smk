@@ -40,6 +40,7 @@ rule transport_replica:
     params:
         uses=lambda wildcards: stage_inputs("transport", wildcards.system),
         temperature=f"{CFG.temperature_K!r} K",
+        discard=f"{CFG.protocol.transport_discard_ps!r} ps",
         formal_charges=formal_charges(),
         viscosity=lambda wildcards: viscosity_arguments(wildcards.system),
         python=PYTHON,
@@ -51,7 +52,8 @@ rule transport_replica:
         mem_mb=8000,
     shell:
         "{params.python} -m analysis.transport --topology {input.pdb:q} --trajectory {input.trajectory:q} "
-        "--production-report {input.report:q} --system {input.system:q} --temperature {params.temperature:q} {params.viscosity:q} "
+        "--production-report {input.report:q} --system {input.system:q} --temperature {params.temperature:q} "
+        "--discard {params.discard:q} {params.viscosity:q} "
         "--formal-charges {params.formal_charges:q} "
         "--out {output.json:q} --csv {output.csv:q} --plots-dir {output.plots:q} --log {log:q}"
 
