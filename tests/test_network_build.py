@@ -259,7 +259,8 @@ def test_cli_writes_manifest_after_a_build(tmp_path, capsys):
     assert manifest["n_atoms"] == network["n_atoms"] == sum(
         n * BUILTIN_SPECIES[k].mol.GetNumAtoms() for k, n in counts.items()) + _end_atoms(network)
     for name in manifest["files"].values():
-        assert (out / name).is_file(), name
+        assert (out / name).exists(), name  # files, and the templates/ folder
+    assert (out / "templates" / "TPX.xml").is_file() and manifest["files"]["templates"] == "templates"
     assert network["conversion"] >= 0.3 and json.loads(capsys.readouterr().out)["system"] == "G"
 
 

@@ -11,15 +11,16 @@ from forcefields.residue_templates import read_residue_templates
 from forcefields.system_factory import TEMPLATE_DIR
 from systems.network.monomer import build_monomer_model
 from systems.network import templates as templates_mod
-from systems.network.templates import ensure_templates, generate_template, regenerate_command
+from systems.network.templates import ensure_templates, regenerate_command
 from systems.species import BUILTIN_SPECIES
 
 
 @pytest.mark.qm
 def test_regenerated_core_template_matches_cache(tmp_path):
     model = build_monomer_model("TPA", BUILTIN_SPECIES["TPA"].smiles, "radical_acrylate", "TPA")
-    core = model.piece_types["core0"]
-    generate_template(model, core, "", tmp_path / "TPX.xml")
+    # no cache folder: the template is generated (RESP) into the output folder, and only there
+    done = ensure_templates(model, tmp_path, cache_dirs=[], states={"core0": ("",), "arm0": ()})
+    assert done["TPX"]["source"] == "generated" and done["TPX"]["path"] == tmp_path / "TPX.xml"
     new = read_residue_templates(tmp_path / "TPX.xml")["TPX"]
     cached = read_residue_templates(TEMPLATE_DIR / "TPX.xml")["TPX"]
     assert new.atom_names == cached.atom_names and new.types == cached.types
@@ -27,6 +28,7 @@ def test_regenerated_core_template_matches_cache(tmp_path):
     assert new.total_charge == 0.0
     assert max(abs(a - b) for a, b in zip(new.charges, cached.charges)) < 2e-3
     assert new.provenance["network_template_key"] == cached.provenance["network_template_key"]
+    assert new.provenance["command"] == regenerate_command(model, tmp_path)
 
 
 def test_cache_refuses_a_template_made_for_another_monomer(tmp_path):
