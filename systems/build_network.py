@@ -30,6 +30,7 @@ from common.cli import run_main
 from common.config import GelmdConfig, read_resolved_config
 from common.errors import ConfigError
 from common.io import write_json_atomic
+from forcefields.system_factory import TEMPLATE_DIR
 from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
                                      build_network)
 from systems.network.relax import RELAX_TIMESTEP_PS, RelaxSettings
@@ -108,13 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="config.resolved.json written by the workflow")
     parser.add_argument("--system", required=True, help="gpe system name in the config")
     parser.add_argument("--out-dir", required=True, type=Path)
+    parser.add_argument("--template-cache", nargs="+", type=Path, default=[TEMPLATE_DIR],
+                        help="read-only residue-template folders, searched in order (default: the shipped "
+                             "forcefields/data/templates); the templates used are copied into OUT_DIR/templates")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     def body() -> None:
         spec = spec_from_config(read_resolved_config(args.config), args.system)
         (args.out_dir / "manifest.json").unlink(missing_ok=True)  # a stale one must not look like success
-        record = build_network(spec, args.out_dir).record
+        record = build_network(spec, args.out_dir, template_dir=args.template_cache).record
         # written last: its presence means the build finished and passed every check
         write_json_atomic(args.out_dir / "manifest.json", manifest_of(record, spec))
         print(json.dumps({k: record[k] for k in ("system", "n_atoms", "conversion", "cycles", "gel_fraction",

@@ -20,7 +20,6 @@ from common.constants import AVOGADRO_PER_MOL, NM3_PER_CM3
 from common.errors import ConfigError
 from systems.species import Species, get_species
 
-AVOGADRO = AVOGADRO_PER_MOL  # old name, still imported by tests/test_composition.py; not a second value
 MAX_SALT_MOLARITY = MAX_SALT_MOLARITY_MOL_PER_L  # mol/L, checked again here for specs built in code
 
 

@@ -4,7 +4,8 @@ import pytest
 
 from common.config import SaltSpec, SystemSpec
 from common.errors import ConfigError
-from systems.composition import AVOGADRO, molecule_counts
+from common.constants import AVOGADRO_PER_MOL as AVOGADRO
+from systems.composition import molecule_counts
 from systems.species import BUILTIN_SPECIES
 
 

@@ -27,7 +27,7 @@ rule transport_replica:
     """Self-diffusion, Nernst-Einstein and Einstein-Helfand conductivity, Haven ratio, t(Na+) and Na+
     solvation of one production replica."""
     input:
-        pdb=rules.build_system.output.pdb,
+        pdb=TOPOLOGY,
         trajectory=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/trajectory.dcd",
         system=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/system.xml",
         report=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/production.json",
@@ -82,6 +82,7 @@ rule summary:
         **{f"density_{s}": f"{RESULTS}/{s}/density.json" for s in SYSTEMS},
         **{f"production_{s}": f"{RESULTS}/{s}/production/production.json" for s in SYSTEMS},
         **{f"transport_{s}": f"{RESULTS}/{s}/transport.json" for s in SALTED},
+        **{f"network_{s}": f"{RESULTS}/{s}/build/network.json" for s in GELS},
     output:
         md=f"{RESULTS}/summary.md",
         csv=f"{RESULTS}/summary.csv",

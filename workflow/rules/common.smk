@@ -37,6 +37,17 @@ SPECIES = registry(CFG)
 TEMPLATE_DIR = str(REPO_ROOT / "forcefields" / "data" / "templates")
 REPLICAS = range(1, CFG.protocol.production_replicas + 1)
 SALTED = [s for s in SYSTEMS if CFG.systems[s].has_salt]
+GELS = [s for s in SYSTEMS if CFG.systems[s].kind == "gpe"]
+ELECTROLYTES = [s for s in SYSTEMS if s not in GELS]
+# RESP templates of species that are not shipped in forcefields/data/templates are computed per campaign.
+CAMPAIGN_TEMPLATE_DIR = f"{RESULTS}/templates"
+TOPOLOGY = f"{RESULTS}/{{system}}/build/system.pdb"  # written by build_electrolyte or build_network
+
+
+def name_pattern(names):
+    """A wildcard constraint that matches exactly ``names`` (safe names, see common.config) and nothing
+    when the list is empty."""
+    return "|".join(names) if names else "(?!)"
 
 
 def is_gel(system):
@@ -51,10 +62,6 @@ def stage_inputs(stage, system=None):
     return model_stage_inputs(CFG, stage, system)
 
 
-def builder_module(system):
-    return "systems.build_network" if is_gel(system) else "systems.build_electrolyte"
-
-
 def system_residues(system):
     """Residue names of the molecular (non-ion) species that a system contains."""
     return sorted(SPECIES[n].residue for n in CFG.systems[system].solvent_volume_fractions)
@@ -66,8 +73,26 @@ def ion_residues(system):
     return [SPECIES[salt.cation].residue, SPECIES[salt.anion].residue]
 
 
+def template_file(residue):
+    """The shipped, reviewed template of ``residue``, or the campaign's own (made by resp_template)."""
+    shipped = Path(TEMPLATE_DIR) / f"{residue}.xml"
+    return str(shipped) if shipped.is_file() else f"{CAMPAIGN_TEMPLATE_DIR}/{residue}.xml"
+
+
 def template_files(wildcards):
-    return [f"{TEMPLATE_DIR}/{residue}.xml" for residue in system_residues(wildcards.system)]
+    return [template_file(residue) for residue in system_residues(wildcards.system)]
+
+
+def template_dirs(wildcards):
+    """Where parameterise looks for templates by residue name: a gel's build folder first, then the caches."""
+    build = [f"{RESULTS}/{wildcards.system}/build/templates"] if is_gel(wildcards.system) else []
+    return build + [TEMPLATE_DIR, CAMPAIGN_TEMPLATE_DIR]
+
+
+def build_outputs(wildcards):
+    """What parameterise reads from the build: the topology, and for a gel its template folder."""
+    folder = f"{RESULTS}/{wildcards.system}/build"
+    return [f"{folder}/system.pdb"] + ([f"{folder}/templates"] if is_gel(wildcards.system) else [])
 
 
 def residue_smiles(wildcards):
@@ -110,8 +135,6 @@ def summary_arguments(wildcards, input):
         if CFG.systems[system].has_salt:
             words += ["--transport", input[f"transport_{system}"]]
         if is_gel(system):
-            # written by the same build_system job as manifest.json (an input), so it exists here; it is not
-            # a declared output because the electrolyte builder does not write one
-            words += ["--network", f"{RESULTS}/{system}/build/network.json"]
+            words += ["--network", input[f"network_{system}"]]
         words += ["--reference-conductivity", CFG.systems[system].reference_conductivity]
     return words

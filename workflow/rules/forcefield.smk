@@ -1,11 +1,11 @@
-# Stage 2: force field. RESP residue templates are cached in forcefields/data/templates (committed, with
-# provenance); the resp_template rule regenerates one (pyscf HF/6-31G*) when it is missing, e.g. for a
-# species a user adds in config, or on demand: snakemake --forcerun resp_template.
+# Stage 2: force field. The reviewed RESP residue templates are shipped in forcefields/data/templates
+# (committed, with provenance) and only read; the resp_template rule computes (pyscf HF/6-31G*) the template
+# of a species that has none, e.g. one a user declares in config, into results/<name>/templates/.
 
 
 rule resp_template:
     output:
-        f"{TEMPLATE_DIR}/{{residue}}.xml",
+        f"{CAMPAIGN_TEMPLATE_DIR}/{{residue}}.xml",
     params:
         smiles=residue_smiles,
         python=PYTHON,
@@ -22,7 +22,7 @@ rule resp_template:
 
 rule parameterise:
     input:
-        pdb=rules.build_system.output.pdb,
+        build=build_outputs,
         templates=template_files,
     output:
         system=f"{RESULTS}/{{system}}/parameterise/system.xml",
@@ -36,9 +36,10 @@ rule parameterise:
         ewald_error_tolerance=CFG.forcefield.ewald_error_tolerance,
         hydrogen_mass=f"{CFG.forcefield.hydrogen_mass_amu!r} amu",
         # Networks are bonded through the box faces; their residue templates (one per monomer unit and
-        # reaction state) are written by the network builder into the template folder.
+        # reaction state) are in the build's templates/ folder, searched first.
         network=lambda wildcards: ["--periodic-bonds"] if is_gel(wildcards.system) else [],
-        template_dir=TEMPLATE_DIR,
+        template_dirs=template_dirs,
+        pdb=lambda wildcards, input: input.build[0],
         out_dir=lambda wildcards, output: os.path.dirname(output.system),
         python=PYTHON,
     log:
@@ -47,8 +48,8 @@ rule parameterise:
         runtime=15,
         mem_mb=4000,
     shell:
-        "{params.python} -m forcefields.parameterise --topology {input.pdb:q} --templates {input.templates:q} "
-        "--template-dir {params.template_dir:q} {params.network:q} "
+        "{params.python} -m forcefields.parameterise --topology {params.pdb:q} --templates {input.templates:q} "
+        "--template-dir {params.template_dirs:q} {params.network:q} "
         "--ion-residues {params.ions:q} --ion-charge-scale {params.ion_charge_scale:q} "
         "--cutoff {params.cutoff:q} --ewald-error-tolerance {params.ewald_error_tolerance:q} "
         "--hydrogen-mass {params.hydrogen_mass:q} "

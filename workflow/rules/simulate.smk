@@ -7,7 +7,7 @@ rule equilibrate:
     input:
         system=rules.parameterise.output.system,
         state=rules.parameterise.output.state,
-        pdb=rules.build_system.output.pdb,
+        pdb=TOPOLOGY,
         settings=ancient(rules.simulation_settings.output[0]),
     output:
         system=f"{RESULTS}/{{system}}/equilibrate/system.xml",
@@ -31,7 +31,7 @@ rule produce:
     input:
         system=rules.equilibrate.output.system,
         state=rules.equilibrate.output.state,
-        pdb=rules.build_system.output.pdb,
+        pdb=TOPOLOGY,
         settings=ancient(rules.simulation_settings.output[0]),
     output:
         trajectory=f"{RESULTS}/{{system}}/production/trajectory.dcd",
@@ -63,7 +63,7 @@ rule produce_replica:
     input:
         system=rules.equilibrate.output.system,
         state=rules.equilibrate.output.state,
-        pdb=rules.build_system.output.pdb,
+        pdb=TOPOLOGY,
         settings=ancient(rules.simulation_settings.output[0]),
     output:
         trajectory=f"{RESULTS}/{{system}}/production_replica{{replica}}/trajectory.dcd",
