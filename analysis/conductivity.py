@@ -7,8 +7,16 @@ Every number is computed twice, with two charge conventions (see :mod:`analysis.
 ``"scaled"`` — each molecule's total charge in the System's NonbondedForce (the charges the dynamics used,
 e.g. ±0.8 e for scaled ions) and ``"formal"`` — integer charges per molecule (±1 e for Na⁺/PF6⁻).
 Scaled charges are consistent with the dynamics; formal charges are what an experiment's ions carry.
-Comparing with experiment, the scaled value is the usual choice for scaled-charge force fields
-(the ion motion was driven by the scaled charges).
+
+The value compared with experiment is the formal-charge one (:data:`COMPARISON_CHARGE_CONVENTION`): a
+scaled-charge force field describes the potential-energy surface (ions moving as if partly screened by
+the missing electronic polarisation), but the charge an ion carries through a cross-section of the
+cell is its whole formal charge, so the current is Σ z_i e v_i with the trajectories of the scaled-charge
+dynamics (the "two surfaces" argument: Blazquez et al., "Computation of electrical conductivities of
+aqueous electrolyte solutions: two surfaces, one property", J. Chem. Theory Comput. 2023; the reference
+as issue 8 gives it, the paper was not read here). For ions that all carry the same scale s the two differ by
+exactly 1/s² (1.5625 for s = 0.8), with the same relative error; the Haven ratio and the transference
+number are the same in both.
 
 Nernst–Einstein (uncorrelated ions)
 -----------------------------------
@@ -22,6 +30,9 @@ M(t) = Σ_i q_i r_i(t) over molecules (centres of mass, unwrapped, system drift 
 molecule contributes nothing, a molecular ion's internal dipole is bounded and does not change the
 long-time slope). σ_EH = lim_{t→∞} d⟨|M(t) − M(0)|²⟩/dt / (6 V k_B T), the slope taken over the
 diffusive window of this collective MSD by the rule of :mod:`analysis.diffusion`; stderr from blocks.
+The fit carries the same diffusive check as a self-diffusion fit (``EinsteinHelfandResult.diffusive``,
+``loglog_slope``: |d ln⟨ΔM²⟩/d ln t − 1| ≤ 0.15 over a factor ≥ 2 in lag time, else ``diffusive: false``
+and the fallback window), and a non-diffusive σ_EH is not a conductivity: the summary does not show it.
 
 Haven ratio and transference number
 -----------------------------------
@@ -46,6 +57,8 @@ from common.errors import AnalysisError
 
 S_PER_M_TO_MS_PER_CM = 10.0
 """mS/cm in one S/m (1000 mS per S, 100 cm per m): the unit experiments report conductivity in."""
+COMPARISON_CHARGE_CONVENTION = "formal"
+"""The charge convention of the conductivity that is compared with experiment (module docstring)."""
 
 
 def _e2_over_VkT(volume_nm3: float, temperature_K: float) -> float:
@@ -132,6 +145,16 @@ class EinsteinHelfandResult:
     sigma_S_per_m: Estimate
     msd_e2nm2: np.ndarray
     fit: SlopeFit
+
+    @property
+    def diffusive(self) -> bool:
+        """Whether the collective MSD had a diffusive window (the rule of :mod:`analysis.diffusion`)."""
+        return bool(self.fit.window.diffusive)
+
+    @property
+    def loglog_slope(self) -> float:
+        """Mean d ln⟨ΔM²⟩ / d ln t over the fitted window (1 when diffusive)."""
+        return float(self.fit.window.loglog_slope)
 
 
 def einstein_helfand(series_nm: np.ndarray, molecule_charges_e: np.ndarray, frame_interval_ps: float,
