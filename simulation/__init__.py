@@ -7,7 +7,6 @@ Modules, one idea each:
 - :mod:`simulation.state_io`     portable System/State XML and topology files, written atomically;
 - :mod:`simulation.system_prep`  hydrogen mass repartitioning, barostats, flexible copies for NPT, degrees of freedom, total mass;
 - :mod:`simulation.reporters`    the run log, progress/energy CSV, blow-up guard and DCD trajectory reporters;
-- :mod:`simulation.dcd`          DCD header reading and truncation (what makes a resumed trajectory exact);
 - :mod:`simulation.runner`       a Simulation on the chosen platform, stepped with loud failures;
 - :mod:`simulation.protocol`     minimisation, NVT heating and NPT equilibration with a density convergence rule;
 - :mod:`simulation.production`   chunked, checkpointed, resumable NVT production;

@@ -28,7 +28,7 @@ Resumability (design choice: one growing DCD in a work folder, cut back on resum
     only after that. A run killed at any moment therefore has a ``progress.json`` pointing at a complete
     checkpoint, and a DCD/CSV holding *at least* the frames/rows it records. On resume the DCD is truncated
     to exactly that frame count and its header (frame count, last step) rewritten
-    (:func:`simulation.dcd.truncate`), CSV rows after the checkpoint step are dropped, and the run goes on
+    (:func:`common.dcd.truncate`), CSV rows after the checkpoint step are dropped, and the run goes on
     from the checkpoint: no frame is lost or duplicated. If the checkpoint cannot be loaded (other
     platform, GPU or OpenMM version) the State XML of the same chunk is used instead (same frames, new
     random numbers), and the log says so. ``progress.json`` carries a fingerprint of the inputs (System,

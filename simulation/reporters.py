@@ -38,8 +38,8 @@ import numpy as np
 import openmm
 from openmm import app, unit
 
+from common.dcd import read_header
 from common.errors import SimulationError
-from simulation.dcd import read_header
 from simulation.system_prep import box_volume_nm3, density_g_per_cm3, instantaneous_temperature_K
 
 PROGRESS_COLUMNS = (
@@ -260,7 +260,7 @@ class DcdTrajectoryReporter:
     """DCD frames every ``interval`` steps (on the global step grid), unwrapped, on a file we own.
 
     ``append=True`` continues an existing file (which must already hold exactly the frames wanted, see
-    :func:`simulation.dcd.truncate`); the header keeps ``istart = interval`` and ``nsavc = interval``,
+    :func:`common.dcd.truncate`); the header keeps ``istart = interval`` and ``nsavc = interval``,
     so frame k (0-based) is at step (k + 1) x interval.
     """
 

@@ -286,6 +286,15 @@ def flexible_copy(system: openmm.System, topology: app.Topology | None = None) -
     if atoms is not None and len(atoms) != system.getNumParticles():
         raise SimulationError(f"flexible copy: topology has {len(atoms)} atoms, System has "
                               f"{system.getNumParticles()} particles")
+    summary = _match_constraints_to_bond_terms(system, atoms)
+    copy = openmm.XmlSerializer.clone(system)
+    for k in reversed(range(copy.getNumConstraints())):
+        copy.removeConstraint(k)
+    return copy, summary
+
+
+def _harmonic_bond_terms(system: openmm.System) -> dict[tuple[int, int], list[tuple[float, float]]]:
+    """(i, j) with i < j -> every (r0 nm, k kJ/mol/nm^2) of that pair in the System's HarmonicBondForces."""
     terms: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
     for force in system.getForces():
         if isinstance(force, openmm.HarmonicBondForce):
@@ -294,6 +303,16 @@ def flexible_copy(system: openmm.System, topology: app.Topology | None = None) -
                 terms[(min(i, j), max(i, j))].append((r0.value_in_unit(openmm.unit.nanometer),
                                                       kb.value_in_unit(openmm.unit.kilojoule_per_mole
                                                                        / openmm.unit.nanometer ** 2)))
+    return terms
+
+
+def _match_constraints_to_bond_terms(system: openmm.System, atoms: list | None) -> dict:
+    """Check every constraint has a bond term of the same length (:func:`flexible_copy`); return the summary.
+
+    Raises SimulationError listing (up to five of) the constraints without a term and those whose term's
+    r0 differs from the constraint length by more than :data:`BOND_LENGTH_MATCH_TOLERANCE`.
+    """
+    terms = _harmonic_bond_terms(system)
     missing, mismatched = [], []
     per_residue: dict[str, int] = defaultdict(int)
     lightest = np.inf
@@ -318,27 +337,28 @@ def flexible_copy(system: openmm.System, topology: app.Topology | None = None) -
         if atoms is not None:
             per_residue[atoms[i].residue.name] += 1
     if missing or mismatched:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} constraint(s) have no HarmonicBondForce term to stand in for them, e.g. "
-                         + "; ".join(missing[:5]))
-        if mismatched:
-            parts.append(f"{len(mismatched)} constraint(s) have a bond term whose r0 differs from the constraint "
-                         f"length by more than {BOND_LENGTH_MATCH_TOLERANCE:.1%}, e.g. " + "; ".join(mismatched[:5]))
-        raise SimulationError(
-            "NPT of a percolating System must scale atoms and so must run without constraints, but "
-            + " and ".join(parts) + ". Create the System with flexibleConstraints=True and without rigid water "
-            "or other rigid groups (forcefields.system_factory does)")
-    copy = openmm.XmlSerializer.clone(system)
-    for k in reversed(range(copy.getNumConstraints())):
-        copy.removeConstraint(k)
-    summary = {
+        raise _unmatched_constraints_error(missing, mismatched)
+    return {
         "constraints_removed": int(system.getNumConstraints()),
         "lightest_constrained_atom_mass_amu": float(lightest) if np.isfinite(lightest) else None,
         "max_relative_r0_mismatch": float(worst),
         "constraints_removed_per_residue": dict(sorted(per_residue.items())),
     }
-    return copy, summary
+
+
+def _unmatched_constraints_error(missing: list[str], mismatched: list[str]) -> SimulationError:
+    """Why a System cannot run without constraints: constraints without a bond term, or with one of another length."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} constraint(s) have no HarmonicBondForce term to stand in for them, e.g. "
+                     + "; ".join(missing[:5]))
+    if mismatched:
+        parts.append(f"{len(mismatched)} constraint(s) have a bond term whose r0 differs from the constraint "
+                     f"length by more than {BOND_LENGTH_MATCH_TOLERANCE:.1%}, e.g. " + "; ".join(mismatched[:5]))
+    return SimulationError(
+        "NPT of a percolating System must scale atoms and so must run without constraints, but "
+        + " and ".join(parts) + ". Create the System with flexibleConstraints=True and without rigid water "
+        "or other rigid groups (forcefields.system_factory does)")
 
 
 def box_matrix_nm(box_vectors) -> np.ndarray:

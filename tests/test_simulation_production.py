@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import testsystems as ts
+from common import dcd
 from common.errors import SimulationError
-from simulation import dcd, production
+from simulation import production
 from simulation.platform import choose_platform
 from simulation.produce import main as produce_main
 from simulation.protocol import minimise
