@@ -1,6 +1,8 @@
 """Periodic geometry of bonded systems, one implementation each: the minimum image and the bond walk.
 
-- :func:`minimum_image`: difference vectors folded into the rectangular box (edge lengths ``box``).
+- :func:`minimum_image`: difference vectors folded into the box: a rectangular box given by its three edge
+  lengths, or any (triclinic) box given by its 3x3 matrix of box vectors (rows), folded in fractional
+  coordinates.
 - :func:`walk_bonded_clusters`: every bonded cluster walked from its lowest atom index along its bonds,
   each atom placed at its bonded neighbour + the minimum-image bond vector. The result is image-consistent
   (whole) coordinates of every cluster that can be made whole, and, per cluster, the box axes along which
@@ -8,8 +10,9 @@
   bond path leaves through one face and comes back through the opposite one).
 
 Users: :meth:`systems.network.graph.NetworkGraph.make_molecules_whole` (whole molecules before each
-relaxation), :func:`systems.network.analysis.percolation_axes` (network.json), the reactive-pair search and
-the bond ramp of :mod:`systems.network.relax`.
+relaxation), :func:`systems.network.analysis.percolation_axes` (network.json), the reactive-pair search,
+the bond ramp of :mod:`systems.network.relax`, and :func:`simulation.system_prep.percolating_molecules`
+(which barostat a System needs). It lives in common/ so that systems/ and simulation/ share it.
 """
 
 from __future__ import annotations
@@ -23,8 +26,18 @@ AXES = "xyz"
 
 
 def minimum_image(vectors: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """Minimum-image version of difference vectors (nm) in a rectangular box (edge lengths ``box``)."""
-    return vectors - box * np.round(vectors / box)
+    """Minimum-image version of difference vectors (nm): ``box`` is the three edge lengths of a rectangular
+    box, or the 3x3 matrix of box vectors (rows) of any box."""
+    box = np.asarray(box, dtype=float)
+    if box.ndim == 1:
+        return vectors - box * np.round(vectors / box)
+    fractional = np.asarray(vectors) @ np.linalg.inv(box)
+    return (fractional - np.round(fractional)) @ box
+
+
+def _cell_shift(vector: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The whole box vectors (integers per axis) in ``vector``."""
+    return np.round(vector / box) if box.ndim == 1 else np.round(vector @ np.linalg.inv(box))
 
 
 @dataclass
@@ -66,7 +79,7 @@ def walk_bonded_clusters(positions: Sequence[np.ndarray] | np.ndarray, box: np.n
                     cluster.atoms.append(b)
                     stack.append(b)
                 else:
-                    shift = np.round((target - unwrapped[b]) / box)
+                    shift = _cell_shift(target - unwrapped[b], box)
                     cluster.percolating_axes.update(AXES[k] for k in range(3) if shift[k] != 0)
         clusters.append(cluster)
     return unwrapped, clusters

@@ -46,6 +46,7 @@ from openmm import app
 
 from common.constants import AVOGADRO_PER_MOL, MOLAR_GAS_CONSTANT_KJ_PER_MOL_K, NM3_PER_CM3
 from common.errors import SimulationError
+from common.periodic import walk_bonded_clusters
 
 MIN_HEAVY_ATOM_MASS_AMU = 1.5
 BAROSTAT_TYPES = (openmm.MonteCarloBarostat, openmm.MonteCarloAnisotropicBarostat,
@@ -200,32 +201,10 @@ def percolating_molecules(system: openmm.System, positions_nm, box_vectors_nm) -
     if hasattr(positions_nm, "value_in_unit"):
         positions_nm = positions_nm.value_in_unit(openmm.unit.nanometer)
     pos = np.asarray(positions_nm, dtype=float)
-    box = box_matrix_nm(box_vectors_nm)
-    inverse = np.linalg.inv(box)
-
-    def minimum_image(d):
-        frac = d @ inverse
-        return (frac - np.round(frac)) @ box
-
     partners = bonded_partners(system)
-    count = 0
-    for component in molecules(system):
-        if len(component) < 2:
-            continue
-        unwrapped = {component[0]: pos[component[0]]}
-        stack, spans = [component[0]], False
-        while stack and not spans:
-            atom = stack.pop()
-            for other in partners.get(atom, ()):
-                target = unwrapped[atom] + minimum_image(pos[other] - pos[atom])
-                if other not in unwrapped:
-                    unwrapped[other] = target
-                    stack.append(other)
-                elif np.linalg.norm(unwrapped[other] - target) > 1e-3:
-                    spans = True
-                    break
-        count += spans
-    return count
+    atoms = [a for component in molecules(system) if len(component) > 1 for a in component]
+    _, clusters = walk_bonded_clusters(pos, box_matrix_nm(box_vectors_nm), partners, atoms)
+    return sum(1 for cluster in clusters if cluster.percolating_axes)
 
 
 def add_barostat(system: openmm.System, pressure_bar: float, temperature_K: float, interval_steps: int,
