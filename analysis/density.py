@@ -17,10 +17,17 @@ judge; a demo-length window (tens of ps) yields an indicative, not a converged, 
 The deviation from experiment is 100 (ρ_sim − ρ_exp) / ρ_exp in percent; where no verified
 experimental value exists (see :mod:`analysis.reference_data`) the report says so and gives no deviation.
 
+Realised salt molarity (with ``--manifest``, the build's manifest.json): c = n / (N_A <V>) in mol per litre
+of the simulated system (for a gel: of the swollen gel, polymer included), n the number of cations
+(``composition.counts[composition.cation]``), <V> the mean box volume over the same converged window, its
+standard error δ<V> from the same correlation-corrected estimator, δc = c δ<V> / <V> (first order). Written
+as ``realised_molarity_mol_per_L`` beside the target and the build's ideal-mixing value: density.json is the
+sibling of build/manifest.json that updates the molarity to the equilibrated volume.
+
 Usage::
 
     python -m analysis.density --equilibration equilibration.json --forcefield forcefield.json \\
-        --system-name LE [--reference PC] --out density.json
+        --system-name LE [--reference PC] [--manifest manifest.json] --out density.json
 """
 
 from __future__ import annotations
@@ -32,28 +39,15 @@ import numpy as np
 
 from analysis.reference_data import DENSITY_G_PER_CM3, lookup
 from common.cli import run_main
+from common.constants import AVOGADRO_PER_MOL, NM3_PER_CM3
 from common.errors import AnalysisError
 from common.io import read_json, write_json_atomic
+from common.statistics import statistical_inefficiency
+
+__all__ = ["converged_window", "density_report", "mean_and_stderr", "realised_molarity", "statistical_inefficiency"]
 
 SCHEMA = "gelmd.analysis.density/1"
 MIN_SAMPLES = 4
-
-
-def statistical_inefficiency(samples: Sequence[float]) -> float:
-    """g = 1 + 2 Σ (1 − k/n) C(k) over the initial positive part of the autocorrelation (module notes); g ≥ 1."""
-    x = np.asarray(samples, dtype=float)
-    n = x.size
-    dx = x - x.mean()
-    variance = float(np.dot(dx, dx)) / n
-    if n < 2 or variance == 0.0:
-        return 1.0
-    g = 1.0
-    for k in range(1, n - 1):
-        c = float(np.dot(dx[:-k], dx[k:])) / ((n - k) * variance)
-        if c <= 0.0:
-            break
-        g += 2.0 * c * (1.0 - k / n)
-    return max(1.0, g)
 
 
 def mean_and_stderr(samples: Sequence[float]) -> dict:
@@ -67,20 +61,63 @@ def mean_and_stderr(samples: Sequence[float]) -> dict:
             "n_samples": int(x.size), "statistical_inefficiency": g}
 
 
+def _npt_section(equilibration: dict) -> dict:
+    """The NPT part of an equilibration report; AnalysisError if it is missing or did not converge."""
+    npt = equilibration.get("npt") if isinstance(equilibration, dict) else None
+    if not isinstance(npt, dict):
+        raise AnalysisError("equilibration report lacks its 'npt' section; it must come from simulation.equilibrate")
+    if not npt.get("converged", False):
+        raise AnalysisError("the NPT equilibration did not converge; no equilibrium density can be reported")
+    return npt
+
+
+def _window_series(equilibration: dict, key: str) -> np.ndarray:
+    """The ``npt.series[key]`` samples of the converged window (``npt.checks[-1].n_samples`` from the end)."""
+    npt = _npt_section(equilibration)
+    try:
+        values = np.asarray(npt["series"][key], dtype=float)
+        n_window = int(npt["checks"][-1]["n_samples"])
+    except (KeyError, TypeError, IndexError) as exc:
+        raise AnalysisError(f"equilibration report lacks the NPT series 'npt.series.{key}' or its convergence "
+                            f"checks ({exc}); it must come from simulation.equilibrate") from exc
+    return values[-n_window:]
+
+
 def converged_window(equilibration: dict) -> tuple[np.ndarray, np.ndarray]:
     """Times (ps) and densities (g/cm^3) of the averaging window: the samples behind the converged check,
     i.e. the second half of the last NPT block (``npt.checks[-1].n_samples`` from the end of the series)."""
-    try:
-        npt = equilibration["npt"]
-        times = np.asarray(npt["series"]["time_ps"], dtype=float)
-        densities = np.asarray(npt["series"]["density_g_per_cm3"], dtype=float)
-        n_window = int(npt["checks"][-1]["n_samples"])
-    except (KeyError, TypeError, IndexError) as exc:
-        raise AnalysisError(f"equilibration report lacks the NPT density series or its convergence checks ({exc}); "
-                            "it must come from simulation.equilibrate") from exc
-    if not npt.get("converged", False):
-        raise AnalysisError("the NPT equilibration did not converge; no equilibrium density can be reported")
-    return times[-n_window:], densities[-n_window:]
+    return _window_series(equilibration, "time_ps"), _window_series(equilibration, "density_g_per_cm3")
+
+
+def realised_molarity(equilibration: dict, manifest: dict) -> dict:
+    """Salt molarity (mol/L) at the mean volume of the converged window, with its standard error (module notes).
+
+    ``manifest``: the build's manifest.json (``composition.counts``, ``composition.cation``, and the target
+    ``composition.target_salt_molarity_mol_per_L``). A system without salt gives value 0.
+    """
+    composition = manifest.get("composition") if isinstance(manifest, dict) else None
+    if not isinstance(composition, dict) or not isinstance(composition.get("counts"), dict):
+        raise AnalysisError("build manifest lacks 'composition.counts'; it must come from systems.build_electrolyte "
+                            "or systems.build_network")
+    cation = composition.get("cation")
+    n_ions = int(composition["counts"].get(cation, 0)) if cation else 0
+    volume = mean_and_stderr(_window_series(equilibration, "volume_nm3"))
+    litres = volume["mean"] / NM3_PER_CM3 / 1000.0
+    value = n_ions / (AVOGADRO_PER_MOL * litres)
+    build = manifest.get("realised_molarity_mol_per_L")
+    return {
+        "value": value,
+        "stderr": value * volume["stderr"] / volume["mean"],
+        "target": composition.get("target_salt_molarity_mol_per_L"),
+        "at_build": build.get("value") if isinstance(build, dict) else composition.get(
+            "realised_salt_molarity_mol_per_L"),
+        "n_ion_pairs": n_ions,
+        "counted_species": cation,
+        "volume_nm3": {"value": volume["mean"], "stderr": volume["stderr"]},
+        "convention": "mol of salt (counted as cations) per litre of the simulated system at the mean volume of "
+                      "the converged NPT window (for a gel: per litre of swollen gel); target and at_build are the "
+                      "config's molarity and the build's ideal-mixing value, both per litre of solution",
+    }
 
 
 def _ensemble(npt: dict) -> str:
@@ -95,8 +132,9 @@ def _ensemble(npt: dict) -> str:
     return text
 
 
-def density_report(equilibration: dict, forcefield: dict, system_name: str, reference_key: str = "") -> dict:
-    """The density.json content (module notes)."""
+def density_report(equilibration: dict, forcefield: dict, system_name: str, reference_key: str = "",
+                   manifest: dict | None = None) -> dict:
+    """The density.json content (module notes); ``manifest`` (the build's) adds ``realised_molarity_mol_per_L``."""
     times, densities = converged_window(equilibration)
     stats = mean_and_stderr(densities)
     npt = equilibration["npt"]
@@ -133,6 +171,7 @@ def density_report(equilibration: dict, forcefield: dict, system_name: str, refe
         "ion_charge_scale": forcefield.get("ion_charge_scale"),
         "forcefield": forcefield.get("force_field"),
         "experiment": experiment,
+        "realised_molarity_mol_per_L": None if manifest is None else realised_molarity(equilibration, manifest),
     }
 
 
@@ -142,18 +181,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--forcefield", required=True, help="forcefield.json of forcefields.parameterise")
     parser.add_argument("--system-name", required=True)
     parser.add_argument("--reference", default="", help=f"experimental reference key: {sorted(DENSITY_G_PER_CM3)}")
+    parser.add_argument("--manifest", default=None,
+                        help="build manifest.json: adds realised_molarity_mol_per_L at the equilibrated volume")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     return run_main("analysis.density", lambda: _write_density(args))
 
 
 def _write_density(args: argparse.Namespace) -> None:
-    """Read the two reports, write the density JSON and print the value."""
+    """Read the reports, write the density JSON and print the values."""
+    manifest = read_json(args.manifest, "build manifest") if args.manifest else None
     report = density_report(read_json(args.equilibration, "equilibration report"),
-                            read_json(args.forcefield, "force-field report"), args.system_name, args.reference)
+                            read_json(args.forcefield, "force-field report"), args.system_name, args.reference,
+                            manifest)
     write_json_atomic(args.out, report)
     d = report["density_g_per_cm3"]
     print(f"{args.system_name}: density {d['value']:.4f} +- {d['stderr']:.4f} g/cm^3")
+    c = report["realised_molarity_mol_per_L"]
+    if c is not None:
+        print(f"{args.system_name}: salt {c['value']:.4f} +- {c['stderr']:.4f} mol/L at the equilibrated volume "
+              f"(target {c['target']} mol/L)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ Outputs (written atomically; earlier versions are deleted when the run starts, t
   for NVT production;
 - ``--out-state``: positions (unwrapped), velocities and box (at the mean equilibrated volume);
 - ``--report``: JSON with every stage's results, the density series, the converged density
-  (``density_g_per_cm3``, ``density_std_g_per_cm3``), ``barostat`` (scaling mode, whether the NPT blocks ran
+  (``density_g_per_cm3``, ``density_std_g_per_cm3``), ``density_convergence`` (the rule, the tolerance, and
+  the converged block's check: quarter change, drift, slope with its correlation-corrected standard error),
+  ``barostat`` (scaling mode, whether the NPT blocks ran
   without constraints, their time step and the rationale), HMR summary, platform and settings;
 - ``--log``: ``#`` messages and the progress CSV rows of every stage.
 """
@@ -70,6 +72,9 @@ def _run(args: argparse.Namespace, log: RunLog) -> None:
         "volume_nm3": box_volume_nm3(box),
         "box_vectors_nm": np.asarray(box).tolist(),
         "blocks_used": npt["blocks_used"],
+        "density_convergence": {"rule": npt["convergence_rule"], "tolerance": npt["density_tolerance"],
+                                "slope_significance": npt["slope_significance"],
+                                "converged_block": npt["checks"][-1]},
         "n_particles": inputs.system.getNumParticles(),
         "total_mass_amu": total_mass_amu(inputs.system),
         "degrees_of_freedom": degrees_of_freedom(inputs.system),

@@ -26,11 +26,21 @@ Stages
     (one every ``report_interval_ps``):
 
     - the mean densities of the block's third and fourth quarters differ by less than ``tolerance``
-      (relative to the mean of the second half), and
-    - the drift over the second half — the slope of a least-squares line through the second half's
-      densities times the second half's duration (``block_ps / 2``) — is below ``tolerance`` (relative).
+      (relative to the mean of the second half),
+    - the drift over the second half — the slope b of a least-squares line through the second half's
+      densities times the second half's duration (``block_ps / 2``) — is below ``tolerance`` (relative), and
+    - the slope is zero within its standard error: |b| <= ``SLOPE_SIGNIFICANCE`` (2) x se(b), with se(b) the
+      least-squares error inflated by the square root of the statistical inefficiency of the fit's
+      residuals, which accounts for the correlation of successive samples
+      (:func:`common.statistics.linear_trend`) — unless the drift is negligible, below
+      ``NEGLIGIBLE_DRIFT_FRACTION`` (1/10) of the tolerance: a long run of a large box resolves drifts far
+      too small to matter, and a tolerance of 1 or more (tests and benchmarks that run fixed blocks) asks
+      for no convergence. A flat series fails this test by chance ~5-15 % of the time (one more block); a
+      steady drift that the tolerance alone would let through (a small box's density fluctuates by ~1 %,
+      so the fitted drift of a short window is mostly noise) is caught once the window has enough
+      independent samples to resolve it.
 
-    If both hold the block is converged; otherwise another block is run, up to ``max_blocks``, and then
+    If all three hold the block is converged; otherwise another block is run, up to ``max_blocks``, and then
     a :class:`common.errors.SimulationError` lists the densities seen. The reported density (mean and
     standard deviation, g/cm^3) and volume are those of the second half of the converged block.
 
@@ -52,6 +62,7 @@ import openmm
 from openmm import app, unit
 
 from common.errors import ConfigError, SimulationError
+from common.statistics import linear_trend
 from simulation.platform import PlatformChoice
 from simulation.reporters import BlowUpGuard, ProgressReporter, RunLog, interval_steps
 from simulation.runner import make_simulation, minimise_in_place, ns_per_day, run_steps
@@ -60,6 +71,10 @@ from simulation.system_prep import (add_barostat, box_volume_nm3, degrees_of_fre
                                     instantaneous_temperature_K, percolating_molecules, total_mass_amu)
 
 MIN_DENSITY_SAMPLES_PER_BLOCK = 8
+SLOPE_SIGNIFICANCE = 2.0
+"""The density slope counts as zero when |slope| <= SLOPE_SIGNIFICANCE x its standard error (~95 %)."""
+NEGLIGIBLE_DRIFT_FRACTION = 0.1
+"""A drift below this fraction of the tolerance passes the slope test even when it is resolved (module notes)."""
 CONSTRAINT_TOLERANCE = 1e-6
 HMR_MIN_LIGHTEST_MASS_AMU = 2.0
 FLEXIBLE_MAX_TIMESTEP_HMR_PS = 0.002
@@ -83,10 +98,11 @@ RATIONALE_ATOMWISE_FLEXIBLE = (
     "converged State was handed back to the constrained System with constraints and velocity constraints "
     "re-applied")
 CONVERGENCE_RULE = (
-    "a block is converged when |mean(Q4) - mean(Q3)| / mean(H2) < tol and |slope(H2)| * (block/2) / mean(H2) "
-    "< tol, where Q3, Q4 are the block's third and fourth quarters of density samples, H2 its second half, "
-    "slope the least-squares slope of density against time over H2; density and volume are then averaged "
-    "over H2 of the converged block")
+    "a block is converged when |mean(Q4) - mean(Q3)| / mean(H2) < tol, |slope(H2)| * (block/2) / mean(H2) "
+    "< tol and (|slope(H2)| <= 2 stderr(slope) or that drift < tol / 10), where Q3, Q4 are the block's third "
+    "and fourth quarters of density samples, H2 its second half, slope the least-squares slope of density "
+    "against time over H2 and stderr its standard error times sqrt(g), g the statistical inefficiency of the "
+    "fit residuals (correlated samples); density and volume are then averaged over H2 of the converged block")
 
 
 def _log(log: RunLog | None, text: str) -> None:
@@ -201,11 +217,20 @@ def heat(system: openmm.System, topology: app.Topology, state: openmm.State, pla
     return state_from_context(context), result
 
 
+def _ratio_for_json(value: float, error: float) -> float | None:
+    """value / error; 0 for 0 / 0 and None (JSON null) for a non-zero value with a zero error."""
+    if error > 0:
+        return value / error
+    return 0.0 if value == 0 else None
+
+
 def density_convergence(times_ps, densities, block_ps: float, tolerance: float) -> dict:
     """Apply the density convergence rule (module notes) to one block's samples.
 
     Returns ``converged`` and the numbers behind it: relative change between the last two quarters,
-    relative drift over the second half, the slope (g/cm^3/ps), and mean/std/count of the second half.
+    relative drift over the second half, the slope (g/cm^3/ps) with its correlation-corrected standard
+    error, whether the slope is zero within ``SLOPE_SIGNIFICANCE`` standard errors, which criteria passed,
+    and mean/std/count of the second half.
     """
     t = np.asarray(times_ps, dtype=float)
     d = np.asarray(densities, dtype=float)
@@ -219,13 +244,27 @@ def density_convergence(times_ps, densities, block_ps: float, tolerance: float) 
     q3, q4 = d_half[:q_split], d_half[q_split:]
     reference = float(np.mean(d_half))
     quarter_change = abs(float(np.mean(q4)) - float(np.mean(q3))) / reference
-    slope = float(np.polyfit(t_half, d_half, 1)[0]) if np.ptp(t_half) > 0 else 0.0
+    trend = linear_trend(t_half, d_half)
+    slope, slope_stderr = trend["slope"], trend["slope_stderr"]
     drift = abs(slope) * (block_ps / 2.0) / reference
+    # <= so that an exactly flat series (slope 0, stderr 0) passes and an exact line (stderr 0) does not
+    zero_within_stderr = bool(abs(slope) <= SLOPE_SIGNIFICANCE * slope_stderr)
+    negligible = bool(drift < NEGLIGIBLE_DRIFT_FRACTION * tolerance)
+    criteria = {"quarter_change_below_tolerance": bool(quarter_change < tolerance),
+                "drift_below_tolerance": bool(drift < tolerance),
+                "slope_zero_within_stderr_or_drift_negligible": zero_within_stderr or negligible}
     return {
-        "converged": bool(quarter_change < tolerance and drift < tolerance),
+        "converged": all(criteria.values()),
+        "criteria": criteria,
         "quarter_change_relative": quarter_change,
         "drift_relative": drift,
         "slope_g_per_cm3_per_ps": slope,
+        "slope_stderr_g_per_cm3_per_ps": slope_stderr,
+        "slope_over_stderr": _ratio_for_json(abs(slope), slope_stderr),
+        "slope_zero_within_stderr": zero_within_stderr,
+        "drift_negligible": negligible,
+        "slope_significance": SLOPE_SIGNIFICANCE,
+        "slope_statistical_inefficiency": trend["statistical_inefficiency"],
         "tolerance": tolerance,
         "mean_g_per_cm3": reference,
         "std_g_per_cm3": float(np.std(d_half, ddof=1)) if len(d_half) > 1 else 0.0,
@@ -446,7 +485,8 @@ def _run_blocks_until_converged(simulation: app.Simulation, guard: BlowUpGuard, 
         if check["converged"]:
             return blocks
     seen = ", ".join(f"block {c['block']}: {c['mean_g_per_cm3']:.4f} g/cm^3 (quarter change "
-                     f"{c['quarter_change_relative']:.2e}, drift {c['drift_relative']:.2e})" for c in blocks.checks)
+                     f"{c['quarter_change_relative']:.2e}, drift {c['drift_relative']:.2e}, slope zero within its "
+                     f"stderr: {c['slope_zero_within_stderr']})" for c in blocks.checks)
     raise SimulationError(
         f"NPT density did not converge within protocol.equilibration_max_blocks = {max_blocks} blocks of "
         f"{block_ps:g} ps (tolerance {density_tolerance:g}); densities seen: {seen}; first/last sample "
@@ -478,7 +518,9 @@ def _run_block(simulation: app.Simulation, guard: BlowUpGuard, blocks: _NptBlock
     blocks.checks.append(check)
     _log(log, f"{stage}: density {check['mean_g_per_cm3']:.4f} +- {check['std_g_per_cm3']:.4f} g/cm^3 "
               f"(second half), quarter change {check['quarter_change_relative']:.2e}, drift "
-              f"{check['drift_relative']:.2e} (tolerance {density_tolerance:g}): "
+              f"{check['drift_relative']:.2e} (tolerance {density_tolerance:g}), slope "
+              f"{check['slope_g_per_cm3_per_ps']:.2e} +- {check['slope_stderr_g_per_cm3_per_ps']:.2e} g/cm^3/ps "
+              f"(zero within {SLOPE_SIGNIFICANCE:g} stderr: {check['slope_zero_within_stderr']}): "
               f"{'converged' if check['converged'] else 'not converged'}")
     return check
 
@@ -495,6 +537,8 @@ def _npt_result(setup: _NptSetup, blocks: _NptBlocks, *, block_ps: float, max_bl
         "max_blocks": int(max_blocks),
         "convergence_rule": CONVERGENCE_RULE,
         "density_tolerance": density_tolerance,
+        "slope_significance": SLOPE_SIGNIFICANCE,
+        "negligible_drift_fraction": NEGLIGIBLE_DRIFT_FRACTION,
         "checks": blocks.checks,
         "density_mean_g_per_cm3": converged["mean_g_per_cm3"],
         "density_std_g_per_cm3": converged["std_g_per_cm3"],

@@ -1,5 +1,11 @@
 """Build a liquid-electrolyte system: counts -> conformers -> packmol -> topology PDB + manifest JSON.
 
+Counts come from :func:`systems.composition.molecule_counts` (salt molarity per litre of solution, the
+salt's volume from its apparent molar volume); the packmol box holds the ideal-mixing solution volume at
+``PACKING_DENSITY_FRACTION`` of the liquid density. ``manifest.json`` gives the composition and
+``realised_molarity_mol_per_L`` at the ideal-mixing volume; the value at the equilibrated volume is
+``realised_molarity_mol_per_L`` of the density analysis (``density.json``).
+
 Usage (the workflow's ``build_system`` rule; ``config.resolved.json`` is the validated config it writes)::
 
     python -m systems.build_electrolyte --config results/demo/config.resolved.json --system LE \
@@ -23,8 +29,8 @@ from common.config import GelmdConfig, read_resolved_config
 from common.errors import ConfigError
 from common.io import atomic_path, write_json_atomic
 from common.constants import AVOGADRO_PER_MOL, NM3_PER_CM3
-from systems.composition import molecule_counts
-from systems.packing import SALT_DENSITY_G_PER_CM3, PackItem, pack_box
+from systems.composition import Composition, molecule_counts
+from systems.packing import PackItem, pack_box
 from systems.species import get_species, registry
 from systems.structures import conformer_positions
 from systems.topology import append_molecules
@@ -47,17 +53,13 @@ def build_electrolyte(config: GelmdConfig, system_name: str, out_dir: Path) -> d
     topology = app.Topology()
     items = []
     mass_g = 0.0
-    salt_volume_nm3 = 0.0
     for name, count in composition.counts.items():
         s = get_species(name, species)
         mol = s.mol
         append_molecules(topology, mol, s.residue, count)
         items.append(PackItem(name, count, conformer_positions(mol, seed, name), [a.GetSymbol() for a in mol.GetAtoms()]))
         mass_g += count * s.molar_mass_g_per_mol / AVOGADRO_PER_MOL
-        if s.role in ("cation", "anion"):
-            salt_volume_nm3 += count * s.molar_mass_g_per_mol / (SALT_DENSITY_G_PER_CM3 * AVOGADRO_PER_MOL) * NM3_PER_CM3
-    ideal_volume_nm3 = composition.solvent_volume_nm3 + salt_volume_nm3
-    box_edge_nm = (ideal_volume_nm3 / PACKING_DENSITY_FRACTION) ** (1.0 / 3.0)
+    box_edge_nm = (composition.solution_volume_nm3 / PACKING_DENSITY_FRACTION) ** (1.0 / 3.0)
     min_edge = 2 * config.forcefield.nonbonded_cutoff_nm + 0.1
     if box_edge_nm < min_edge:
         raise ConfigError(f"systems.{system_name}: the box ({box_edge_nm:.2f} nm) would be smaller than twice the "
@@ -78,6 +80,7 @@ def build_electrolyte(config: GelmdConfig, system_name: str, out_dir: Path) -> d
         "n_atoms": topology.getNumAtoms(),
         "n_molecules": topology.getNumResidues(),
         "composition": composition.as_dict(),
+        "realised_molarity_mol_per_L": ideal_mixing_molarity(composition),
         "species": {name: {"smiles": get_species(name, species).smiles,
                            "residue": get_species(name, species).residue,
                            "count": count} for name, count in composition.counts.items()},
@@ -90,6 +93,18 @@ def build_electrolyte(config: GelmdConfig, system_name: str, out_dir: Path) -> d
     }
     write_json_atomic(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def ideal_mixing_molarity(composition: Composition) -> dict:
+    """The manifest's ``realised_molarity_mol_per_L``: the salt molarity of the rounded counts at the
+    ideal-mixing solution volume (mol/L of solution), with no error bar; ``density.json`` repeats it at the mean
+    equilibrated volume."""
+    phi = composition.apparent_molar_volume_cm3_per_mol
+    return {"value": composition.realised_salt_molarity_mol_per_L, "stderr": None,
+            "target": composition.target_salt_molarity_mol_per_L, "volume_nm3": composition.solution_volume_nm3,
+            "volume_source": "ideal mixing: pure-solvent volumes" + (
+                "" if phi is None else f" + n_salt x apparent molar volume ({phi:.4g} cm^3/mol)"),
+            "equilibrated": "realised_molarity_mol_per_L of density.json (mean volume of the converged NPT window)"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,19 +1,49 @@
 """Composition -> molecule counts, with the rounding reported.
 
-Convention (stated in every manifest): the solvent volume fractions are those of the pure solvents before
-mixing (ideal mixing, the way a 95:5 by volume PC/FEC blend is made at the bench), and the salt molarity is
-moles of salt per litre of that solvent mixture. The salt's own volume is neglected, which makes the true
-molarity of the solution a few percent lower than the nominal one; the equilibrated density reported later
-gives the actual solution volume.
+Conventions (stated in every manifest)
+--------------------------------------
+Solvents: the volume fractions φ_i are those of the pure solvents before mixing (ideal mixing, the way a
+95:5 by volume PC/FEC blend is made at the bench). The mole fraction of solvent i is x_i ∝ φ_i ρ_i / M_i;
+n_i = round(N x_i) for a target total of N solvent molecules, keeping at least one molecule of every
+solvent with φ_i > 0. V_solv = Σ n_i M_i / (ρ_i N_A) is the ideal volume of the rounded solvent counts.
 
-Counts: the mole fraction of solvent i in the mixture is x_i ∝ φ_i ρ_i / M_i; n_i = round(N x_i) for a
-target total of N solvent molecules, keeping at least one molecule of every solvent with φ_i > 0. The
-salt count is round(c V N_A) with V = Σ n_i M_i / (ρ_i N_A) the ideal solvent volume of the rounded counts.
+Salt: the molarity c is moles of salt per litre of SOLUTION (the bench definition of "1 M": salt dissolved
+and made up to the mark). The solution volume is the solvent volume plus the salt's apparent molar volume
+Φ per mole of salt (cm^3/mol):
+
+    V_sol = V_solv + n Φ / N_A,      c = n / (N_A V_sol)
+    =>  n = c N_A V_solv / (1 − c Φ)          (exact; Φ in L/mol inside the bracket)
+
+rounded to an integer number of ion pairs. The realised molarity n / (N_A V_sol) of the rounded count at
+this ideal-mixing volume is reported; the one at the equilibrated volume comes later from the density
+analysis (``analysis.density``, ``density.json``: ``realised_molarity_mol_per_L``).
+
+Apparent molar volume. Φ is what one mole of dissolved salt adds to the volume:
+
+    Φ = [1000 − (1000 ρ_sol − c M_salt) / ρ_0] / c        (cm^3/mol; ρ in g/cm^3, c in mol/L)
+
+from the density ρ_sol of a solution of molarity c and the density ρ_0 of the neat solvent (one litre of
+solution weighs 1000 ρ_sol g, of which c M_salt g is salt; the rest is solvent of volume (1000 ρ_sol −
+c M_salt)/ρ_0; the remainder of the litre is the salt's). :data:`SALT_VOLUME_DATA` holds measured
+densities per salt; Φ is derived from them at run time with the salt's molar mass. For NaPF6 in PC
+(1 M: 1.291 g/cm^3; neat PC 1.199 g/cm^3; both at 298.2 K, the same laboratory's measurements) Φ =
+63.4 cm^3/mol: ± 0.6 from the three-decimal rounding of the densities, ± 6 if each density is uncertain
+by 0.005 g/cm^3. Counted per litre of solvent instead, "1 M" would be 1 / (1 + 0.0634) = 0.94 M.
+Φ depends somewhat on the solvent and on c (Masson's rule, Φ = Φ_0 + S √c); the value measured in PC at
+1 M is used for PC-rich mixtures (the founding paper's PC/FEC 95:5) and all concentrations; 10 cm^3/mol
+error in Φ moves the counts by 1 % at 1 M.
+
+Unknown salts: Φ falls back to the crystal volume M_salt / ρ_crystal with ρ_crystal = 2.37 g/cm^3 (the
+crystal density of NaPF6, used for any salt without data; for NaPF6 itself it gives 70.9 cm^3/mol against
+the measured 63.4). The composition records which source it used (``apparent_molar_volume_source``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
+
+from rdkit import Chem
 
 from common.config import MAX_SALT_MOLARITY_MOL_PER_L, SystemSpec
 from common.constants import AVOGADRO_PER_MOL, NM3_PER_CM3
@@ -21,11 +51,57 @@ from common.errors import ConfigError
 from systems.species import Species, get_species
 
 MAX_SALT_MOLARITY = MAX_SALT_MOLARITY_MOL_PER_L  # mol/L, checked again here for specs built in code
+CM3_PER_L = 1000.0
+FALLBACK_CRYSTAL_DENSITY_G_PER_CM3 = 2.37
+"""Crystal density of NaPF6 (g/cm^3), used as Φ = M_salt / ρ_crystal for a salt without solution data."""
+
+KUMAR_2026 = (
+    "Kumar, Lai, Mezerkor, Wang, Wiaderek, Bazak, Blau, Crumlin, 'Prediction and Experimental Verification of "
+    "Electrolyte Solvation Structure from an OMol25-Trained Interatomic Potential', arXiv:2603.20183 (2026), "
+    "Table S1 (experimental densities at 298.2 K), as tabulated in the paper's dataset: GitHub "
+    "KMNitesh05/sodium-ion-battery-electrolyte-dataset, data/na_ion_salt_concentrations_and_dens.csv "
+    "(rows napf6_PC_1M 1.291, naotf_pc_1M 1.277, propylenecarbonate_pure 1.199 g/cm^3)")
+
+
+@dataclass(frozen=True)
+class SaltVolumeData:
+    """A measured solution density from which a salt's apparent molar volume Φ is derived (module notes)."""
+
+    solvent: str
+    molarity_mol_per_L: float
+    solution_density_g_per_cm3: float
+    solvent_density_g_per_cm3: float
+    temperature_K: float
+    source: str
+
+    def apparent_molar_volume_cm3_per_mol(self, salt_molar_mass_g_per_mol: float) -> float:
+        """Φ = [1000 − (1000 ρ_sol − c M) / ρ_0] / c in cm^3/mol (module notes)."""
+        c = self.molarity_mol_per_L
+        solvent_cm3 = (CM3_PER_L * self.solution_density_g_per_cm3 - c * salt_molar_mass_g_per_mol) \
+            / self.solvent_density_g_per_cm3
+        return (CM3_PER_L - solvent_cm3) / c
+
+
+SALT_VOLUME_DATA: dict[tuple[str, str], SaltVolumeData] = {
+    # keyed by the canonical SMILES of (cation, anion), so that any species name for the same ions finds them
+    (Chem.CanonSmiles("[Na+]"), Chem.CanonSmiles("F[P-](F)(F)(F)(F)F")):
+        SaltVolumeData("PC", 1.0, 1.291, 1.199, 298.2, f"NaPF6 in PC, {KUMAR_2026}"),
+    (Chem.CanonSmiles("[Na+]"), Chem.CanonSmiles("[O-]S(=O)(=O)C(F)(F)F")):
+        SaltVolumeData("PC", 1.0, 1.277, 1.199, 298.2, f"NaOTf (sodium triflate) in PC, {KUMAR_2026}"),
+}
 
 
 @dataclass(frozen=True)
 class Composition:
-    """Molecule counts of one system and how far rounding moved them from the request."""
+    """Molecule counts of one system and how far rounding moved them from the request.
+
+    Volumes in nm^3; molarities in mol per litre of solution at the ideal-mixing volume
+    ``solution_volume_nm3`` = ``solvent_volume_nm3`` + n_salt Φ / N_A (module notes).
+    """
+
+    MOLARITY_CONVENTION: ClassVar[str] = (
+        "mol of salt per litre of solution (per litre of solution, not of solvent); ideal-mixing solution volume = "
+        "pure-solvent volumes + n_salt x apparent molar volume of the salt")
 
     counts: dict[str, int]
     target_volume_fractions: dict[str, float]
@@ -33,23 +109,58 @@ class Composition:
     target_salt_molarity_mol_per_L: float
     realised_salt_molarity_mol_per_L: float
     solvent_volume_nm3: float
+    solution_volume_nm3: float
+    apparent_molar_volume_cm3_per_mol: float | None
+    apparent_molar_volume_source: str
     cation: str | None
     anion: str | None
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        data["molarity_convention"] = "mol of salt per litre of ideally mixed solvent (salt volume neglected)"
+        data["molarity_convention"] = self.MOLARITY_CONVENTION
         return data
 
 
-def molecule_counts(spec: SystemSpec, species: dict[str, Species]) -> Composition:
-    """Turn a system's volume fractions, salt molarity and target size into molecule counts."""
-    solvents = {name: get_species(name, species) for name in spec.solvent_volume_fractions}
-    concentration = spec.salt.concentration_mol_per_L
-    if concentration > MAX_SALT_MOLARITY:
-        raise ConfigError(f"config key 'systems.{spec.name}.salt.concentration': {concentration:g} mol/L is "
-                          f"above the {MAX_SALT_MOLARITY:g} mol/L this tool accepts (beyond solubility of Na "
-                          "salts in carbonates); allowed: 0 to 4 mol/L")
+def apparent_molar_volume(cation: Species, anion: Species) -> tuple[float, str]:
+    """Φ (cm^3/mol) of the 1:1 salt of ``cation`` and ``anion`` and where it comes from (module notes)."""
+    molar_mass = cation.molar_mass_g_per_mol + anion.molar_mass_g_per_mol
+    key = (Chem.CanonSmiles(cation.smiles), Chem.CanonSmiles(anion.smiles))
+    data = SALT_VOLUME_DATA.get(key)
+    if data is not None:
+        return data.apparent_molar_volume_cm3_per_mol(molar_mass), (
+            f"measured: from the density of {data.molarity_mol_per_L:g} M salt in {data.solvent} "
+            f"({data.solution_density_g_per_cm3:g} g/cm^3) and of neat {data.solvent} "
+            f"({data.solvent_density_g_per_cm3:g} g/cm^3) at {data.temperature_K:g} K; {data.source}")
+    return molar_mass / FALLBACK_CRYSTAL_DENSITY_G_PER_CM3, (
+        f"fallback: no solution density known for {cation.name}/{anion.name}; crystal volume M_salt / "
+        f"{FALLBACK_CRYSTAL_DENSITY_G_PER_CM3:g} g/cm^3 (NaPF6's crystal density), a rough estimate")
+
+
+def ion_pairs_for_molarity(concentration_mol_per_L: float, solvent_volume_nm3: float,
+                           apparent_molar_volume_cm3_per_mol: float) -> float:
+    """Exact (unrounded) ion-pair count n = c N_A V_solv / (1 − c Φ) giving molarity c per litre of solution."""
+    phi_L_per_mol = apparent_molar_volume_cm3_per_mol / CM3_PER_L
+    denominator = 1.0 - concentration_mol_per_L * phi_L_per_mol
+    if denominator <= 0.0:
+        raise ConfigError(f"salt concentration {concentration_mol_per_L:g} mol/L with an apparent molar volume of "
+                          f"{apparent_molar_volume_cm3_per_mol:.4g} cm^3/mol would leave no room for solvent "
+                          f"(c x volume >= 1); allowed: c < {1.0 / phi_L_per_mol:.3g} mol/L for this salt")
+    litres = solvent_volume_nm3 / NM3_PER_CM3 / CM3_PER_L
+    return concentration_mol_per_L * AVOGADRO_PER_MOL * litres / denominator
+
+
+def solution_volume_nm3(solvent_volume_nm3: float, n_pairs: int, apparent_molar_volume_cm3_per_mol: float) -> float:
+    """Ideal-mixing solution volume V_solv + n Φ / N_A in nm^3."""
+    return solvent_volume_nm3 + n_pairs * apparent_molar_volume_cm3_per_mol / AVOGADRO_PER_MOL * NM3_PER_CM3
+
+
+def molarity_mol_per_L(n_pairs: int, volume_nm3: float) -> float:
+    """Salt molarity n / (N_A V) in mol/L for ``n_pairs`` ion pairs in ``volume_nm3``."""
+    return n_pairs / (AVOGADRO_PER_MOL * volume_nm3 / NM3_PER_CM3 / CM3_PER_L)
+
+
+def _solvent_counts(spec: SystemSpec, solvents: dict[str, Species]) -> tuple[dict[str, int], dict[str, float]]:
+    """Solvent counts from the pure-solvent volume fractions (module notes) and their ideal volumes (nm^3)."""
     molar_concentration = {  # mol of molecules per cm^3 of mixture contributed by each solvent
         name: spec.solvent_volume_fractions[name] * s.density_g_per_cm3 / s.molar_mass_g_per_mol
         for name, s in solvents.items()
@@ -58,36 +169,64 @@ def molecule_counts(spec: SystemSpec, species: dict[str, Species]) -> Compositio
     counts = {name: max(1, round(spec.n_solvent * c / total)) for name, c in molar_concentration.items()}
     volumes_nm3 = {name: counts[name] * s.molar_mass_g_per_mol / (s.density_g_per_cm3 * AVOGADRO_PER_MOL) * NM3_PER_CM3
                    for name, s in solvents.items()}
-    solvent_volume_nm3 = sum(volumes_nm3.values())
-    realised_fractions = {name: v / solvent_volume_nm3 for name, v in volumes_nm3.items()}
+    return counts, volumes_nm3
+
+
+def _salt_ions(spec: SystemSpec, species: dict[str, Species]) -> tuple[Species, Species]:
+    """The cation and anion of a 1:1 salt; ConfigError naming the key if they are not neutral together."""
+    cation = get_species(spec.salt.cation, species)
+    anion = get_species(spec.salt.anion, species)
+    if cation.formal_charge + anion.formal_charge != 0:
+        raise ConfigError(f"config key 'systems.{spec.name}.salt': {cation.name} ({cation.formal_charge:+d}) and "
+                          f"{anion.name} ({anion.formal_charge:+d}) do not form a neutral 1:1 salt; "
+                          "only 1:1 salts are supported")
+    return cation, anion
+
+
+def _check_concentration(spec: SystemSpec) -> float:
+    concentration = spec.salt.concentration_mol_per_L
+    if concentration > MAX_SALT_MOLARITY:
+        raise ConfigError(f"config key 'systems.{spec.name}.salt.concentration': {concentration:g} mol/L is "
+                          f"above the {MAX_SALT_MOLARITY:g} mol/L this tool accepts (beyond solubility of Na "
+                          "salts in carbonates); allowed: 0 to 4 mol/L")
+    return concentration
+
+
+def molecule_counts(spec: SystemSpec, species: dict[str, Species]) -> Composition:
+    """Turn a system's volume fractions, salt molarity (per litre of solution) and size into molecule counts."""
+    concentration = _check_concentration(spec)
+    solvents = {name: get_species(name, species) for name in spec.solvent_volume_fractions}
+    counts, volumes_nm3 = _solvent_counts(spec, solvents)
+    solvent_volume = sum(volumes_nm3.values())
+    realised_fractions = {name: v / solvent_volume for name, v in volumes_nm3.items()}
 
     cation = anion = None
     realised_molarity = 0.0
+    phi, phi_source = None, "no salt"
+    solution_volume = solvent_volume
     if concentration > 0:
-        cation_species = get_species(spec.salt.cation, species)
-        anion_species = get_species(spec.salt.anion, species)
-        if cation_species.formal_charge + anion_species.formal_charge != 0:
-            raise ConfigError(f"config key 'systems.{spec.name}.salt': {cation_species.name} "
-                              f"({cation_species.formal_charge:+d}) and {anion_species.name} "
-                              f"({anion_species.formal_charge:+d}) do not form a neutral 1:1 salt; "
-                              "only 1:1 salts are supported")
-        litres = solvent_volume_nm3 / NM3_PER_CM3 / 1000.0
-        n_pairs = round(concentration * litres * AVOGADRO_PER_MOL)
+        cation_species, anion_species = _salt_ions(spec, species)
+        phi, phi_source = apparent_molar_volume(cation_species, anion_species)
+        n_pairs = round(ion_pairs_for_molarity(concentration, solvent_volume, phi))
         if n_pairs < 1:
-            raise ConfigError(f"systems.{spec.name}: {concentration:g} mol/L in {spec.n_solvent} solvent "
-                              f"molecules ({solvent_volume_nm3:.1f} nm^3) rounds to 0 ion pairs; raise "
-                              "n_solvent or set the concentration to '0 mol/L'")
+            raise ConfigError(f"config key 'systems.{spec.name}.n_solvent': {concentration:g} mol/L in "
+                              f"{spec.n_solvent} solvent molecules ({solvent_volume:.1f} nm^3) rounds to 0 ion "
+                              "pairs; allowed: a larger n_solvent, or the concentration '0 mol/L'")
         counts[cation_species.name] = n_pairs
         counts[anion_species.name] = n_pairs
         cation, anion = cation_species.name, anion_species.name
-        realised_molarity = n_pairs / (litres * AVOGADRO_PER_MOL)
+        solution_volume = solution_volume_nm3(solvent_volume, n_pairs, phi)
+        realised_molarity = molarity_mol_per_L(n_pairs, solution_volume)
     return Composition(
         counts=counts,
         target_volume_fractions=dict(spec.solvent_volume_fractions),
         realised_volume_fractions=realised_fractions,
         target_salt_molarity_mol_per_L=concentration,
         realised_salt_molarity_mol_per_L=realised_molarity,
-        solvent_volume_nm3=solvent_volume_nm3,
+        solvent_volume_nm3=solvent_volume,
+        solution_volume_nm3=solution_volume,
+        apparent_molar_volume_cm3_per_mol=phi,
+        apparent_molar_volume_source=phi_source,
         cation=cation,
         anion=anion,
     )

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.density import density_report, mean_and_stderr, statistical_inefficiency
+from analysis.density import main as density_main
 from analysis.summary import main as summary_main
 from common.errors import AnalysisError
 
@@ -34,14 +35,15 @@ def test_stderr_covers_the_true_mean_of_correlated_series():
     assert 0.88 < hits / 200 < 0.99  # ~95 % coverage; the naive error (g = 1) would cover ~55 %
 
 
-def equilibration(densities, blocks=1, block_ps=20.0):
+def equilibration(densities, blocks=1, block_ps=20.0, volumes=None):
     n = len(densities)
+    volumes = list(volumes) if volumes is not None else [20.0] * n
     return {"npt": {"converged": True, "blocks_used": blocks, "block_ps": block_ps, "temperature_K": 298.15,
                     "pressure_bar": 1.0, "timestep_ps": 0.002, "steps": int(blocks * block_ps / 0.002),
                     "checks": [{"n_samples": n // blocks - (n // blocks) // 2}],
                     "barostat": {"mode": "molecular"},
                     "series": {"time_ps": list(np.linspace(1, blocks * block_ps, n)),
-                               "density_g_per_cm3": list(densities)}}}
+                               "density_g_per_cm3": list(densities), "volume_nm3": volumes}}}
 
 
 FORCEFIELD = {"charges": "RESP", "ion_charge_scale": 0.8, "force_field": "GAFF2"}
@@ -65,6 +67,48 @@ def test_density_without_reference_says_so_and_unknown_reference_is_an_error():
     assert "no verified" in report["experiment"]["note"]
     with pytest.raises(AnalysisError, match="no experimental density reference named 'XYZ'.*PC"):
         density_report(equilibration([1.2] * 20), FORCEFIELD, "LE", "XYZ")
+
+
+MANIFEST = {"composition": {"counts": {"PC": 104, "FEC": 6, "Na+": 10, "PF6-": 10}, "cation": "Na+",
+                             "anion": "PF6-", "target_salt_molarity_mol_per_L": 1.0,
+                             "realised_salt_molarity_mol_per_L": 1.0117},
+            "realised_molarity_mol_per_L": {"value": 1.0117, "stderr": None}}
+
+
+def test_realised_molarity_from_the_mean_equilibrated_volume(tmp_path):
+    # First block at another volume (ignored); the converged window's volumes average 16.60539 nm3, where
+    # N_A * 16.60539e-24 L = 10.000 L/mol, so 10 Na+ in that volume make 1.0000 mol/L.
+    window = 16.60539 * (1 + 0.002 * ar1(10, 0.5, seed=4) / 3)
+    volumes = [18.0] * 20 + [18.0] * 10 + list(window)
+    densities = [1.0] * 20 + [1.5] * 10 + [1.26] * 10
+    eq = equilibration(densities, blocks=2, volumes=volumes)
+    c = density_report(eq, FORCEFIELD, "LE", "", MANIFEST)["realised_molarity_mol_per_L"]
+    mean_volume = float(np.mean(window))
+    assert c["value"] == pytest.approx(10 / (6.02214076e23 * mean_volume * 1e-24), rel=1e-12)
+    assert c["value"] == pytest.approx(1.0, abs=0.003)
+    assert c["stderr"] == pytest.approx(c["value"] * mean_and_stderr(window)["stderr"] / mean_volume, rel=1e-12)
+    assert c["target"] == 1.0 and c["at_build"] == 1.0117 and c["n_ion_pairs"] == 10
+    assert c["volume_nm3"]["value"] == pytest.approx(mean_volume)
+    # the CLI writes it with --manifest, and leaves it null without
+    paths = {}
+    for key, data in {"equilibration": eq, "forcefield": FORCEFIELD, "manifest": MANIFEST}.items():
+        paths[key] = tmp_path / f"{key}.json"
+        paths[key].write_text(json.dumps(data))
+    base = ["--equilibration", str(paths["equilibration"]), "--forcefield", str(paths["forcefield"]),
+            "--system-name", "LE"]
+    assert density_main(base + ["--manifest", str(paths["manifest"]), "--out", str(tmp_path / "d.json")]) == 0
+    written = json.loads((tmp_path / "d.json").read_text())["realised_molarity_mol_per_L"]
+    assert written["value"] == pytest.approx(c["value"]) and written["stderr"] == pytest.approx(c["stderr"])
+    assert density_main(base + ["--out", str(tmp_path / "n.json")]) == 0
+    assert json.loads((tmp_path / "n.json").read_text())["realised_molarity_mol_per_L"] is None
+
+
+def test_realised_molarity_without_salt_is_zero_and_a_bad_manifest_is_named():
+    eq = equilibration([1.2] * 20, volumes=[11.0] * 20)
+    neat = {"composition": {"counts": {"PC": 80}, "cation": None, "target_salt_molarity_mol_per_L": 0.0}}
+    assert density_report(eq, FORCEFIELD, "PC", "", neat)["realised_molarity_mol_per_L"]["value"] == 0.0
+    with pytest.raises(AnalysisError, match="composition.counts"):
+        density_report(eq, FORCEFIELD, "PC", "", {"system": "PC"})
 
 
 def test_summary_writes_markdown_csv_json_with_experiment(tmp_path):

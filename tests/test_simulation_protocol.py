@@ -56,6 +56,50 @@ def test_density_convergence_jump_between_last_quarters_is_not_converged():
     assert check["quarter_change_relative"] > 0.04
 
 
+def _ar1(n, phi, sigma, rng):
+    """Stationary AR(1) noise x_i = phi x_(i-1) + e_i with innovations of standard deviation sigma."""
+    x = np.empty(n)
+    x[0] = rng.normal(scale=sigma / np.sqrt(1 - phi**2))
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + rng.normal(scale=sigma)
+    return x
+
+
+def test_density_convergence_accepts_a_flat_correlated_series_at_the_tight_tolerance():
+    rng = np.random.default_rng(7)
+    t = np.arange(200) * 0.5  # a 100 ps block, one sample every 0.5 ps
+    check = density_convergence(t, 1.2 + _ar1(200, 0.5, 0.001, rng), block_ps=100.0, tolerance=0.003)
+    assert check["converged"] and all(check["criteria"].values())
+    assert check["slope_over_stderr"] < 2.0
+    assert check["slope_statistical_inefficiency"] > 1.5  # AR(1), phi 0.5: g = 3
+    assert check["slope_stderr_g_per_cm3_per_ps"] > 0
+
+
+def test_density_convergence_refuses_a_significant_drift_within_the_tolerances():
+    rng = np.random.default_rng(7)
+    t = np.arange(200) * 0.5
+    # drift 0.2 % over the 50 ps second half: below the old 1 % and the new 0.3 % tolerance, but ~7 standard
+    # errors (0.03 % of drift each) from zero against AR(1) noise of 0.05 %
+    d = 1.2 * (1 + 0.002 * t / 50.0) + _ar1(200, 0.5, 0.0005, rng)
+    old_rule = density_convergence(t, d, block_ps=100.0, tolerance=0.01)
+    check = density_convergence(t, d, block_ps=100.0, tolerance=0.003)
+    assert old_rule["criteria"]["drift_below_tolerance"] and old_rule["criteria"]["quarter_change_below_tolerance"]
+    assert check["criteria"]["drift_below_tolerance"] and check["drift_relative"] == pytest.approx(0.002, rel=0.3)
+    assert not check["slope_zero_within_stderr"] and not check["drift_negligible"] and not check["converged"]
+    assert check["slope_over_stderr"] > 2.0
+    # the same resolved drift is negligible (< tolerance / 10) for a tolerance of 5 %
+    assert density_convergence(t, d, block_ps=100.0, tolerance=0.05)["converged"]
+
+
+def test_slope_test_rejects_a_flat_correlated_series_about_as_often_as_its_95_percent_level():
+    rng = np.random.default_rng(11)
+    t = np.arange(200) * 0.5
+    rejected = sum(not density_convergence(t, 1.2 + _ar1(200, 0.5, 0.001, rng), block_ps=100.0,
+                                           tolerance=1.0)["slope_zero_within_stderr"]
+                   for _ in range(300))
+    assert 0.01 < rejected / 300 < 0.15  # ~5 %; the uncorrected standard error would reject ~25 %
+
+
 def test_density_convergence_needs_samples():
     with pytest.raises(SimulationError, match="at least"):
         density_convergence([0, 1, 2], [1, 1, 1], block_ps=3, tolerance=0.01)
