@@ -52,6 +52,10 @@ MAX_SALT_MOLARITY_MOL_PER_L = 4.0
 """Above this the Na salts supported (NaPF6) are beyond their solubility in carbonates: refused as a typo."""
 MONOMER_REACTIONS = {"BMP": "ring_opening_aziridine", "TPA": "radical_acrylate"}
 """The reaction of each built-in crosslinker (the default of ``reaction``)."""
+REACTION_INITIATORS = {"ring_opening_aziridine": "PF5", "radical_acrylate": "AIBN"}
+"""The initiator of each reaction (the default of ``initiator``): the founding paper's recipes."""
+MAX_CAPTURE_CUTOFF_NM = 0.8
+"""Longest bond-capture distance of the network builder: partners must be neighbours, not across the box."""
 
 # Names that reach a file path or a command line. Letters, digits and a few separators only: no shell
 # metacharacter, no space, no path separator, no leading dot or dash (an option or a hidden file).
@@ -212,6 +216,11 @@ class NetworkSpec(_Model):
     max_bond_length_nm: float = setting(*ALL_STAGES)
     relax_md_ps: float = setting(*ALL_STAGES)
     pre_md_ps: float = setting(*ALL_STAGES)
+    initiator: Literal["AIBN", "PF5"] = setting(*ALL_STAGES)
+    initiator_weight_fraction: float = setting(*ALL_STAGES)
+    initiator_efficiency: float | None = setting(*ALL_STAGES)
+    propagation_rounds: int = setting(*ALL_STAGES)
+    min_loop_units: int = setting(*ALL_STAGES)
     network_seed: int | None = setting(*ALL_STAGES)
 
 
@@ -379,7 +388,8 @@ def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, st
 
 NETWORK_KEYS = ("monomer", "monomer_smiles", "monomer_residue", "reaction", "polymer_weight_fraction",
                 "target_conversion", "max_cycles", "bond_cutoff", "max_bond_cutoff", "cutoff_step", "min_ring_size",
-                "max_bond_length", "relax_md", "pre_md", "network_seed")
+                "max_bond_length", "relax_md", "pre_md", "initiator", "initiator_weight_fraction",
+                "initiator_efficiency", "propagation_rounds", "min_loop_units", "network_seed")
 """Keys of a system that only a crosslinked gel (kind gpe) may carry (``x-kind: gpe`` in the schema)."""
 
 
@@ -405,6 +415,10 @@ def _network(prefix: str, spec: dict, roles: dict[str, str], residues: dict[str,
         check_name("smiles", smiles, prefix + "monomer_smiles")
     length = {k: _quantity(spec, k, "length", prefix) for k in ("bond_cutoff", "max_bond_cutoff", "cutoff_step",
                                                                 "max_bond_length")}
+    if length["max_bond_cutoff"] > MAX_CAPTURE_CUTOFF_NM:
+        raise ConfigError(f"config key '{prefix}max_bond_cutoff': {spec['max_bond_cutoff']!r} is above "
+                          f"{MAX_CAPTURE_CUTOFF_NM} nm; chain ends capture partners that MD brought within reach "
+                          "(lengthen relax_md instead)")
     if length["bond_cutoff"] > length["max_bond_cutoff"]:
         raise ConfigError(f"config key '{prefix}bond_cutoff': {spec['bond_cutoff']!r} is longer than "
                           f"max_bond_cutoff {spec['max_bond_cutoff']!r}; it must not be")
@@ -418,6 +432,10 @@ def _network(prefix: str, spec: dict, roles: dict[str, str], residues: dict[str,
         max_bond_length_nm=length["max_bond_length"],
         relax_md_ps=_quantity(spec, "relax_md", "time", prefix, allow_zero=True),
         pre_md_ps=_quantity(spec, "pre_md", "time", prefix, allow_zero=True),
+        initiator=spec["initiator"] or REACTION_INITIATORS[reaction],
+        initiator_weight_fraction=spec["initiator_weight_fraction"],
+        initiator_efficiency=spec["initiator_efficiency"],
+        propagation_rounds=spec["propagation_rounds"], min_loop_units=spec["min_loop_units"],
         network_seed=spec["network_seed"],
     )
 

@@ -26,14 +26,21 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from common.cli import run_main
-from common.config import GelmdConfig, read_resolved_config
+from common.config import HYDROGEN_MASS_AMU, GelmdConfig, read_resolved_config
 from common.errors import ConfigError
 from common.io import write_json_atomic
 from forcefields.system_factory import TEMPLATE_DIR
 from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
                                      build_network)
+from systems.network.growth import INITIATORS, InitiatorRecipe
 from systems.network.relax import RELAX_TIMESTEP_PS, RelaxSettings
+
+RELAX_TIMESTEP_HMR_PS = 0.004
+"""Relaxation MD time step with hydrogen mass repartitioning (forcefield.hydrogen_mass above 1.008 amu)."""
+from systems.composition import molarity_mol_per_L, solution_volume_nm3
 from systems.species import Species, registry
 
 
@@ -45,12 +52,17 @@ def spec_from_config(config: GelmdConfig, system: str) -> NetworkBuildSpec:
                           "(electrolytes are built by systems.build_electrolyte)")
     net = sys_spec.network
     species = registry(config)
+    hmr = config.forcefield.hydrogen_mass_amu > HYDROGEN_MASS_AMU + 1e-6
+    timestep = RELAX_TIMESTEP_HMR_PS if hmr else RELAX_TIMESTEP_PS
     relax = RelaxSettings(temperature_K=config.temperature_K, pressure_bar=config.pressure_bar,
-                          md_steps=int(round(net.relax_md_ps / RELAX_TIMESTEP_PS)))
+                          timestep_ps=timestep, md_steps=int(round(net.relax_md_ps / timestep)))
     crosslink = CrosslinkSettings(
         target_conversion=net.target_conversion, max_cycles=net.max_cycles, bond_cutoff_nm=net.bond_cutoff_nm,
         max_bond_cutoff_nm=net.max_bond_cutoff_nm, cutoff_step_nm=net.cutoff_step_nm,
-        min_ring_size=net.min_ring_size, max_bond_length_nm=net.max_bond_length_nm)
+        min_ring_size=net.min_ring_size, max_bond_length_nm=net.max_bond_length_nm,
+        min_loop_units=net.min_loop_units, propagation_rounds=net.propagation_rounds)
+    initiator = InitiatorRecipe(net.initiator, net.initiator_weight_fraction,
+                                net.initiator_efficiency or INITIATORS[net.initiator][2])
     electrolyte = ElectrolyteSpec(
         solvent_volume_fractions=dict(sys_spec.solvent_volume_fractions),
         cation=sys_spec.salt.cation, anion=sys_spec.salt.anion,
@@ -64,9 +76,26 @@ def spec_from_config(config: GelmdConfig, system: str) -> NetworkBuildSpec:
         seed=net.network_seed if net.network_seed is not None else config.seed,
         ion_charge_scale=config.forcefield.ion_charge_scale,
         nonbonded_cutoff_nm=config.forcefield.nonbonded_cutoff_nm,
-        pre_md_steps=int(round(net.pre_md_ps / RELAX_TIMESTEP_PS)),
+        pre_md_steps=int(round(net.pre_md_ps / timestep)), initiator=initiator,
+        hydrogen_mass_amu=config.forcefield.hydrogen_mass_amu,
         platform=config.engine.platform, cpu_threads=config.engine.cpu_threads,
         extra_species=extra, config_name=config.name)
+
+
+def _realised_molarity(record: dict, spec: NetworkBuildSpec) -> dict:
+    """Salt molarity after the build: per litre of the liquid (ideal mixing, the PF5 initiator's ion pairs
+    gone) and per litre of the built gel box; density.json gives it at the equilibrated volume."""
+    electrolyte = record["composition"]["electrolyte"]
+    n_pairs = record["composition"]["counts"].get(spec.electrolyte.cation, 0)
+    liquid = solution_volume_nm3(electrolyte["solvent_volume_nm3"], n_pairs,
+                                 electrolyte["apparent_molar_volume_cm3_per_mol"] or 0.0)
+    box = float(np.prod(record["box_nm"]))
+    return {"value": molarity_mol_per_L(n_pairs, liquid), "stderr": None,
+            "target": spec.electrolyte.salt_molarity_mol_per_L, "volume_nm3": liquid,
+            "volume_source": "ideal mixing of the liquid: solvent volume + ion pairs x apparent molar volume",
+            "per_litre_of_gel_at_build": molarity_mol_per_L(n_pairs, box),
+            "ion_pairs": n_pairs,
+            "ion_pairs_decomposed_by_initiator": record["composition"]["initiation"]["salt_ion_pairs_decomposed"]}
 
 
 def manifest_of(record: dict, spec: NetworkBuildSpec) -> dict:
@@ -89,6 +118,7 @@ def manifest_of(record: dict, spec: NetworkBuildSpec) -> dict:
             "target_polymer_weight_fraction": composition["target_polymer_weight_fraction"],
             "realised_polymer_weight_fraction": composition["realised_polymer_weight_fraction"],
         },
+        "realised_molarity_mol_per_L": _realised_molarity(record, spec),
         "species": record["species"],
         "network": "network.json",
         "conversion": record["conversion"],

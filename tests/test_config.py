@@ -265,11 +265,15 @@ def test_network_keys_are_typed_with_schema_defaults():
     net = load_config(gpe(monomer="TPA")).systems["GPE"].network
     assert net.reaction == "radical_acrylate" and net.monomer_residue == "TPA"
     assert net.target_conversion == 0.85 and net.max_cycles == 40 and net.min_ring_size == 6
-    assert net.bond_cutoff_nm == pytest.approx(0.5) and net.max_bond_cutoff_nm == pytest.approx(1.2)
-    assert net.relax_md_ps == pytest.approx(1.0) and net.pre_md_ps == pytest.approx(2.0)
-    assert net.network_seed is None
+    assert net.bond_cutoff_nm == pytest.approx(0.5) and net.max_bond_cutoff_nm == pytest.approx(0.7)
+    assert net.relax_md_ps == pytest.approx(10.0) and net.pre_md_ps == pytest.approx(2.0)
+    assert net.network_seed is None and net.initiator == "AIBN" and net.initiator_weight_fraction == 0.01
+    assert net.min_loop_units == 2 and net.propagation_rounds == 3
+    assert load_config(gpe(monomer="BMP")).systems["GPE"].network.initiator == "PF5"
     with pytest.raises(ConfigError, match=r"systems.GPE.bond_cutoff.*longer than max_bond_cutoff"):
-        load_config(gpe(bond_cutoff="1.5 nm"))
+        load_config(gpe(bond_cutoff="0.75 nm"))
+    with pytest.raises(ConfigError, match=r"systems.GPE.max_bond_cutoff.*'1.0 nm'.*above 0.8 nm"):
+        load_config(gpe(max_bond_cutoff="1.0 nm"))
 
 
 def test_resolved_config_round_trips_the_model(tmp_path):

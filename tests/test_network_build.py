@@ -22,7 +22,8 @@ from forcefields.system_factory import TEMPLATE_DIR
 from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
                                      build_network)
 from systems.network.errors import ConversionNotReachedError
-from systems.network.periodic import minimum_image
+from systems.network.growth import InitiatorRecipe
+from common.periodic import minimum_image
 from systems.network.relax import RelaxSettings
 from systems.species import BUILTIN_SPECIES
 
@@ -30,6 +31,9 @@ pytestmark = pytest.mark.integration
 
 
 def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.8, max_cycles=30, seed=11, cpu_threads=2, **kw):
+    # ~7 monomers: an initiator share that starts 2-3 kinetic chains, so that a few cycles reach the target
+    initiator = InitiatorRecipe("AIBN" if reaction == "radical_acrylate" else "PF5", 0.12, 1.0)
+    kw.setdefault("initiator", initiator)
     return NetworkBuildSpec(
         system=f"tiny_{monomer}", electrolyte=ElectrolyteSpec({"PC": 0.95, "FEC": 0.05}, n_solvent=30),
         monomer=MonomerSpec(monomer, BUILTIN_SPECIES[monomer].smiles, reaction), polymer_weight_fraction=0.3,
@@ -95,10 +99,10 @@ def test_built_network_is_chemically_sound(which, tpa_build, bmp_builds):
     pos = g.positions_array()
     lengths = [np.linalg.norm(minimum_image(pos[b] - pos[a], g.box)) for a, b in g.bonds if g.present[a] and g.present[b]]
     assert max(lengths) <= rec["max_bond_length_limit_nm"] == 0.2
-    # and every cycle's ramp + relaxation closed its new bonds (no final rounds needed to rescue them)
+    # every cycle's ramp + relaxation closed its new bonds, or broke and counted the ones it could not
     cycles = [h for h in rec["history"] if h.get("new_bonds")]
     assert cycles and all(h["max_bond_length_nm"] <= 0.2 for h in cycles), [h["max_bond_length_nm"] for h in cycles]
-    assert rec["final_relaxation_rounds"] == 0
+    assert rec["undone_bonds"] == sum(h.get("undone_bonds", 0) for h in rec["history"]) + rec["final_undone_bonds"]
     # every atom typed, and the template type equals what the GAFF2 typer gives in the real network
     assert result.system.getNumParticles() == result.topology.getNumAtoms()
     residue_of = {a: r for r in g.residues for a in r.atoms}
@@ -112,12 +116,20 @@ def test_network_json_records_what_the_issue_asks(tpa_build):
     _, out = tpa_build
     rec = json.loads((out / "network.json").read_text())
     for key in ("seed", "history", "conversion_by_group", "crosslink_density_mol_per_m3", "gel_fraction",
-                "sol_molecules", "loops", "unreacted_groups", "group_states", "percolating_axes"):
-        assert key in rec
+                "unreacted_groups", "group_states", "percolating_axes", "elastically_effective_strands_mol_per_m3",
+                "kinetic_chains", "degree_of_polymerisation", "primary_loops", "dangling_ends",
+                "conversion_without_cyclisation", "clusters", "undone_bonds"):
+        assert key in rec, key
     assert [h["cycle"] for h in rec["history"]] == list(range(len(rec["history"])))
     conv = [h["conversion"] for h in rec["history"]]
-    assert conv == sorted(conv) and conv[-1] == rec["conversion"]
-    assert 0 < rec["gel_fraction"] <= 1 and rec["crosslink_density_mol_per_m3"] >= 0
+    assert conv[-1] == rec["conversion"]
+    assert 0 <= rec["gel_fraction"] <= 1 and rec["crosslink_density_mol_per_m3"] >= 0
+    assert all("percolating_axes" in c for c in rec["clusters"])
+    # chain growth: every chain was started by the recipe's initiator; chains hold all reacted groups
+    initiation = rec["composition"]["initiation"]
+    assert initiation["initiator"] == "AIBN" and rec["kinetic_chains"] <= initiation["kinetic_chains"]
+    reacted = rec["n_groups"] - rec["group_states"]["U_unreacted"]
+    assert sum(rec["degree_of_polymerisation_per_chain"]) == reacted
     assert len(rec["unreacted_groups"]) == rec["group_states"]["U_unreacted"]
     assert (out / "system.pdb").is_file() and (out / "system.xml").is_file() and (out / "state.xml").is_file()
     assert rec["platform_requested"] == "auto" and rec["platform"] in ("CPU", "CUDA") and not rec["deterministic"]

@@ -15,8 +15,9 @@ from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, Monomer
 from systems.network.errors import NetworkBuildError, ReactionTypeError
 from systems.network.forcefield import network_system
 from systems.network.graph import NetworkGraph
+from systems.network.growth import ChainGrowth
 from systems.network.monomer import build_monomer_model, capped_fragment
-from systems.network.periodic import minimum_image, walk_bonded_clusters
+from common.periodic import minimum_image, walk_bonded_clusters
 from systems.network.reactive_pairs import segment_pierces_ring, select_bonds
 from systems.network.templates import template_key
 from systems.species import BUILTIN_SPECIES
@@ -191,7 +192,8 @@ def test_ring_piercing_geometry():
 
 def test_pair_selection_closest_first_one_bond_per_group_no_small_rings():
     g = _graph_of(bmp(), 3, spacing=0.9)
-    chosen, report = select_bonds(g, 1.5, min_ring_size=6)
+    growth = ChainGrowth(initiations_left=6)
+    chosen, report = select_bonds(g, growth.candidates(g, 1.5), min_ring_size=6, min_loop_units=1)
     used = [c.site_x for c in chosen] + [c.site_y for c in chosen]
     assert len(used) == len(set(used))
     d = [c.distance_nm for c in chosen]

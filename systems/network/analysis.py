@@ -1,74 +1,55 @@
-"""Network measures recorded in network.json: conversion, clusters (gel/sol), junctions, loops, percolation.
+"""Network measures recorded in network.json, from the builder's graph.
 
-Monomer graph: one node per monomer molecule, one edge per network bond (X of one group to Y of another);
-a bond between two groups of one monomer is a self-loop, two bonds between the same two monomers a
-double edge.
+The graph is turned into the labelled quotient graph of its monomer units (one node per monomer molecule,
+one edge per network bond with the cell shift of the bonded image, :class:`systems.network.loops.
+UnitLattice`) and measured by :mod:`systems.network.periodic_graph`, which holds the definitions: gel
+fraction (mass fraction in clusters that percolate, per axis and in 3D), elastic backbone, effective
+junctions and strands, cycle rank, dangling structure, primary/finite/winding loops. Added here, from the
+chemistry of the graph:
 
 - conversion: fraction of reactive groups that have reacted (ring opened / C=C consumed), per group kind;
-- gel fraction: mass fraction of the monomer units in the largest connected cluster; every other cluster
-  is a sol molecule (free monomers included), reported with its size in monomer units;
-- crosslink density: junctions per volume, ``n_junctions / (N_A V)`` in mol/m^3, where a junction is a
-  monomer unit joined to the network by at least 3 network bonds (a branch point of the monomer graph;
-  a bis-aziridine with both groups inside chains has 4); also the density of monomer units with every
-  group reacted (the chemist's "fully reacted crosslinker" density);
-- loops: independent cycles of the monomer graph (cycle rank E - V + C), of which self-loops (intramolecular
-  cyclisation) and double edges (two bonds between the same pair, e.g. piperazine rings of aziridines);
-- percolation: per box axis, whether the largest cluster is bonded to its own periodic image along it.
+- conversion without cyclisation: (reacted groups - bonds that closed a loop) / groups. Every network bond
+  that closes a loop (within one cluster, through an image or not) would, had it not formed, have left one
+  more group unreacted; the number of such bonds is the cycle rank of the quotient graph, E - V + C, in
+  whatever order the bonds formed;
+- kinetic chains and their degree of polymerisation: a chain starts at a group in state S (the initiated
+  end) and runs X -> Y from group to group to its end (state E); DP is the number of groups (monomer
+  additions) per chain, reported as number average and the list;
+- crosslink density: the effective junctions (backbone units with >= 3 bonds in a 3D-percolating
+  cluster) per volume, in mol/m^3; the older branch-unit count (any unit with >= 3 bonds) is kept beside it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-import networkx as nx
-
-from common.constants import AVOGADRO_PER_MOL, M3_PER_NM3
 from systems.network.graph import NetworkGraph
-from systems.network.periodic import walk_bonded_clusters
+from systems.network.loops import UnitLattice
+from systems.network.periodic_graph import PeriodicNetwork, measure_network
 
 
-def monomer_graph(graph: NetworkGraph) -> nx.MultiGraph:
-    g = nx.MultiGraph()
-    g.add_nodes_from(range(len(graph.monomer_models)))
-    for i, j in graph.network_bonds:
-        g.add_edge(graph.sites[i].monomer, graph.sites[j].monomer)
-    return g
+def periodic_network(graph: NetworkGraph) -> PeriodicNetwork:
+    """The quotient graph of the monomer units, with the cell shift of every network bond."""
+    lattice = UnitLattice(graph)
+    edges = [(graph.sites[i].monomer, graph.sites[j].monomer, lattice.shift_of(i, j)) for i, j in graph.network_bonds]
+    return PeriodicNetwork(len(graph.monomer_models), list(graph.monomer_masses), edges, tuple(graph.box))
 
 
-def percolation_axes(graph: NetworkGraph, atoms: set[int]) -> list[str]:
-    """Axes along which the bonded cluster ``atoms`` connects to its own periodic image."""
-    _, clusters = walk_bonded_clusters(graph.positions, graph.box, graph.adjacency(), atoms)
-    return sorted(set().union(*(c.percolating_axes for c in clusters)))
+def kinetic_chains(graph: NetworkGraph) -> list[list[int]]:
+    """Every kinetic chain as its groups (sites) from the initiated end (S) along X -> Y to its last group."""
+    chains = []
+    for start, site in enumerate(graph.sites):
+        if site.state != "S":
+            continue
+        chain, k = [start], site.x_partner
+        while k is not None:
+            chain.append(k)
+            k = graph.sites[k].x_partner
+        chains.append(chain)
+    return chains
 
 
-def network_measures(graph: NetworkGraph, volume_nm3: float) -> dict:
-    g = monomer_graph(graph)
-    masses = graph.monomer_masses
-    total_mass = sum(masses)
-    clusters = sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: (-sum(masses[m] for m in c), c[0]))
-    largest = clusters[0] if clusters else []
-    sol = clusters[1:]
-    volume_m3 = volume_nm3 * M3_PER_NM3
-    degree = Counter()
-    for i, j in graph.network_bonds:
-        a, b = graph.sites[i].monomer, graph.sites[j].monomer
-        if a != b:  # a bond within one monomer (a self-loop) makes it no branch point
-            degree[a] += 1
-            degree[b] += 1
-    n_junctions = sum(1 for m in range(len(masses)) if degree[m] >= 3)
-    groups_per_monomer = Counter(s.monomer for s in graph.sites)
-    reacted_per_monomer = Counter(s.monomer for s in graph.sites if s.reacted)
-    fully = sum(1 for m, n in groups_per_monomer.items() if reacted_per_monomer[m] == n)
-    self_loops = sum(1 for i, j in graph.network_bonds if graph.sites[i].monomer == graph.sites[j].monomer)
-    pair_counts = Counter(tuple(sorted((graph.sites[i].monomer, graph.sites[j].monomer)))
-                          for i, j in graph.network_bonds if graph.sites[i].monomer != graph.sites[j].monomer)
-    cycle_rank = g.number_of_edges() - g.number_of_nodes() + nx.number_connected_components(g)
-    simple = nx.Graph(g)
-    simple.remove_edges_from(nx.selfloop_edges(simple))
-    basis_sizes = Counter(len(c) for c in nx.minimum_cycle_basis(simple)) if simple.number_of_edges() else Counter()
-    largest_atoms = {a for r in graph.residues if r.ptype is not None and r.monomer in set(largest)
-                     for a in r.atoms if graph.present[a]}
-    states = Counter(s.state for s in graph.sites)
+def _conversion_by_group(graph: NetworkGraph) -> dict[str, dict]:
     by_kind: dict[str, dict] = {}
     for s in graph.sites:
         kind = graph.monomer_models[s.monomer].reaction.group_name
@@ -77,29 +58,50 @@ def network_measures(graph: NetworkGraph, volume_nm3: float) -> dict:
         d["reacted"] += int(s.reacted)
     for d in by_kind.values():
         d["conversion"] = d["reacted"] / d["groups"]
+    return by_kind
+
+
+def _chain_measures(graph: NetworkGraph) -> dict:
+    chains = kinetic_chains(graph)
+    lengths = [len(c) for c in chains]
+    return {"kinetic_chains": len(chains),
+            "degree_of_polymerisation": (sum(lengths) / len(lengths)) if lengths else 0.0,
+            "degree_of_polymerisation_per_chain": lengths,
+            "degree_of_polymerisation_definition": "groups (monomer additions) per kinetic chain, number average"}
+
+
+def network_measures(graph: NetworkGraph, volume_nm3: float) -> dict:
+    """Everything network.json says about the network's structure (module notes)."""
+    periodic = measure_network(periodic_network(graph)).to_dict()
+    n_units, n_bonds = periodic["n_units"], periodic["n_bonds"]
+    loop_closing_bonds = n_bonds - n_units + periodic["n_clusters"]
+    reacted = sum(s.reacted for s in graph.sites)
+    degree = Counter()
+    for i, j in graph.network_bonds:
+        a, b = graph.sites[i].monomer, graph.sites[j].monomer
+        if a != b:
+            degree[a] += 1
+            degree[b] += 1
+    states = Counter(s.state for s in graph.sites)
     return {
         "conversion": graph.conversion(),
-        "conversion_by_group": by_kind,
+        "conversion_without_cyclisation": (reacted - loop_closing_bonds) / len(graph.sites) if graph.sites else 0.0,
+        "conversion_by_group": _conversion_by_group(graph),
         "n_groups": len(graph.sites),
-        "n_network_bonds": len(graph.network_bonds),
+        "n_network_bonds": n_bonds,
+        "loop_closing_bonds": loop_closing_bonds,
         "group_states": {"U_unreacted": states.get("U", 0), "S_chain_start": states.get("S", 0),
                          "E_chain_end": states.get("E", 0), "M_chain_interior": states.get("M", 0)},
         "unreacted_groups": [{"monomer": s.monomer, "site": k} for k, s in enumerate(graph.sites) if not s.reacted],
-        "n_monomers": len(masses),
-        "gel_fraction": (sum(masses[m] for m in largest) / total_mass) if total_mass else 0.0,
-        "gel_fraction_definition": "mass fraction of monomer units in the largest bonded cluster",
-        "largest_cluster_monomers": len(largest),
-        "sol_molecules": len(sol),
-        "sol_cluster_sizes_monomers": dict(sorted(Counter(len(c) for c in sol).items())),
-        "percolating_axes": percolation_axes(graph, largest_atoms) if largest_atoms else [],
-        "n_junctions": n_junctions,
-        "crosslink_density_mol_per_m3": n_junctions / AVOGADRO_PER_MOL / volume_m3,
-        "crosslink_density_definition": ("monomer units with >= 3 network bonds to other monomer units (branch "
-                                         "points; bonds within one unit not counted) per volume"),
-        "fully_reacted_monomers": fully,
-        "fully_reacted_monomer_density_mol_per_m3": fully / AVOGADRO_PER_MOL / volume_m3,
-        "loops": {"cycle_rank": cycle_rank, "self_loops_intramolecular": self_loops,
-                  "double_links_between_monomer_pairs": sum(n - 1 for n in pair_counts.values() if n > 1),
-                  "minimum_cycle_basis_sizes_monomers": dict(sorted(basis_sizes.items()))},
+        "n_monomers": n_units,
+        **_chain_measures(graph),
+        **{k: v for k, v in periodic.items() if k not in ("n_units", "n_bonds")},
+        "gel_fraction_definition": "mass fraction of monomer units in clusters that percolate (periodicity rank "
+                                   ">= 1; systems/network/periodic_graph.py)",
+        "dangling_ends": periodic["dangling_pieces"],
+        "crosslink_density_mol_per_m3": periodic["effective_junctions_mol_per_m3"],
+        "crosslink_density_definition": "effective junctions (units with >= 3 bonds in the elastic backbone of a "
+                                        "cluster percolating in 3D) per volume",
+        "branch_units": sum(1 for m in range(n_units) if degree[m] >= 3),
         "volume_nm3": volume_nm3,
     }

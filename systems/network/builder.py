@@ -10,24 +10,34 @@ Steps
    typically made with 3-10 wt% monomer, and 10 wt% is the upper end that still gives a free-standing,
    highly swollen gel; the PBMP paper does not state its monomer content.
 2. Packing: conformers (ETKDG+MMFF, seeded), packmol in a periodic cube at ``packing_density_fraction`` of
-   the ideal density, then minimisation and ``pre_md_steps`` of NPT MD.
-3. Cycles (:mod:`systems.network.reactive_pairs`): pairs within the cutoff, closest first, one bond per
-   group per cycle, small rings and ring-piercing refused; while a cycle would form fewer than
-   ``min_bonds_fraction`` x (number of groups) bonds (at least 1) the cutoff grows by ``cutoff_step_nm`` up to
-   ``max_bond_cutoff_nm`` (it never shrinks again). After each cycle the graph is edited
-   (:mod:`systems.network.graph`), the System rebuilt from the residue templates
+   the ideal density, then minimisation and ``pre_md_steps`` of NPT MD. The initiator of the recipe sets
+   the number of kinetic chains (:func:`systems.network.growth.initiator_chains`); PF5 costs the box one
+   Na+/PF6- pair per chain (NaPF6 -> NaF + PF5).
+3. Cycles of chain growth (:mod:`systems.network.growth`): initiators start chains, living ends add the Y
+   of unreacted groups within the cutoff, closest first (:mod:`systems.network.reactive_pairs`: one bond per
+   group per round, small rings, ring piercing, short loops and stretched self-image loops refused;
+   :mod:`systems.network.loops`); up to ``propagation_rounds`` rounds per cycle, the cutoff growing by
+   ``cutoff_step_nm`` up to ``max_bond_cutoff_nm`` (<= 0.8 nm; it never shrinks) while a round finds no
+   pair. The graph is edited (:mod:`systems.network.graph`), the System rebuilt from the residue templates
    (:func:`forcefields.parameterise.system_from_templates`, the one System factory), the new bonds ramped in,
    minimised and run for ``relax.md_steps`` of MD (:mod:`systems.network.relax`; NPT scaling whole molecules
-   while no cluster percolates, NVT once one does). Before every relaxation each bonded cluster is made
-   whole (:meth:`NetworkGraph.make_molecules_whole`): a new bond can join atoms of two periodic images, and a
-   molecular barostat would otherwise stretch that bond by the box change of every volume move.
+   while no cluster percolates, NVT once one does; hydrogen mass repartitioning and 4 fs when the config
+   asks for HMR). During that MD every living end is drawn towards its next eligible partner by a
+   flat-bottom pull that acts beyond ``PULL_TARGET_FRACTION`` x bond_cutoff (free diffusion of a
+   network-bound group over ~1 nm takes ~100 ps, ten times the relaxation MD; the pull shortens the wait,
+   the capture rule stays the cutoff). A new bond that the relaxation leaves longer than
+   ``max_bond_length_nm`` is broken again and counted (``undone_bonds``), never fatal. Before every
+   relaxation each bonded cluster is made whole (:meth:`NetworkGraph.make_molecules_whole`): a new bond can
+   join atoms of two periodic images, and a molecular barostat would otherwise stretch that bond by the box
+   change of every volume move.
 4. Stop at ``target_conversion``. When no pair is within the largest cutoff, a cycle runs MD only (4x the
-   relaxation MD) in which the closest free pairs (within half the box, same ring and piercing rules; as
-   many as a cycle wants) are drawn together by a flat-bottom harmonic pull (:func:`relax`), since free
-   diffusion of monomer-bound groups over ~1 nm takes ~100 ps; after ``max_stall_cycles`` such cycles in a row, or when
-   ``max_cycles`` cycles have run, :class:`ConversionNotReachedError` reports the conversion reached.
+   relaxation MD) with the pulls; after ``max_stall_cycles`` such cycles in a row, when no living end and
+   no initiator is left, or when ``max_cycles`` cycles have run, :class:`ConversionNotReachedError` reports
+   the conversion reached. Living ends are terminated as they are (module notes of
+   :mod:`systems.network.growth`).
 5. Checks: valence of every polymer atom, zero total charge, no bond longer than ``max_bond_length_nm``
-   (minimum image) after relaxation, every atom typed (OpenMM matched every residue to a template).
+   (minimum image) after the final relaxation (a network bond still longer is broken and counted), every
+   atom typed (OpenMM matched every residue to a template).
 
 Platform. ``platform`` is ``engine.platform``: ``auto`` takes the best available platform (CUDA, then CPU;
 :func:`simulation.platform.choose_platform`), as every other stage does, or a platform by name. CPU and
@@ -56,6 +66,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import platform as _platform
 import shutil
 import tempfile
@@ -72,15 +83,19 @@ from common.constants import AVOGADRO_PER_MOL, NM3_PER_CM3
 from common.io import atomic_path, write_json_atomic
 from common.seeds import derive_seed
 from forcefields.system_factory import TEMPLATE_DIR, template_files_for
+from common.config import HYDROGEN_MASS_AMU
 from simulation.platform import PlatformChoice, choose_platform
+from simulation.system_prep import repartition_hydrogen_mass
 from systems.composition import molecule_counts
 from systems.network.analysis import network_measures
 from systems.network.errors import ConversionNotReachedError, NetworkBuildError
 from systems.network.forcefield import network_system
 from systems.network.graph import NetworkGraph
+from systems.network.growth import (INITIATOR_OF_REACTION, INITIATORS, Candidate, ChainGrowth, InitiatorRecipe,
+                                    initiator_chains)
 from systems.network.monomer import MonomerModel, build_monomer_model
 from systems.network.reactive_pairs import select_bonds
-from systems.network.periodic import minimum_image
+from common.periodic import minimum_image
 from systems.network.relax import RelaxSettings, relax
 from systems.network.templates import ensure_templates
 from systems.packing import SALT_DENSITY_G_PER_CM3, PackItem, pack_box
@@ -130,7 +145,8 @@ class CrosslinkSettings:
     cutoff_step_nm: float = 0.1
     min_ring_size: int = 6
     max_bond_length_nm: float = 0.2
-    min_bonds_fraction: float = 0.1  # grow the cutoff while a cycle would form fewer than this x groups bonds
+    min_loop_units: int = 2  # no loop of fewer monomer units (1 would allow intramolecular cyclisation)
+    propagation_rounds: int = 3  # propagation steps an active end may take per cycle (one relaxation)
     max_stall_cycles: int = 3  # MD-only cycles (4 x relax MD) allowed in a row when no pair is in reach
 
 
@@ -152,6 +168,8 @@ class NetworkBuildSpec:
     deterministic: bool = False  # bitwise-reproducible build: CPU platform, one thread (module notes)
     extra_species: tuple = ()  # Species declared in the config (solvents, ions) beside the built-in ones
     config_name: str = ""
+    initiator: InitiatorRecipe | None = None  # None: the reaction's initiator at 1 wt% of the monomer
+    hydrogen_mass_amu: float = 1.008  # above 1.008: hydrogen mass repartitioning and 4 fs relaxation MD
 
 
 def validate_spec(spec: NetworkBuildSpec) -> None:
@@ -309,6 +327,7 @@ class _Prepared:
     count_info: dict
     n_groups: int
     ion_residues: frozenset[str]
+    kinetic_chains: int
 
 
 def _prepare(spec: NetworkBuildSpec) -> _Prepared:
@@ -324,6 +343,7 @@ def _prepare(spec: NetworkBuildSpec) -> _Prepared:
         raise NetworkBuildError(f"monomer {spec.monomer.name!r}: residue names {sorted(clash)} clash with species "
                                 "residues; give the monomer another residue name")
     counts, count_info = _counts(spec, species, model)
+    count_info["initiation"] = _initiation(spec, model, species, counts)
     n_groups = counts[spec.monomer.name] * model.n_groups
     if n_groups < 2:
         raise ConversionNotReachedError(
@@ -331,7 +351,37 @@ def _prepare(spec: NetworkBuildSpec) -> _Prepared:
             f"box holds {n_groups} reactive group(s) and a group cannot bond to itself; conversion reached 0%",
             conversion=0.0, cycles=0)
     ions = frozenset(species[name].residue for name in counts if species[name].role in ("cation", "anion"))
-    return _Prepared(model, species, counts, count_info, n_groups, ions)
+    return _Prepared(model, species, counts, count_info, n_groups, ions, count_info["initiation"]["kinetic_chains"])
+
+
+def initiator_recipe(spec: NetworkBuildSpec, reaction_type: str) -> InitiatorRecipe:
+    """The spec's initiator, or the reaction's own (PF5 / AIBN) at 1 wt% of the monomer."""
+    if spec.initiator is not None:
+        return spec.initiator
+    name = INITIATOR_OF_REACTION[reaction_type]
+    return InitiatorRecipe(name, 0.01, INITIATORS[name][2])
+
+
+def _initiation(spec: NetworkBuildSpec, model: MonomerModel, species: dict[str, Species], counts: dict) -> dict:
+    """Kinetic chains from the recipe; PF5 comes from NaPF6 (NaPF6 -> NaF + PF5), so the salt loses one ion
+    pair per PF5 (the NaF is not in the box; the chains' H and F ends stand for the HF of the initiation)."""
+    recipe = initiator_recipe(spec, model.reaction.name)
+    mono = species[spec.monomer.name]
+    info = initiator_chains(recipe, mono.molar_mass_g_per_mol, counts[spec.monomer.name])
+    info["salt_ion_pairs_decomposed"] = 0
+    if recipe.name == "PF5":
+        cation, anion = spec.electrolyte.cation, spec.electrolyte.anion
+        pairs = int(math.ceil(info["kinetic_chains"] / (recipe.efficiency * recipe.centres_per_molecule)))
+        if counts.get(cation, 0) < pairs or counts.get(anion, 0) < pairs:
+            raise NetworkBuildError(f"systems.{spec.system}: the PF5 initiator of {info['kinetic_chains']} chain(s) "
+                                    f"needs {pairs} {cation}{anion} ion pair(s) to decompose, but the box holds "
+                                    f"{counts.get(anion, 0)}; raise the salt concentration or n_solvent")
+        counts[cation] -= pairs
+        counts[anion] -= pairs
+        info["salt_ion_pairs_decomposed"] = pairs
+        info["salt_bookkeeping"] = (f"{pairs} {cation} + {anion} removed from the box: NaPF6 -> NaF(s) + PF5; "
+                                    "the PF5/H+ starts the chain (N-H end), the fluoride ends it (CH2-F end)")
+    return info
 
 
 def _collect_templates(spec: NetworkBuildSpec, prep: _Prepared, template_dir: Path,
@@ -364,12 +414,18 @@ class _Crosslinker:
     ion_residues: frozenset[str]
     n_groups: int
     t_start: float
+    growth: ChainGrowth = field(default_factory=lambda: ChainGrowth(initiations_left=0))
     history: list = field(default_factory=list)
+    final_undone: int = 0
     current: tuple = ()  # (System, Topology, master order, SystemReport) of the last rebuild
 
     def rebuild(self) -> tuple:
+        """The System of the current graph (hydrogen masses repartitioned when the spec asks, for the MD)."""
         self.current = network_system(self.graph, [self.template_dir], set(self.ion_residues),
                                       self.spec.ion_charge_scale, self.spec.nonbonded_cutoff_nm)
+        if self.spec.hydrogen_mass_amu > HYDROGEN_MASS_AMU + 1e-6:
+            system, topology = self.current[0], self.current[1]
+            repartition_hydrogen_mass(system, topology, self.spec.hydrogen_mass_amu)
         return self.current
 
     def relax(self, seed_purpose: str, new_bonds=(), pulls=None, **kwargs) -> dict:
@@ -398,51 +454,111 @@ def _pre_equilibrate(run: _Crosslinker) -> None:
                         "box_nm": run.graph.box.tolist(), "wall_time_s": run.elapsed()})
 
 
-def _select_with_growing_cutoff(run: _Crosslinker, cutoff: float) -> tuple[list, object, float, float, int]:
-    """Pairs of this cycle: the cutoff grows by cutoff_step while fewer than the wanted bonds are in reach."""
+def _round_of_bonds(run: _Crosslinker, cutoff: float) -> tuple[list[Candidate], dict]:
+    """One selection round: the growth candidates within ``cutoff`` through the rules, formed in the graph."""
+    c, graph = run.spec.crosslink, run.graph
+    chosen, report = select_bonds(graph, run.growth.candidates(graph, cutoff), c.min_ring_size, c.min_loop_units,
+                                  max_initiations=run.growth.initiations_left)
+    for cand in chosen:
+        graph.form_bond(cand.site_x, cand.site_y)
+        run.growth.record(cand)
+    return chosen, asdict(report)
+
+
+def _grow(run: _Crosslinker, cutoff: float) -> tuple[list[Candidate], list[dict], float]:
+    """Up to ``propagation_rounds`` rounds of bonds at the cycle's cutoff; the cutoff grows by cutoff_step
+    (never beyond max_bond_cutoff or MAX_CUTOFF_BOX_FRACTION of the box) while the first round finds none."""
     c, graph = run.spec.crosslink, run.graph
     max_cutoff = min(c.max_bond_cutoff_nm, MAX_CUTOFF_BOX_FRACTION * float(graph.box.min()))
     cutoff = min(cutoff, max_cutoff)
-    chosen, sel = select_bonds(graph, cutoff, c.min_ring_size)
-    wanted = max(1, round(c.min_bonds_fraction * run.n_groups))
-    while len(chosen) < wanted and cutoff < max_cutoff - 1e-9:
+    chosen, report = _round_of_bonds(run, cutoff)
+    while not chosen and cutoff < max_cutoff - 1e-9:
         cutoff = min(max_cutoff, cutoff + c.cutoff_step_nm)
-        chosen, sel = select_bonds(graph, cutoff, c.min_ring_size)
-    return chosen, sel, cutoff, max_cutoff, wanted
+        chosen, report = _round_of_bonds(run, cutoff)
+    reports = [report]
+    for _ in range(c.propagation_rounds - 1):
+        if not chosen or graph.conversion() >= c.target_conversion:
+            break
+        more, report = _round_of_bonds(run, cutoff)
+        reports.append(report)
+        chosen = chosen + more
+        if not more:
+            break
+    return chosen, reports, cutoff
 
 
-def _md_only_cycle(run: _Crosslinker, cycle: int, cutoff: float, wanted: int) -> None:
-    """No pair in reach: MD (4x relax MD) with the closest out-of-reach pairs pulled together (step 4)."""
+def _pull_pairs(run: _Crosslinker) -> list[Candidate]:
+    """The next partner of every living end (and of every initiator left), within half the box and passing
+    the selection rules: pulled towards each other during the cycle's MD (module notes, step 4)."""
     graph, c = run.graph, run.spec.crosslink
-    far, _ = select_bonds(graph, PULL_RANGE_BOX_FRACTION * float(graph.box.min()), c.min_ring_size)
-    far = far[:wanted]
-    pulls = [(graph.sites[f.site_x].x, graph.sites[f.site_y].y) for f in far]
-    run.relax(f"cycle-{cycle}", md_steps=4 * run.spec.relax.md_steps, stage=f"MD-only cycle {cycle}", pulls=pulls,
-              pull_to_nm=PULL_TARGET_FRACTION * c.bond_cutoff_nm)
+    far = run.growth.candidates(graph, PULL_RANGE_BOX_FRACTION * float(graph.box.min()))
+    far, _ = select_bonds(graph, far, c.min_ring_size, c.min_loop_units, max_initiations=run.growth.initiations_left)
+    return far
+
+
+def _pulled(run: _Crosslinker, far: list[Candidate]) -> list[tuple[int, int]]:
+    return [(run.graph.sites[f.site_x].x, run.graph.sites[f.site_y].y) for f in far]
+
+
+def _rejections(reports: list[dict]) -> str:
+    """'3 candidates: 1 chosen, 2 site used | ...' per selection round, for the log."""
+    def one(r: dict) -> str:
+        why = ", ".join(f"{v} {k.removeprefix('rejected_').replace('_', ' ')}" for k, v in r.items()
+                        if k.startswith("rejected_") and v)
+        return f"{r['candidates_within_cutoff']} candidates: {r['selected']} chosen" + (f", {why}" if why else "")
+    return " | ".join(one(r) for r in reports)
+
+
+def _md_only_cycle(run: _Crosslinker, cycle: int, cutoff: float) -> None:
+    """No pair in reach: MD (4x relax MD) with the closest out-of-reach growth pairs pulled together (step 4)."""
+    graph, c = run.graph, run.spec.crosslink
+    far = _pull_pairs(run)
+    run.relax(f"cycle-{cycle}", md_steps=4 * run.spec.relax.md_steps, stage=f"MD-only cycle {cycle}",
+              pulls=_pulled(run, far), pull_to_nm=PULL_TARGET_FRACTION * c.bond_cutoff_nm)
     run.history.append({"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": 0, "md_only": True,
-                        "pulled_pairs": len(pulls), "pulled_pair_distances_nm": [round(f.distance_nm, 4) for f in far],
-                        "conversion": graph.conversion(), "box_nm": graph.box.tolist(), "wall_time_s": run.elapsed()})
-    logger.info("cycle %d: no pair within %.2f nm, MD only, %d pair(s) pulled together", cycle, cutoff, len(pulls))
+                        "pulled_pairs": len(far), "pulled_pair_distances_nm": [round(f.distance_nm, 4) for f in far],
+                        "living_ends": len(run.growth.living), "conversion": graph.conversion(),
+                        "box_nm": graph.box.tolist(), "wall_time_s": run.elapsed()})
+    logger.info("cycle %d: no pair within %.2f nm, MD only, %d pair(s) pulled together (%s nm apart)", cycle, cutoff,
+                len(far), [round(f.distance_nm, 2) for f in far])
 
 
-def _bond_cycle(run: _Crosslinker, cycle: int, cutoff: float, chosen: list, sel) -> None:
-    """Form the chosen bonds, rebuild the System, ramp them in and relax (step 3)."""
+def _undo_unrelaxed(run: _Crosslinker, new: list[Candidate]) -> list[Candidate]:
+    """Break the new bonds that relaxation left longer than max_bond_length (they are counted, not fatal)."""
+    graph, limit = run.graph, run.spec.crosslink.max_bond_length_nm
+    pos = graph.positions_array()
+    undone = []
+    for cand in reversed(new):  # reverse order: a later propagation step may hang on an earlier one
+        x, y = graph.sites[cand.site_x].x, graph.sites[cand.site_y].y
+        if np.linalg.norm(minimum_image(pos[y] - pos[x], graph.box)) > limit:
+            graph.break_bond(cand.site_x, cand.site_y)
+            run.growth.undo(cand)
+            undone.append(cand)
+    return undone
+
+
+def _bond_cycle(run: _Crosslinker, cycle: int, cutoff: float, chosen: list[Candidate], reports: list[dict]) -> None:
+    """Ramp the bonds formed this cycle in and relax; undo the ones that cannot be relaxed (step 3)."""
     graph = run.graph
-    for cand in chosen:
-        graph.form_bond(cand.site_x, cand.site_y)
     new = [(graph.sites[cand.site_x].x, graph.sites[cand.site_y].y) for cand in chosen]
-    info = run.relax(f"cycle-{cycle}", new_bonds=new, stage=f"crosslink cycle {cycle}")
-    entry = {"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": len(chosen),
-             "new_bond_distances_nm": [round(x.distance_nm, 4) for x in chosen],
-             "conversion": graph.conversion(),
-             "conversion_by_group": {graph.monomer_models[0].reaction.group_name: graph.conversion()},
-             "selection": asdict(sel), "potential_energy_kJ_per_mol": info["potential_energy_kJ_per_mol"],
+    far = _pull_pairs(run)
+    info = run.relax(f"cycle-{cycle}", new_bonds=new, stage=f"crosslink cycle {cycle}", pulls=_pulled(run, far),
+                     pull_to_nm=PULL_TARGET_FRACTION * run.spec.crosslink.bond_cutoff_nm)
+    undone = _undo_unrelaxed(run, chosen)
+    if undone:
+        info = run.relax(f"cycle-{cycle}-undone", md_steps=0, stage=f"crosslink cycle {cycle}, unrelaxed bonds undone")
+    entry = {"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": len(chosen) - len(undone),
+             "initiations": sum(c.initiation for c in chosen if c not in undone),
+             "undone_bonds": len(undone), "new_bond_distances_nm": [round(x.distance_nm, 4) for x in chosen],
+             "living_ends": len(run.growth.living), "pulled_pairs": len(far),
+             "conversion": graph.conversion(), "selection_rounds": reports,
+             "potential_energy_kJ_per_mol": info["potential_energy_kJ_per_mol"],
              "max_bond_length_nm": float(_bond_lengths(graph).max()), "ensemble": info["ensemble"],
              "box_nm": graph.box.tolist(), "wall_time_s": run.elapsed()}
     run.history.append(entry)
-    logger.info("cycle %d: %d new bonds (cutoff %.2f nm), conversion %.1f%%, longest bond %.3f nm, %s, %.0f s",
-                cycle, len(chosen), cutoff, 100 * graph.conversion(), entry["max_bond_length_nm"], info["ensemble"],
-                entry["wall_time_s"])
+    logger.info("cycle %d: %d new bonds (%d undone, cutoff %.2f nm), %d living ends, conversion %.1f%%, %s, %.0f s; "
+                "rounds: %s", cycle, entry["new_bonds"], len(undone), cutoff, entry["living_ends"],
+                100 * graph.conversion(), info["ensemble"], entry["wall_time_s"], _rejections(reports))
 
 
 def _crosslink(run: _Crosslinker) -> tuple[int, str | None]:
@@ -452,19 +568,21 @@ def _crosslink(run: _Crosslinker) -> tuple[int, str | None]:
     while run.graph.conversion() < c.target_conversion:
         if cycle >= c.max_cycles:
             return cycle, f"the cycle limit max_cycles = {c.max_cycles} was reached"
+        if not run.growth.wants_more():
+            return cycle, "no living chain end and no initiator is left (every chain has been undone or trapped)"
         cycle += 1
-        chosen, sel, cutoff, max_cutoff, wanted = _select_with_growing_cutoff(run, cutoff)
+        chosen, reports, cutoff = _grow(run, cutoff)
         if chosen:
             stalled = 0
-            _bond_cycle(run, cycle, cutoff, chosen, sel)
+            _bond_cycle(run, cycle, cutoff, chosen, reports)
             continue
         stalled += 1
         if stalled > c.max_stall_cycles:
-            return cycle, (f"no reactive pair came within the largest cutoff {max_cutoff:.2f} nm "
-                           f"(max_bond_cutoff = {c.max_bond_cutoff_nm} nm, capped at {MAX_CUTOFF_BOX_FRACTION} x "
-                           f"the box edge) passing the ring and geometry checks, in {c.max_stall_cycles} MD-only "
-                           "cycles with the closest out-of-reach pairs pulled together")
-        _md_only_cycle(run, cycle, cutoff, wanted)
+            return cycle, (f"no growth pair (a living end and an unreacted group, or an initiating pair) came "
+                           f"within the largest cutoff {min(c.max_bond_cutoff_nm, MAX_CUTOFF_BOX_FRACTION * float(run.graph.box.min())):.2f} nm "
+                           f"passing the ring, loop and geometry checks, in {c.max_stall_cycles} MD-only cycles "
+                           "with the closest out-of-reach pairs pulled together")
+        _md_only_cycle(run, cycle, cutoff)
     return cycle, None
 
 
@@ -482,12 +600,24 @@ def _not_reached(run: _Crosslinker, cycle: int, failure: str, work: Path | None)
 
 
 def _final_relaxation(run: _Crosslinker) -> int:
-    """More minimisation + MD until every bond is within the limit (at most 5 rounds); returns the rounds."""
+    """More minimisation + MD until every bond is within the limit (at most 3 rounds); a network bond still
+    too long then is broken and counted (never fatal); returns the rounds."""
     rounds = 0
-    while _bond_lengths(run.graph).max() > run.spec.crosslink.max_bond_length_nm and rounds < 5:
+    while _bond_lengths(run.graph).max() > run.spec.crosslink.max_bond_length_nm and rounds < 3:
         rounds += 1
         run.relax(f"final-{rounds}", settings=replace(run.spec.relax, final_min_iterations=1000),
                   stage=f"final relaxation {rounds}")
+    graph, limit = run.graph, run.spec.crosslink.max_bond_length_nm
+    pos = graph.positions_array()
+    long = [(i, j) for i, j in graph.network_bonds
+            if np.linalg.norm(minimum_image(pos[graph.sites[j].y] - pos[graph.sites[i].x], graph.box)) > limit]
+    for i, j in long:
+        graph.break_bond(i, j)
+        run.growth.undone += 1
+    run.final_undone = len(long)
+    if long:
+        logger.info("final relaxation: %d network bond(s) still longer than %.2f nm broken", len(long), limit)
+        run.relax("final-undone", md_steps=0, stage="final relaxation, unrelaxed bonds undone")
     return rounds
 
 
@@ -534,7 +664,8 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None,
         graph = _pack(spec, prep.species, prep.model, prep.counts, work)
         logger.info("packed %d atoms, %d monomers (%d groups), box %.3f nm", sum(graph.present),
                     prep.counts[spec.monomer.name], prep.n_groups, graph.box[0])
-        run = _Crosslinker(spec, graph, platform, templates_dir, prep.ion_residues, prep.n_groups, t_start)
+        run = _Crosslinker(spec, graph, platform, templates_dir, prep.ion_residues, prep.n_groups, t_start,
+                           growth=ChainGrowth(initiations_left=prep.kinetic_chains))
         _pre_equilibrate(run)
         cycle, failure = _crosslink(run)
         if failure is not None:
@@ -587,6 +718,10 @@ def _record(spec: NetworkBuildSpec, prep: _Prepared, run: _Crosslinker, cycle: i
         "target_conversion": c.target_conversion,
         "cycles": cycle,
         "final_relaxation_rounds": final_rounds,
+        "undone_bonds": run.growth.undone,
+        "final_undone_bonds": run.final_undone,
+        "undone_bonds_definition": ("bonds formed and broken again because relaxation left them longer than "
+                                    "max_bond_length (cycles' and final relaxation's)"),
         "history": run.history,
         **measures,
         "max_bond_length_nm": float(lengths.max()),

@@ -21,7 +21,7 @@ from rdkit import Chem
 
 from forcefields.molecules import molecule_atom_names
 from systems.network.monomer import MonomerModel, PieceType, editable_molecule, state_of
-from systems.network.periodic import minimum_image, walk_bonded_clusters
+from common.periodic import minimum_image, walk_bonded_clusters
 
 VALENCE = {"H": 1, "C": 4, "N": 3, "O": 2, "F": 1, "Cl": 1, "Br": 1, "I": 1}
 """Valence of the neutral atoms of the elements the GAFF2 typer supports (forcefields.gaff2_typer)."""
@@ -230,6 +230,36 @@ class NetworkGraph:
         self._rename(si)
         self._rename(sj)
 
+    def break_bond(self, i: int, j: int) -> None:
+        """Undo :meth:`form_bond` (X of site ``i`` to Y of site ``j``): the exact inverse of the edit.
+
+        A group whose only network bond this was returns to U (its opening bond closes again and its end atom
+        goes); an interior group (M) becomes a chain end again and gets its end atom back.
+        """
+        si, sj = self.sites[i], self.sites[j]
+        if si.x_partner != j or sj.y_partner != i:
+            raise ValueError(f"no network bond from X of site {i} to Y of site {j}")
+        self._bond(si.x, sj.y, 0)
+        si.x_partner, sj.y_partner = None, None
+        self.network_bonds.remove((i, j))
+        if si.y_partner is None:  # S -> U
+            self._close(si, end=si.end_y)
+        else:  # M -> E
+            self._place_end_atom(si.x, si.end_x, away_from=si.y)
+        if sj.x_partner is None:  # E -> U
+            self._close(sj, end=sj.end_x)
+        else:  # M -> S
+            self._place_end_atom(sj.y, sj.end_y, away_from=sj.x)
+        self._rename(si)
+        self._rename(sj)
+
+    def _close(self, site: Site, end: int) -> None:
+        """An opened group back to its unreacted form: the end atom goes, the opening bond regains its order."""
+        heavy = site.y if end == site.end_y else site.x
+        self._remove_end_atom(heavy, end)
+        self._bond(site.x, site.y, site.opened_bond_order + 1)
+        site.reacted = False
+
     # ------------------------------------------------------------------ export
     def topology(self) -> tuple[app.Topology, list[int]]:
         """OpenMM Topology of the present atoms and the master index of each Topology atom."""
@@ -256,7 +286,7 @@ class NetworkGraph:
         """Give every bonded cluster image-consistent coordinates; returns how many clusters percolate.
 
         Each cluster of present atoms is walked from its lowest atom index along its bonds, and every atom is
-        put at its bonded neighbour + the minimum-image bond vector (:func:`systems.network.periodic.
+        put at its bonded neighbour + the minimum-image bond vector (:func:`common.periodic.
         walk_bonded_clusters`). A new network bond joins two atoms that
         may sit in different periodic images; without this step the joined molecule's raw coordinates are
         split by a box vector, and a barostat that scales molecules as rigid units (the right choice for

@@ -1,18 +1,19 @@
-"""Which reactive pairs bond in one crosslinking cycle.
+"""Which of the candidate pairs of a crosslinking cycle bond.
 
-Rules (in this order):
+The candidates come from the chain-growth mechanism (:mod:`systems.network.growth`: active ends adding
+unreacted groups, then initiations), closest first. Rules, in this order:
 
-1. candidates: X of a group whose X is still free, Y of another group whose Y is still free, minimum-image
-   distance below the cycle's cutoff;
+1. at most one new bond per reactive group per selection round (a group that takes part as X cannot also
+   take part as Y in the same round); ties broken by atom index, so the choice is deterministic;
 2. no small rings: the new bond may not close a ring of fewer than ``min_ring_size`` atoms (bond path
    X..Y in the graph as it will be after the groups open; default 6, so a piperazine from two aziridines
    is allowed but no 3-5 rings);
 3. no impossible geometry: the new bond may not pierce a ring (PC/FEC rings, intact aziridine rings) —
    the segment X–Y is tested against each ring triangulated from its centroid; a bond through a ring
    would thread a molecule through another (a catenane) once relaxed;
-4. pairs that involve an unreacted group first (monomer addition: propagation and initiation; joining two
-   chain ends comes after), closest first within each class; at most one new bond per reactive group per cycle (a group that takes part as X cannot
-   also take part as Y in the same cycle); ties broken by atom index, so the choice is deterministic.
+4. loops (:mod:`systems.network.loops`): no loop of fewer than ``min_loop_units`` monomer units, and no
+   bond to the cluster's own periodic image that the closing strand could only make stretched beyond its
+   unperturbed size, unless the cluster already percolates that way.
 """
 
 from __future__ import annotations
@@ -23,14 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from systems.network.graph import NetworkGraph
-from systems.network.periodic import minimum_image
-
-
-@dataclass(frozen=True)
-class Candidate:
-    site_x: int
-    site_y: int
-    distance_nm: float
+from systems.network.growth import Candidate
+from systems.network.loops import UnitLattice, atom_path_bonds, refusal
+from common.periodic import minimum_image
 
 
 @dataclass
@@ -39,6 +35,10 @@ class SelectionReport:
     rejected_small_ring: int = 0
     rejected_ring_piercing: int = 0
     rejected_site_used: int = 0
+    rejected_short_loop: int = 0
+    rejected_stretched_self_image_loop: int = 0
+    closed_loops: int = 0
+    closed_self_image_loops: int = 0
     selected: int = 0
 
 
@@ -91,52 +91,32 @@ def segment_pierces_ring(p0: np.ndarray, p1: np.ndarray, ring_xyz: np.ndarray) -
     return False
 
 
-def find_candidates(graph: NetworkGraph, cutoff_nm: float) -> list[Candidate]:
-    """All free X / free Y pairs of different groups within ``cutoff_nm``, closest first."""
-    xs = [k for k, s in enumerate(graph.sites) if s.x_partner is None]
-    ys = [k for k, s in enumerate(graph.sites) if s.y_partner is None]
-    if not xs or not ys:
-        return []
-    pos = graph.positions_array()
-    px = pos[[graph.sites[k].x for k in xs]]
-    py = pos[[graph.sites[k].y for k in ys]]
-    diff = minimum_image(py[None, :, :] - px[:, None, :], graph.box)
-    dist = np.linalg.norm(diff, axis=2)
-    out = []
-    for a, b in zip(*np.nonzero(dist < cutoff_nm)):
-        i, j = xs[a], ys[b]
-        if i != j:
-            out.append(Candidate(i, j, float(dist[a, b])))
-    reacted = [s.reacted for s in graph.sites]
-    out.sort(key=lambda c: (reacted[c.site_x] and reacted[c.site_y], round(c.distance_nm, 6),
-                            graph.sites[c.site_x].x, graph.sites[c.site_y].y))
-    return out
-
-
-def select_bonds(graph: NetworkGraph, cutoff_nm: float, min_ring_size: int = 6) -> tuple[list[Candidate], SelectionReport]:
-    """Apply the module rules; return the bonds to form this cycle (closest first) and the rejection counts."""
-    report = SelectionReport()
-    candidates = find_candidates(graph, cutoff_nm)
-    report.candidates_within_cutoff = len(candidates)
+def select_bonds(graph: NetworkGraph, candidates: list[Candidate], min_ring_size: int = 6,
+                 min_loop_units: int = 2, lattice: UnitLattice | None = None,
+                 max_initiations: int | None = None) -> tuple[list[Candidate], SelectionReport]:
+    """Apply the module rules to ``candidates`` (closest first within each class); return the bonds to form
+    this round and the rejection counts. ``lattice`` (the unit quotient graph) is built when not given;
+    at most ``max_initiations`` initiation candidates are chosen (the initiators left)."""
+    report = SelectionReport(candidates_within_cutoff=len(candidates))
     if not candidates:
         return [], report
     adj = graph.adjacency()
-    pos = graph.positions_array()
+    lattice = lattice or UnitLattice(graph)
     rings = graph.active_rings()
+    pos = graph.positions_array()
     ring_xyz = [pos[list(r)] for r in rings]
     ring_centres = np.array([r.mean(axis=0) for r in ring_xyz]) if rings else np.zeros((0, 3))
     used: set[int] = set()
     chosen: list[Candidate] = []
+    initiations = 0
     for c in candidates:
         si, sj = graph.sites[c.site_x], graph.sites[c.site_y]
+        if c.initiation and max_initiations is not None and initiations >= max_initiations:
+            break  # initiation candidates come last: no initiator left for the rest
         if c.site_x in used or c.site_y in used:
             report.rejected_site_used += 1
             continue
-        skip = set()
-        for s in (si, sj):
-            if not s.reacted and s.opened_bond_order == 0:
-                skip.add((min(s.x, s.y), max(s.x, s.y)))
-        if _graph_distance_at_most(adj, si.x, sj.y, min_ring_size - 2, skip):
+        if _closes_small_ring(adj, si, sj, min_ring_size):
             report.rejected_small_ring += 1
             continue
         p0 = pos[si.x]
@@ -144,13 +124,32 @@ def select_bonds(graph: NetworkGraph, cutoff_nm: float, min_ring_size: int = 6) 
         if _pierces_any(p0, p1, rings, ring_xyz, ring_centres, graph.box, {si.x, sj.y}):
             report.rejected_ring_piercing += 1
             continue
+        closure, percolating = lattice.closure(c.site_x, c.site_y)
+        if closure is not None:
+            path = atom_path_bonds(adj, si.x, sj.y) if closure.winds else None
+            why = refusal(closure, percolating, graph.box, min_loop_units, None if path is None else path + 1)
+            if why is not None:
+                setattr(report, f"rejected_{why}", getattr(report, f"rejected_{why}") + 1)
+                continue
+            report.closed_loops += 1
+            report.closed_self_image_loops += int(closure.winds)
         used.update((c.site_x, c.site_y))
         chosen.append(c)
-        # later candidates of this cycle see this bond (ring-size rule)
+        initiations += int(c.initiation)
+        # later candidates of this round see this bond (ring-size and loop rules)
         adj.setdefault(si.x, []).append(sj.y)
         adj.setdefault(sj.y, []).append(si.x)
+        lattice.add(c.site_x, c.site_y)
     report.selected = len(chosen)
     return chosen, report
+
+
+def _closes_small_ring(adj: dict[int, list[int]], si, sj, min_ring_size: int) -> bool:
+    skip = set()
+    for s in (si, sj):
+        if not s.reacted and s.opened_bond_order == 0:  # the ring bond of an aziridine opens on reaction
+            skip.add((min(s.x, s.y), max(s.x, s.y)))
+    return _graph_distance_at_most(adj, si.x, sj.y, min_ring_size - 2, skip)
 
 
 def _pierces_any(p0, p1, rings, ring_xyz, centres, box, own: set[int]) -> bool:

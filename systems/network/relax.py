@@ -49,9 +49,9 @@ class RelaxSettings:
     friction_per_ps: float = 5.0
     barostat_interval: int = 25
     ramp_stages: int = 3
-    ramp_min_iterations: int = 50
+    ramp_min_iterations: int = 25
     ramp_md_steps: int = 0
-    final_min_iterations: int = 200
+    final_min_iterations: int = 100
     min_tolerance_kJ_per_mol_per_nm: float = 20.0
     md_steps: int = 500
     guard_interval_steps: int = 100

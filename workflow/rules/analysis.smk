@@ -8,6 +8,7 @@ rule density:
     input:
         equilibration=rules.equilibrate.output.report,
         forcefield=rules.parameterise.output.report,
+        manifest=f"{RESULTS}/{{system}}/build/manifest.json",
     output:
         f"{RESULTS}/{{system}}/density.json",
     params:
@@ -19,7 +20,7 @@ rule density:
     localrule: True
     shell:
         "{params.python} -m analysis.density --equilibration {input.equilibration:q} "
-        "--forcefield {input.forcefield:q} --system-name {wildcards.system:q} --reference {params.reference:q} "
+        "--forcefield {input.forcefield:q} --manifest {input.manifest:q} --system-name {wildcards.system:q} --reference {params.reference:q} "
         "--out {output:q} > {log:q} 2>&1"
 
 
