@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 CONFIG ?= config/demo.yaml
 
-.PHONY: env gpu-env check-config demo test test-all paper dry-run benchmarks clean-results
+.PHONY: env gpu-env check-config demo test dry-run benchmarks clean-results
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,6 @@ dry-run: check-config
 
 test: env  ## unit + integration tests (CI runs exactly this)
 	$(BIN)/python -m pytest
-
-test-all: env
-	$(BIN)/python -m pytest -m "slow or not slow"
 
 benchmarks: env
 	$(BIN)/python benchmarks/demo_walltime.py
