@@ -17,6 +17,10 @@ Rules (``engine`` settings, :class:`common.config.EngineSettings`):
   (double) have a fixed precision; the setting is recorded as ignored there.
 - ``cpu_threads`` > 0 sets the CPU platform's ``Threads`` property; 0 leaves OpenMM's default (every
   core, or the ``OPENMM_CPU_THREADS`` environment variable).
+- Several GPUs: a GPU platform gets a device of its own for this process from
+  :func:`simulation.gpu_slots.acquire` (a file-lock slot per device, held until the process exits; under
+  Slurm the scheduler's choice), passed as OpenMM's ``DeviceIndex`` and recorded as ``gpu_slot`` in the
+  description. ``gpu_slot=False`` skips it (the default device, as OpenMM chooses).
 
 :func:`choose_platform` returns a :class:`PlatformChoice`: the platform, the property dict to pass to
 ``Context``/``Simulation``, and a JSON-ready description recorded in every result for provenance.
@@ -31,6 +35,7 @@ import openmm
 
 from common.config import EngineSettings
 from common.errors import SimulationError
+from simulation import gpu_slots
 
 PLATFORM_NAMES = ("CUDA", "OpenCL", "CPU", "Reference")
 GPU_PLATFORMS = ("CUDA", "OpenCL")
@@ -113,7 +118,7 @@ def _unavailable_error(asked: str, available: list[str], extra: str = "") -> Sim
 
 def choose_platform(engine: EngineSettings | None = None, *, platform: str | None = None,
                     precision: str | None = None, allow_opencl: bool | None = None,
-                    cpu_threads: int | None = None, probe: bool = True) -> PlatformChoice:
+                    cpu_threads: int | None = None, probe: bool = True, gpu_slot: bool = True) -> PlatformChoice:
     """Choose the platform from ``engine`` settings (keyword arguments override single fields).
 
     ``probe`` (default True) checks that a GPU platform can actually create a Context before choosing it;
@@ -140,9 +145,15 @@ def choose_platform(engine: EngineSettings | None = None, *, platform: str | Non
 
     for name in candidates:
         properties = platform_properties(name, precision, cpu_threads)
+        slot = None
+        if gpu_slot and name in GPU_PLATFORMS:
+            slot = gpu_slots.acquire()
+            properties["DeviceIndex"] = str(slot.device_index)
         if probe and name in GPU_PLATFORMS:
             problem = probe_platform(name, properties)
             if problem is not None:
+                if slot is not None:
+                    slot.release()
                 if asked != "auto":
                     raise _unavailable_error(asked, available, f" (creating a Context on it failed: {problem})")
                 skipped[name] = problem
@@ -160,6 +171,8 @@ def choose_platform(engine: EngineSettings | None = None, *, platform: str | Non
             "skipped": skipped,
             "openmm_version": openmm.__version__,
         }
+        if slot is not None:
+            description["gpu_slot"] = slot.describe()
         if name not in GPU_PLATFORMS and precision not in ("auto",):
             description["note"] = f"precision {precision!r} ignored: the {name} platform has a fixed precision"
         return PlatformChoice(platform=chosen, properties=properties, description=description)

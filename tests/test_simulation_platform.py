@@ -18,6 +18,19 @@ class _FakePlatform:
         return self._name
 
 
+@pytest.fixture(autouse=True)
+def _one_free_gpu_slot(monkeypatch, tmp_path):
+    """GPU choices take a device slot (simulation.gpu_slots): one fake device, locks in a private folder."""
+    from simulation import gpu_slots
+
+    monkeypatch.setenv("GELMD_GPU_LOCK_DIR", str(tmp_path / "gpu-locks"))
+    monkeypatch.setenv("GELMD_GPU_SLOTS", "1")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    yield
+    gpu_slots.release_all()
+
+
 def _fake_machine(monkeypatch, available, broken=()):
     """Pretend ``available`` platforms loaded; GPU probes fail for the names in ``broken``."""
     monkeypatch.setattr(plat, "available_platforms", lambda: list(available))
@@ -39,7 +52,7 @@ def test_auto_prefers_cuda_with_mixed_precision(monkeypatch):
     _fake_machine(monkeypatch, ["Reference", "CPU", "OpenCL", "CUDA"])
     choice = plat.choose_platform(EngineSettings(platform="auto", precision="auto", allow_opencl=True, cpu_threads=0))
     assert choice.name == "CUDA"
-    assert choice.properties == {"Precision": "mixed"}
+    assert choice.properties == {"Precision": "mixed", "DeviceIndex": "0"}
     assert choice.description["precision"] == "mixed"
 
 
@@ -48,7 +61,7 @@ def test_auto_never_picks_opencl_unless_allowed(monkeypatch):
     _fake_machine(monkeypatch, ["Reference", "CPU", "OpenCL"])
     assert plat.choose_platform(platform="auto", allow_opencl=False).name == "CPU"
     chosen = plat.choose_platform(platform="auto", allow_opencl=True)
-    assert chosen.name == "OpenCL" and chosen.properties == {"Precision": "mixed"}
+    assert chosen.name == "OpenCL" and chosen.properties == {"Precision": "mixed", "DeviceIndex": "0"}
 
 
 def test_auto_skips_a_cuda_plugin_without_a_usable_gpu(monkeypatch):
@@ -67,8 +80,8 @@ def test_explicit_gpu_that_cannot_make_a_context_is_an_error(monkeypatch):
 
 def test_precision_override_on_gpu(monkeypatch):
     _fake_machine(monkeypatch, ["CPU", "CUDA"])
-    assert plat.choose_platform(platform="CUDA", precision="double").properties == {"Precision": "double"}
-    assert plat.choose_platform(platform="CUDA", precision="single").properties == {"Precision": "single"}
+    assert plat.choose_platform(platform="CUDA", precision="double").properties == {"Precision": "double", "DeviceIndex": "0"}
+    assert plat.choose_platform(platform="CUDA", precision="single").properties == {"Precision": "single", "DeviceIndex": "0"}
 
 
 def test_unavailable_request_names_the_platform_and_those_available():
