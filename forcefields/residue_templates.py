@@ -145,29 +145,12 @@ def _resolve_atom(ref, names: Sequence[str], what: str) -> str:
     raise ParameterError(f"{what}: unknown atom {ref!r}; atoms are {list(names)}")
 
 
-def write_residue_template(path: str | Path, residue_name: str, atom_names: Sequence[str],
-                           elements: Sequence[str], types: Sequence[str], charges: Sequence[float],
-                           bonds: Sequence[tuple], external_bonds: Sequence = (),
-                           provenance: Mapping[str, object] | None = None, *, total_charge: int | None = None,
-                           charge_tolerance: float = CHARGE_TOLERANCE) -> list[float]:
-    """Write one OpenMM residue template (ffxml) that loads together with gaff-2.11.xml.
+def _check_atoms(residue_name: str, atom_names: Sequence[str], elements: Sequence[str], types: Sequence[str],
+                 charges: Sequence[float]) -> list[str]:
+    """Validate the residue name and the per-atom lists; return the atom names as strings.
 
-    Args:
-        path: output file (written atomically; parent folders are created).
-        residue_name: residue name OpenMM matches templates by (also the name in the Topology).
-        atom_names: unique atom names, e.g. ``C1, C2, O1, H1``.
-        elements: element symbol of each atom; must agree with the element of its GAFF2 type.
-        types: GAFF2 atom type names (must exist in gaff-2.11.xml).
-        charges: partial charges in e; rounded to 1e-6 e with an exact integer sum (module docstring).
-        bonds: pairs of atom names or 0-based atom indices, each bond once.
-        external_bonds: atom names or indices that bond to another residue (polymer units).
-        provenance: key -> value strings stored in ``<Info>`` (method, basis, grid, restraints, seed, ESP
-            RRMS, software versions...); the date and writer are added if missing.
-        total_charge: the integer residue charge in e; default the nearest integer of ``sum(charges)``.
-        charge_tolerance: largest accepted |sum(charges) - total_charge| in e.
-
-    Returns:
-        The charges as written (e).
+    Names are 1-8 characters of letters, digits, _ ' + - *; atom names are unique; the lists are equally
+    long and non-empty; every type is a GAFF2 type of gaff-2.11.xml whose element is the atom's element.
     """
     n = len(atom_names)
     if not isinstance(residue_name, str) or not _NAME_RE.match(residue_name):
@@ -192,6 +175,11 @@ def write_residue_template(path: str | Path, residue_name: str, atom_names: Sequ
         if table[t] != el:
             raise ParameterError(f"residue {residue_name}, atom {name}: element {el!r} disagrees with GAFF2 type "
                                  f"{t!r} (element {table[t]!r})")
+    return names
+
+
+def _resolve_bonds(residue_name: str, names: Sequence[str], bonds: Sequence[tuple]) -> list[tuple[str, str]]:
+    """Bonds as (name, name) pairs, in the given order; refuses non-pairs, self-bonds and repeated bonds."""
     bond_pairs: list[tuple[str, str]] = []
     seen: set[frozenset] = set()
     for bond in bonds:
@@ -203,16 +191,23 @@ def write_residue_template(path: str | Path, residue_name: str, atom_names: Sequ
             raise ParameterError(f"residue {residue_name}: bond {bond!r} is a self-bond or listed twice")
         seen.add(key)
         bond_pairs.append((a1, a2))
-    externals = [_resolve_atom(e, names, f"residue {residue_name} external bond") for e in external_bonds]
-    units = integer_charges(charges, total_charge, tolerance=charge_tolerance)
-    residue_total = sum(units) // 10 ** CHARGE_DECIMALS
+    return bond_pairs
 
+
+def _template_provenance(provenance: Mapping[str, object] | None, residue_total: int) -> dict[str, str]:
+    """Provenance strings for ``<Info>``: the given ones, plus date, charge rounding and GAFF file if missing."""
     prov: dict[str, str] = {str(k): str(v) for k, v in (provenance or {}).items()}
     prov.setdefault("date", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     prov.setdefault("charge_rounding", f"nearest 1e-6 e, rounding residue on one unshared atom "
                                        f"(forcefields.residue_templates), residue total exactly {residue_total} e")
     prov.setdefault("gaff_ffxml", gaff2_ffxml_path().name)
+    return prov
 
+
+def _template_xml(residue_name: str, names: Sequence[str], types: Sequence[str], units: Sequence[int],
+                  bond_pairs: Sequence[tuple[str, str]], externals: Sequence[str], prov: Mapping[str, str],
+                  residue_total: int) -> str:
+    """The ffxml text of one residue template (charges given in units of 1e-6 e), newline-terminated."""
     root = ET.Element("ForceField")
     root.append(ET.Comment(f" gelmd residue template {residue_name}: GAFF2 types for {gaff2_ffxml_path().name}, "
                            f"charges {prov.get('charge_method', 'as given')}, total {residue_total} e "
@@ -232,7 +227,40 @@ def write_residue_template(path: str | Path, residue_name: str, atom_names: Sequ
     for e in externals:
         ET.SubElement(res, "ExternalBond", atomName=e)
     ET.indent(root, space="  ")
-    text = ET.tostring(root, encoding="unicode") + "\n"
+    return ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_residue_template(path: str | Path, residue_name: str, atom_names: Sequence[str],
+                           elements: Sequence[str], types: Sequence[str], charges: Sequence[float],
+                           bonds: Sequence[tuple], external_bonds: Sequence = (),
+                           provenance: Mapping[str, object] | None = None, *, total_charge: int | None = None,
+                           charge_tolerance: float = CHARGE_TOLERANCE) -> list[float]:
+    """Write one OpenMM residue template (ffxml) that loads together with gaff-2.11.xml.
+
+    Args:
+        path: output file (written atomically; parent folders are created).
+        residue_name: residue name OpenMM matches templates by (also the name in the Topology).
+        atom_names: unique atom names, e.g. ``C1, C2, O1, H1``.
+        elements: element symbol of each atom; must agree with the element of its GAFF2 type.
+        types: GAFF2 atom type names (must exist in gaff-2.11.xml).
+        charges: partial charges in e; rounded to 1e-6 e with an exact integer sum (module docstring).
+        bonds: pairs of atom names or 0-based atom indices, each bond once.
+        external_bonds: atom names or indices that bond to another residue (polymer units).
+        provenance: key -> value strings stored in ``<Info>`` (method, basis, grid, restraints, seed, ESP
+            RRMS, software versions...); the date and writer are added if missing.
+        total_charge: the integer residue charge in e; default the nearest integer of ``sum(charges)``.
+        charge_tolerance: largest accepted |sum(charges) - total_charge| in e.
+
+    Returns:
+        The charges as written (e).
+    """
+    names = _check_atoms(residue_name, atom_names, elements, types, charges)
+    bond_pairs = _resolve_bonds(residue_name, names, bonds)
+    externals = [_resolve_atom(e, names, f"residue {residue_name} external bond") for e in external_bonds]
+    units = integer_charges(charges, total_charge, tolerance=charge_tolerance)
+    residue_total = sum(units) // 10 ** CHARGE_DECIMALS
+    prov = _template_provenance(provenance, residue_total)
+    text = _template_xml(residue_name, names, types, units, bond_pairs, externals, prov, residue_total)
     write_text_atomic(path, text)
     return [u / 10 ** CHARGE_DECIMALS for u in units]
 

@@ -365,41 +365,29 @@ def _independent_rows(c: np.ndarray, tol: float = 1e-10) -> np.ndarray:
     return np.sort(piv[:rank])
 
 
-def restrained_fit(inv_r: np.ndarray, esp_au: np.ndarray, *, variable: np.ndarray,
-                   fixed_charges: np.ndarray, equivalence: Sequence[int],
-                   constraints: Sequence[ChargeGroup], restrained: np.ndarray, a: float, b: float = RESP_B,
-                   tolerance: float = 1e-6, max_iterations: int = 200) -> tuple[np.ndarray, int]:
-    """Minimise the (restrained) ESP chi^2 over the variable charges; return (charges in e, iterations).
+def _parameter_map(equivalence: Sequence[int], var_idx: np.ndarray) -> np.ndarray:
+    """(n_variable, n_parameters) 0/1 matrix T mapping fitted parameters to variable atoms (q_var = T p).
 
-    Args:
-        inv_r: (n_points, n_atoms) 1/r in 1/Bohr.
-        esp_au: (n_points,) target ESP in Hartree/e.
-        variable: (n_atoms,) bool, atoms whose charges are fitted.
-        fixed_charges: (n_atoms,) charges (e) used for the atoms that are not variable.
-        equivalence: (n_atoms,) labels; variable atoms with the same label share one charge.
-        constraints: (atom indices, summed charge in e) pairs; the total charge is one of them.
-        restrained: (n_atoms,) bool, atoms that carry the hyperbolic restraint.
-        a: restraint strength in au (0: unrestrained ESP fit); b: hyperbola width in e.
-        tolerance: convergence threshold on the largest charge change between iterations, e.
+    One parameter per distinct equivalence label among the variable atoms, in order of first appearance;
+    equivalent atoms share it and so are constrained equal.
     """
-    n_atoms = inv_r.shape[1]
-    variable = np.asarray(variable, dtype=bool)
-    q_fixed = np.where(variable, 0.0, np.asarray(fixed_charges, dtype=float))
-    var_idx = np.flatnonzero(variable)
-    q = q_fixed.copy()
-    if var_idx.size == 0:
-        return q, 0
-    # parameters: one per equivalence label among the variable atoms; T maps parameters -> atoms
     labels = [equivalence[i] for i in var_idx]
     uniq = list(dict.fromkeys(labels))
     t = np.zeros((var_idx.size, len(uniq)))
     for row, lab in enumerate(labels):
         t[row, uniq.index(lab)] = 1.0
-    x = inv_r[:, var_idx]
-    v_res = esp_au - inv_r @ q_fixed
-    a_var = x.T @ x
-    b_var = x.T @ v_res
-    # linear constraints on the variable atoms
+    return t
+
+
+def _constraint_rows(constraints: Sequence[ChargeGroup], q_fixed: np.ndarray, var_idx: np.ndarray,
+                     t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linear constraints ``C p = d`` on the parameters, linearly dependent rows dropped.
+
+    Each (atom indices, summed charge in e) group becomes one row over the parameters; its right-hand side
+    is the required sum less the fixed charges (e) in the group. A group of fixed atoms only is dropped if
+    it already holds, otherwise refused.
+    """
+    n_atoms = q_fixed.size
     rows, rhs = [], []
     for atoms, value in constraints:
         atoms = np.asarray(list(atoms), dtype=int)
@@ -416,36 +404,51 @@ def restrained_fit(inv_r: np.ndarray, esp_au: np.ndarray, *, variable: np.ndarra
             continue
         rows.append(row_var)
         rhs.append(target)
-    c = np.array(rows).reshape(-1, len(uniq))
+    c = np.array(rows).reshape(-1, t.shape[1])
     d = np.array(rhs)
     keep = _independent_rows(c)
-    c_ind, d_ind = c[keep], d[keep]
-    a_p = t.T @ a_var @ t
-    b_p = t.T @ b_var
-    restrained_var = np.asarray(restrained, dtype=bool)[var_idx]
-    n_p, n_c = len(uniq), c_ind.shape[0]
+    return c[keep], d[keep]
 
-    def solve(q_var: np.ndarray | None) -> np.ndarray:
-        m = np.zeros((n_p + n_c, n_p + n_c))
-        m[:n_p, :n_p] = a_p
-        if q_var is not None and a > 0:
-            w = np.where(restrained_var, a / np.sqrt(q_var ** 2 + b ** 2), 0.0)
-            m[:n_p, :n_p] += t.T @ np.diag(w) @ t
-        m[:n_p, n_p:] = c_ind.T
-        m[n_p:, :n_p] = c_ind
-        rhs_full = np.concatenate([b_p, d_ind])
-        try:
-            sol = np.linalg.solve(m, rhs_full)
-        except np.linalg.LinAlgError as exc:
-            raise ChargeError(f"ESP fit matrix is singular ({exc}): too few ESP points or redundant "
-                              "constraints") from exc
-        return t @ sol[:n_p]
 
-    q_var = solve(None)
+def _solve_normal_equations(a_p: np.ndarray, b_p: np.ndarray, c: np.ndarray, d: np.ndarray, t: np.ndarray,
+                            weights: np.ndarray | None) -> np.ndarray:
+    """Charges (e) of the variable atoms from the bordered (Lagrange) system of the normal equations.
+
+    Solves ``[[A_p + T^T diag(w) T, C^T], [C, 0]] [p, lambda] = [B_p, d]`` with ``A_p = T^T A T`` (Bohr^-2),
+    ``B_p = T^T B`` and the restraint weights ``w = a / sqrt(q^2 + b^2)`` (au/e) of the previous
+    iterate (``weights=None``: no restraint); returns ``T p``.
+    """
+    n_p, n_c = a_p.shape[0], c.shape[0]
+    m = np.zeros((n_p + n_c, n_p + n_c))
+    m[:n_p, :n_p] = a_p
+    if weights is not None:
+        m[:n_p, :n_p] += t.T @ np.diag(weights) @ t
+    m[:n_p, n_p:] = c.T
+    m[n_p:, :n_p] = c
+    rhs_full = np.concatenate([b_p, d])
+    try:
+        sol = np.linalg.solve(m, rhs_full)
+    except np.linalg.LinAlgError as exc:
+        raise ChargeError(f"ESP fit matrix is singular ({exc}): too few ESP points or redundant "
+                          "constraints") from exc
+    return t @ sol[:n_p]
+
+
+def _iterate_restraint(a_p: np.ndarray, b_p: np.ndarray, c: np.ndarray, d: np.ndarray, t: np.ndarray,
+                       restrained_var: np.ndarray, *, a: float, b: float, tolerance: float,
+                       max_iterations: int) -> tuple[np.ndarray, int]:
+    """Variable-atom charges (e) and iteration count of the restrained fit.
+
+    Starts from the unrestrained solution; with ``a > 0`` (au) re-solves with the weights
+    ``a / sqrt(q^2 + b^2)`` (b in e) on the restrained atoms, taken from the previous charges, until the
+    largest charge change is below ``tolerance`` (e); ``a == 0`` returns the ESP fit after 0 iterations.
+    """
+    q_var = _solve_normal_equations(a_p, b_p, c, d, t, None)
     n_iter = 0
     if a > 0:
         for n_iter in range(1, max_iterations + 1):
-            q_new = solve(q_var)
+            weights = np.where(restrained_var, a / np.sqrt(q_var ** 2 + b ** 2), 0.0)
+            q_new = _solve_normal_equations(a_p, b_p, c, d, t, weights)
             change = float(np.max(np.abs(q_new - q_var)))
             q_var = q_new
             if change < tolerance:
@@ -453,13 +456,59 @@ def restrained_fit(inv_r: np.ndarray, esp_au: np.ndarray, *, variable: np.ndarra
         else:
             raise ChargeError(f"RESP restraint iterations did not converge to {tolerance} e in "
                               f"{max_iterations} iterations (last change {change:.2e} e)")
-    q[var_idx] = q_var
-    # every constraint, including the ones dropped as linearly dependent, must hold
+    return q_var, n_iter
+
+
+def _check_constraints(q: np.ndarray, constraints: Sequence[ChargeGroup]) -> None:
+    """Every charge group sums to its value within 1e-6 e (also the ones dropped as linearly dependent)."""
     for atoms, value in constraints:
         total = float(q[np.asarray(list(atoms), dtype=int)].sum())
         if abs(total - float(value)) > 1e-6:
             raise ChargeError(f"inconsistent charge constraints: group {list(atoms)} sums to {total:.6f} e, "
                               f"required {value} e")
+
+
+def restrained_fit(inv_r: np.ndarray, esp_au: np.ndarray, *, variable: np.ndarray,
+                   fixed_charges: np.ndarray, equivalence: Sequence[int],
+                   constraints: Sequence[ChargeGroup], restrained: np.ndarray, a: float, b: float = RESP_B,
+                   tolerance: float = 1e-6, max_iterations: int = 200) -> tuple[np.ndarray, int]:
+    """Minimise the (restrained) ESP chi^2 over the variable charges; return (charges in e, iterations).
+
+    chi^2(q) = sum_i (V_i - sum_j q_j / r_ij)^2 + a * sum_{j restrained} (sqrt(q_j^2 + b^2) - b), the
+    hyperbolic restraint of Bayly et al. 1993 (module docstring, item 4). The fixed atoms' potential is
+    subtracted from the target, equivalent variable atoms share one parameter, the constraints enter by
+    Lagrange multipliers, and with ``a > 0`` the normal equations are re-solved with the restraint weights
+    of the previous charges until the largest change is below ``tolerance``.
+
+    Args:
+        inv_r: (n_points, n_atoms) 1/r in 1/Bohr.
+        esp_au: (n_points,) target ESP in Hartree/e.
+        variable: (n_atoms,) bool, atoms whose charges are fitted.
+        fixed_charges: (n_atoms,) charges (e) used for the atoms that are not variable.
+        equivalence: (n_atoms,) labels; variable atoms with the same label share one charge.
+        constraints: (atom indices, summed charge in e) pairs; the total charge is one of them.
+        restrained: (n_atoms,) bool, atoms that carry the hyperbolic restraint.
+        a: restraint strength in au (0: unrestrained ESP fit); b: hyperbola width in e.
+        tolerance: convergence threshold on the largest charge change between iterations, e.
+    """
+    variable = np.asarray(variable, dtype=bool)
+    q_fixed = np.where(variable, 0.0, np.asarray(fixed_charges, dtype=float))
+    var_idx = np.flatnonzero(variable)
+    q = q_fixed.copy()
+    if var_idx.size == 0:
+        return q, 0
+    t = _parameter_map(equivalence, var_idx)
+    # normal equations of the unrestrained chi^2 over the variable atoms, fixed atoms' ESP subtracted
+    x = inv_r[:, var_idx]
+    v_res = esp_au - inv_r @ q_fixed
+    a_p = t.T @ (x.T @ x) @ t
+    b_p = t.T @ (x.T @ v_res)
+    c, d = _constraint_rows(constraints, q_fixed, var_idx, t)
+    restrained_var = np.asarray(restrained, dtype=bool)[var_idx]
+
+    q[var_idx], n_iter = _iterate_restraint(a_p, b_p, c, d, t, restrained_var, a=a, b=b, tolerance=tolerance,
+                                            max_iterations=max_iterations)
+    _check_constraints(q, constraints)
     return q, n_iter
 
 
