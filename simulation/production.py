@@ -8,7 +8,7 @@ Physics
     count restart at 0 at the beginning of production.
 
 Outputs (in ``out_dir``, all appear only at the very end)
-    ``trajectory.dcd`` (frames every ``trajectory_interval_ps``, frame k at t = (k + 1) x interval, positions
+    ``trajectory.dcd`` or, with ``protocol.trajectory_format: xtc``, ``trajectory.xtc`` (frames every ``trajectory_interval_ps``, frame k at t = (k + 1) x interval, positions
     *not* wrapped into the box, so per-atom coordinates are continuous for MSDs), ``energies.csv``
     (progress/energy rows every ``energy_interval_ps``), ``final_state.xml`` (portable State),
     ``system.xml`` (the System that ran), and ``production.json`` (summary) written last: a folder without
@@ -28,7 +28,8 @@ Resumability (design choice: one growing DCD in a work folder, cut back on resum
     only after that. A run killed at any moment therefore has a ``progress.json`` pointing at a complete
     checkpoint, and a DCD/CSV holding *at least* the frames/rows it records. On resume the DCD is truncated
     to exactly that frame count and its header (frame count, last step) rewritten
-    (:func:`common.dcd.truncate`), CSV rows after the checkpoint step are dropped, and the run goes on
+    (:func:`common.dcd.truncate`; an XTC, which has no header count, is cut after its last complete
+    recorded frame by walking the frame headers, :func:`common.xtc.truncate`), CSV rows after the checkpoint step are dropped, and the run goes on
     from the checkpoint: no frame is lost or duplicated. If the checkpoint cannot be loaded (other
     platform, GPU or OpenMM version) the State XML of the same chunk is used instead (same frames, new
     random numbers), and the log says so. ``progress.json`` carries a fingerprint of the inputs (System,
@@ -55,26 +56,52 @@ from openmm import app, unit
 
 from common.errors import SimulationError
 from common.io import atomic_path, write_json_atomic
-from common import dcd
+from common import dcd, xtc
 from simulation.platform import PlatformChoice
-from simulation.reporters import (PROGRESS_COLUMNS, BlowUpGuard, DcdTrajectoryReporter, ProgressReporter, RunLog,
-                                  interval_steps)
+from simulation.reporters import (PROGRESS_COLUMNS, BlowUpGuard, ProgressReporter, RunLog, interval_steps,
+                                  trajectory_reporter)
 from simulation.runner import make_simulation, ns_per_day, run_steps
 from simulation.state_io import apply_state, read_state, state_from_context, write_state, write_system
 from simulation.system_prep import (box_volume_nm3, degrees_of_freedom, density_g_per_cm3, remove_barostats,
                                     total_mass_amu)
 
-TRAJECTORY = "trajectory.dcd"
+TRAJECTORY = "trajectory.dcd"  # protocol.trajectory_format dcd (default); trajectory.xtc for xtc
+TRAJECTORIES = {"dcd": "trajectory.dcd", "xtc": "trajectory.xtc"}
 ENERGIES = "energies.csv"
 FINAL_STATE = "final_state.xml"  # the names the workflow's produce rule declares
 SYSTEM = "system.xml"
 SUMMARY = "production.json"
 PROGRESS = "progress.json"
-PRODUCTS = (TRAJECTORY, ENERGIES, FINAL_STATE, SYSTEM)
+PRODUCTS = (TRAJECTORY, ENERGIES, FINAL_STATE, SYSTEM)  # of a DCD run; see products()
+ALL_PRODUCTS = (*TRAJECTORIES.values(), ENERGIES, FINAL_STATE, SYSTEM)
 PROGRESS_SCHEMA = "gelmd.simulation.production-progress/1"
 SUMMARY_SCHEMA = "gelmd.simulation.production/1"
-_WORK_FILE = re.compile(r"^(checkpoint_\d+\.chk|state_\d+\.xml|progress\.json|trajectory\.dcd|energies\.csv|"
+_WORK_FILE = re.compile(r"^(checkpoint_\d+\.chk|state_\d+\.xml|progress\.json|trajectory\.(dcd|xtc)|energies\.csv|"
                         r"final_state\.xml|system\.xml|\..*\.part)$")
+
+
+def trajectory_name(settings) -> str:
+    """``trajectory.dcd`` or ``trajectory.xtc`` (``protocol.trajectory_format``)."""
+    return TRAJECTORIES[getattr(settings.protocol, "trajectory_format", "dcd")]
+
+
+def products(trajectory: str) -> tuple[str, ...]:
+    """The files a finished run hands over, trajectory first."""
+    return (trajectory, ENERGIES, FINAL_STATE, SYSTEM)
+
+
+def trajectory_frames(path: Path) -> tuple[int, int]:
+    """(frames the header says, complete frames) of a DCD; (complete, complete) of an XTC (no header count)."""
+    if path.suffix == ".xtc":
+        n = xtc.count_frames(path)
+        return n, n
+    header = dcd.read_header(path)
+    return header.n_frames_header, header.n_complete_frames
+
+
+def cut_trajectory(path: Path, n_frames: int) -> None:
+    """Cut a DCD or XTC back to exactly ``n_frames`` frames (resume)."""
+    (xtc.truncate if path.suffix == ".xtc" else dcd.truncate)(path, n_frames)
 
 
 def default_work_dir(out_dir: str | Path) -> Path:
@@ -187,6 +214,8 @@ class _Plan:
         self.frame_steps = interval_steps(protocol.trajectory_interval_ps, protocol.timestep_ps)
         self.energy_steps = interval_steps(protocol.energy_interval_ps, protocol.timestep_ps)
         self.n_chunks = -(-self.total_steps // self.chunk_steps)
+        self.trajectory_format = getattr(protocol, "trajectory_format", "dcd")
+        self.trajectory = TRAJECTORIES[self.trajectory_format]
 
     def steps_after(self, chunks: int) -> int:
         return min(chunks * self.chunk_steps, self.total_steps)
@@ -302,12 +331,11 @@ def _progress_to_continue(out: Path, work: Path, fingerprint: str, log: RunLog) 
         log.message(f"production: work folder {str(work)!r} belongs to other inputs; starting over")
         progress = None
     if progress is None:
-        for name in PRODUCTS:
+        for name in ALL_PRODUCTS:
             (out / name).unlink(missing_ok=True)
         _clear_work(work)
     else:
-        _clear_work(work, keep={PROGRESS, progress["checkpoint"], progress["state"], TRAJECTORY, ENERGIES,
-                                FINAL_STATE, SYSTEM})
+        _clear_work(work, keep={PROGRESS, progress["checkpoint"], progress["state"], *ALL_PRODUCTS})
     return progress
 
 
@@ -366,10 +394,11 @@ def _resume(simulation: app.Simulation, run: _Run, progress: dict) -> None:
     if simulation.currentStep != progress["steps_done"]:
         raise SimulationError(f"production resume: the restored step {simulation.currentStep} is not the "
                               f"{progress['steps_done']} steps recorded in {str(work / PROGRESS)!r}")
+    trajectory = work / run.plan.trajectory
     if progress["frames_written"]:
-        dcd.truncate(work / TRAJECTORY, progress["frames_written"])
+        cut_trajectory(trajectory, progress["frames_written"])
     else:
-        (work / TRAJECTORY).unlink(missing_ok=True)
+        trajectory.unlink(missing_ok=True)
     rows = truncate_csv_rows(work / ENERGIES, progress["steps_done"])
     if rows != progress["energy_rows_written"]:
         raise SimulationError(f"production resume: {str(work / ENERGIES)!r} holds {rows} complete rows up to "
@@ -394,12 +423,12 @@ def _run_chunks(simulation: app.Simulation, system: openmm.System, topology: app
 
 
 def _attach_reporters(simulation: app.Simulation, system: openmm.System, topology: app.Topology, run: _Run,
-                      append_trajectory: bool) -> tuple[DcdTrajectoryReporter, ProgressReporter]:
-    """DCD frames and energy rows into the work folder, and the blow-up guard (reference: the energy now)."""
+                      append_trajectory: bool) -> tuple[object, ProgressReporter]:
+    """DCD/XTC frames and energy rows into the work folder, and the blow-up guard (reference: the energy now)."""
     settings, plan, p = run.settings, run.plan, run.settings.protocol
     dof = degrees_of_freedom(system)
-    trajectory = DcdTrajectoryReporter(run.work / TRAJECTORY, plan.frame_steps, topology, p.timestep_ps,
-                                       append=append_trajectory)
+    trajectory = trajectory_reporter(plan.trajectory_format, run.work / plan.trajectory, plan.frame_steps, topology,
+                                     p.timestep_ps, append=append_trajectory)
     energies = ProgressReporter(plan.energy_steps, "production", total_mass_amu(system), dof, p.timestep_ps, 0,
                                 plan.total_steps, run.log, csv_path=run.work / ENERGIES)
     guard = BlowUpGuard(plan.energy_steps, "production", system.getNumParticles(), dof,
@@ -411,7 +440,7 @@ def _attach_reporters(simulation: app.Simulation, system: openmm.System, topolog
 
 
 def _run_chunk(simulation: app.Simulation, run: _Run, progress: dict, chunk: int,
-               trajectory: DcdTrajectoryReporter, energies: ProgressReporter) -> None:
+               trajectory, energies: ProgressReporter) -> None:
     """Step to the end of chunk ``chunk`` (0-based); fsync DCD and CSV, then checkpoint (:func:`_save_chunk`)."""
     plan = run.plan
     target = plan.steps_after(chunk + 1)
@@ -457,7 +486,7 @@ def _summary(run: _Run, system: openmm.System, volume_nm3: float, progress: dict
         "steps": plan.total_steps,
         "chunks": plan.n_chunks,
         "chunk_ps": plan.chunk_steps * p.timestep_ps,
-        "trajectory": {"file": TRAJECTORY, "format": "DCD", "frames": n_frames,
+        "trajectory": {"file": plan.trajectory, "format": plan.trajectory_format.upper(), "frames": n_frames,
                        "frame_interval_ps": frame_interval_ps,
                        "first_frame_time_ps": frame_interval_ps,
                        "last_frame_time_ps": n_frames * plan.frame_steps * p.timestep_ps,
@@ -521,7 +550,8 @@ def _save_chunk(simulation: app.Simulation, work: Path, progress: dict, chunks_d
 
 def _finalise(out: Path, work: Path, progress: dict, log: RunLog) -> dict:
     """Move the products into ``out`` (idempotent), write production.json last, clean the work folder."""
-    for name in PRODUCTS:
+    trajectory = progress["summary"]["trajectory"]["file"]
+    for name in products(trajectory):
         source, destination = work / name, out / name
         if source.exists():
             _move_into(source, destination)
@@ -529,11 +559,10 @@ def _finalise(out: Path, work: Path, progress: dict, log: RunLog) -> dict:
             raise SimulationError(f"production: {name} is neither in the work folder {str(work)!r} nor in "
                                   f"{str(out)!r}; delete the work folder to start over")
     summary = progress["summary"]
-    header = dcd.read_header(out / TRAJECTORY)
-    if header.n_frames_header != summary["trajectory"]["frames"] or \
-            header.n_complete_frames != summary["trajectory"]["frames"]:
-        raise SimulationError(f"production: {str(out / TRAJECTORY)!r} holds {header.n_complete_frames} frames "
-                              f"(header {header.n_frames_header}), expected {summary['trajectory']['frames']}")
+    in_header, complete = trajectory_frames(out / trajectory)
+    if in_header != summary["trajectory"]["frames"] or complete != summary["trajectory"]["frames"]:
+        raise SimulationError(f"production: {str(out / trajectory)!r} holds {complete} frames "
+                              f"(header {in_header}), expected {summary['trajectory']['frames']}")
     write_json_atomic(out / SUMMARY, summary)
     _clear_work(work)
     try:

@@ -15,6 +15,8 @@
   (so it can be flushed and fsync'ed before a checkpoint), positions *not* wrapped into the box
   (``enforcePeriodicBox=False``: per-atom coordinates stay continuous for MSDs), frames on the global
   step grid (step % interval == 0) so resumed runs stay on it.
+- :class:`XtcTrajectoryReporter`: the same for XTC (OpenMM's ``XTCFile``, compressed to 0.001 nm, about a
+  third of a DCD), cut back on resume with :func:`common.xtc.truncate`.
 
 Intervals are given in ps and converted to steps with :func:`interval_steps`. Every report makes the
 platform copy a State from the device, which on a GPU stalls the integration: keep energy and trajectory
@@ -38,6 +40,7 @@ import numpy as np
 import openmm
 from openmm import app, unit
 
+from common import xtc
 from common.dcd import read_header
 from common.errors import SimulationError
 from simulation.system_prep import box_volume_nm3, density_g_per_cm3, instantaneous_temperature_K
@@ -297,3 +300,58 @@ class DcdTrajectoryReporter:
     def close(self) -> None:
         if not self._file.closed:
             self._file.close()
+
+
+class XtcTrajectoryReporter:
+    """XTC frames every ``interval`` steps (global step grid), unwrapped, through OpenMM's ``XTCFile``.
+
+    ``XTCFile`` opens the file for every frame; :meth:`flush` fsyncs it. ``append=True`` continues a file
+    that already holds exactly the frames wanted (see :func:`common.xtc.truncate`). Frame k (0-based) carries
+    step (k + 1) x interval and time step x ``timestep_ps``.
+    """
+
+    def __init__(self, path: str | Path, interval: int, topology: app.Topology, timestep_ps: float,
+                 append: bool = False, first_step: int | None = None):
+        self.path = Path(path)
+        self._interval = int(interval)
+        append = append and self.path.exists() and self.path.stat().st_size > 0
+        if not append:
+            self.path.unlink(missing_ok=True)
+        self._frames = xtc.count_frames(self.path) if append else 0
+        self._xtc = app.XTCFile(str(self.path), topology, timestep_ps * unit.picosecond,
+                                firstStep=self._interval if first_step is None else int(first_step),
+                                interval=self._interval, append=append)
+        # XTCFile numbers frames from its own count: continue the global step grid after an append
+        self._xtc._modelCount = self._frames
+
+    def describeNextReport(self, simulation: app.Simulation) -> dict:
+        steps = self._interval - simulation.currentStep % self._interval
+        return {"steps": steps, "periodic": False, "include": ["positions"]}
+
+    def report(self, simulation: app.Simulation, state: openmm.State) -> None:
+        self._xtc.writeModel(state.getPositions(asNumpy=True), periodicBoxVectors=state.getPeriodicBoxVectors())
+        self._frames += 1
+
+    @property
+    def frames_written(self) -> int:
+        return self._frames
+
+    def flush(self) -> None:
+        if self.path.exists():
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def close(self) -> None:
+        pass
+
+
+def trajectory_reporter(fmt: str, path: str | Path, interval: int, topology: app.Topology, timestep_ps: float,
+                        append: bool = False):
+    """A DCD or XTC trajectory reporter (``fmt``: ``dcd`` | ``xtc``)."""
+    classes = {"dcd": DcdTrajectoryReporter, "xtc": XtcTrajectoryReporter}
+    if fmt not in classes:
+        raise SimulationError(f"trajectory format {fmt!r} is not supported; allowed: {sorted(classes)}")
+    return classes[fmt](path, interval, topology, timestep_ps, append=append)
