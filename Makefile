@@ -32,5 +32,11 @@ test: env  ## unit + integration tests (CI runs exactly this)
 benchmarks: env
 	$(BIN)/python benchmarks/demo_walltime.py
 
+slurm-check: env  ## a real Slurm on this machine (root; installs slurm-wlm, munge, MariaDB): the tiny LE through the slurm profile, checked with sacct
+	$(BIN)/python benchmarks/slurm_check.py
+
+gpu-check: env  ## on a machine with an NVIDIA GPU: CUDA selection, CuPy MSD, throughput ratio (LE, gel), network build speed
+	bash benchmarks/gpu_check.sh
+
 clean-results:
 	rm -rf results/demo logs/demo
