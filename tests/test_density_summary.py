@@ -132,6 +132,9 @@ def test_summary_writes_markdown_csv_json_with_experiment(tmp_path):
                                                              "BMM:O_ether": None}}},
         "network": {"conversion": 0.83, "target_conversion": 0.8, "cycles": 5, "gel_fraction": 0.97,
                     "crosslink_density_mol_per_m3": 412.0, "seed": 7,
+                    "conversion_without_cyclisation": 0.71, "kinetic_chains": 3, "degree_of_polymerisation": 5.0,
+                    "percolating_axes": ["x", "y", "z"], "percolation_rank": 3,
+                    "elastically_effective_strands_mol_per_m3": 300.0,
                     "monomer": {"name": "BMP", "reaction_type": "ring_opening_aziridine",
                                 "residues": {"arm": {"U": "BMU", "M": "BMM"}}},
                     "composition": {"realised_polymer_weight_fraction": 0.101}},
@@ -154,7 +157,8 @@ def test_summary_writes_markdown_csv_json_with_experiment(tmp_path):
     assert "| 1.80 † |" in table and "vs experiment" not in table
     assert (tmp_path / "summary.csv").read_text().splitlines()[1].startswith("GPE_PBMP,1484,")
     assert row["network"]["conversion"] == 0.83 and row["network"]["monomer"] == "BMP"
-    assert "conversion 0.83 (target 0.80) after 5 cycles, crosslink density 412 mol/m³" in table
+    assert "conversion 0.83 (target 0.80; without cyclisation 0.71) after 5 cycles, 3 kinetic chain(s)" in table
+    assert "gel fraction 0.97 (percolates along x, y, z; rank 3)" in table and "crosslink density 412 mol/m³" in table
     assert row["coordination_Na_by_monomer"]["BMP:N"] == pytest.approx(0.35)  # amine N of all BMP units
     assert "| PC:O_carbonyl 4.2, BMP:N 0.3 |" in table
 
