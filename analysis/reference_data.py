@@ -78,9 +78,17 @@ VISCOSITY_PA_S: dict[str, Reference] = {
         "'LiqVis = {101, -818.33, 28057, 129.62, -0.00022812, 2}', ln(mu/Pa s) = A + B/T + C ln T + D T^E), "
         "which gives 2.523 mPa s at 298.15 K (2.75 at 293.15 K, 2.32 at 303.15 K).",
         "a correlation of measured data, not a measurement read here; the uncertainty (about 6%) is an "
-        "assumed allowance for the correlation",
+        "assumed allowance for the correlation. Cross-check (viscosity issue 9): a tabulation of PC properties "
+        "(benchchem.com, product B149911 technical guide, Table 1) lists 2.5 mPa s at 25 C and 2.76 mPa s at 20 C, "
+        "consistent with the correlation",
     ),
 }
+# 1 M NaPF6 in PC (nearest measured electrolyte to the LE): no measured viscosity could be read here. Searched
+# (issue 9): Seki et al., J. Electrochem. Soc. 165 (2018) A542 (PC + Li, Na, Mg, Ca salts: density, viscosity,
+# conductivity; only the title page readable, and its Na salt is not NaPF6), Kuratani et al., J. Power Sources 223
+# (2013) 175 (NaClO4 in PC, not NaPF6). The LE viscosity is therefore reported without an experimental target
+# (analysis.viscosity says so); 1 M Na/Li salts in PC typically raise the viscosity 2-3x over neat PC, which is the
+# order of magnitude to expect, not a comparison value.
 
 # Self-diffusion of neat PC (e.g. Hayamizu's PGSE-NMR work): no table with the number could be read here
 # (only the opening pages of Hayamizu, J. Chem. Eng. Data 57 (2012) 2012 and Seki et al., J. Electrochem. Soc. 165

@@ -26,6 +26,10 @@ with first-order propagation of their (independent) standard errors:
     haven_ratio (each charge convention)  = σ_NE / σ_EH
     transference_number_Na               = Σ_{Na⁺ species} z² N D / Σ_ions z² N D   (formal charges z)
 
+with the D that the single-replica report used (``transference_number_Na.D_key``: the Yeh–Hummer-corrected
+``D_m2_per_s_yeh_hummer`` of a liquid with a viscosity, else the raw ``D_m2_per_s``). The corrected D and
+σ_NE are estimates like any other and are combined by the rule above.
+
 (:func:`analysis.conductivity.ratio` and :func:`analysis.conductivity.transference_number`, the formulas
 the single-replica analysis uses). The per-replica ratios stay in ``replicas.per_replica`` for reference.
 
@@ -147,7 +151,8 @@ def _recompute_transference(combined: dict) -> None:
     species = combined.get("species") or {}
     ions = {n: sp for n, sp in species.items() if sp.get("charge_formal_e")}
     cations = block.get("cation_species") or []
-    estimates = {n: _estimate(sp.get("D_m2_per_s")) for n, sp in ions.items()}
+    d_key = block.get("D_key") or "D_m2_per_s"   # the Yeh-Hummer-corrected D when transport.py used it
+    estimates = {n: _estimate(sp.get(d_key)) for n, sp in ions.items()}
     if not cations or any(e.value is None for e in estimates.values()) or any(c not in ions for c in cations):
         result = cond.Estimate(None, None)
     else:

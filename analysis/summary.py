@@ -54,7 +54,7 @@ from common.errors import AnalysisError, InputFileError
 from common.io import read_json, write_json_atomic, write_text_atomic
 
 SCHEMA = "gelmd.analysis.summary/2"
-FILE_KEYS = ("manifest", "forcefield", "density", "production", "transport", "network")
+FILE_KEYS = ("manifest", "forcefield", "density", "production", "transport", "network", "viscosity")
 CONDUCTIVITY_BLOCKS = {"scaled": "conductivity", "formal": "conductivity_formal_charges"}
 """transport.json key of the conductivity block of each charge convention."""
 COMPARED_SIGMA = f"sigma_EH_{COMPARISON_CHARGE_CONVENTION}_S_per_m"
@@ -88,6 +88,7 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
     production = _read(files.get("production"), "production")
     transport = _read(files.get("transport"), "transport", required=False)
     network = _read(files.get("network"), "network", required=False)
+    viscosity = _read(files.get("viscosity"), "viscosity", required=False)
     row: dict = {
         "system": name,
         "n_atoms": _value(manifest, "n_atoms"),
@@ -117,6 +118,8 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         row["network"]["residues"] = sorted({name for states in (_value(network, "monomer", "residues") or {}).values()
                                              for name in states.values()})
         row["network"]["reaction"] = _value(network, "monomer", "reaction_type")
+    if viscosity is not None:
+        row.update(viscosity_fields(viscosity))
     row["kind"] = _value(manifest, "kind")
     row["reference_conductivity"] = reference_conductivity or None
     row.update(experiment_fields(reference_conductivity))
@@ -133,6 +136,33 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         row["coordination_Na_by_monomer"] = by_monomer(row["coordination_Na"], row["network"]["residues"],
                                                        row["network"]["monomer"])
     return row
+
+
+def viscosity_fields(viscosity: dict) -> dict:
+    """Shear viscosity (Pa s, value and stderr) of the periodic-perturbation stage beside experiment."""
+    reference = viscosity.get("reference") or {}
+    return {"viscosity_Pa_s": _value(viscosity, "viscosity_Pa_s"),
+            "viscosity_experiment_Pa_s": reference.get("value_Pa_s"),
+            "viscosity_experiment_source": reference.get("source") or viscosity.get("reference_note"),
+            "viscosity_deviation_percent": viscosity.get("deviation_percent"),
+            "viscosity_linear_response": _value(viscosity, "linear_response", "consistent")}
+
+
+def _viscosity_line(r: dict) -> str | None:
+    """summary.md line of the viscosity and of D(Na+) raw vs Yeh-Hummer-corrected."""
+    eta = r.get("viscosity_Pa_s")
+    if not eta or eta.get("value") is None:
+        return None
+    exp = r.get("viscosity_experiment_Pa_s")
+    line = (f"- shear viscosity (periodic perturbation): {eta['value'] * 1e3:.3g} ± {eta['stderr'] * 1e3:.2g} mPa s"
+            + (f" vs experiment {exp * 1e3:.3g} mPa s ({r['viscosity_deviation_percent']:+.0f} %)" if exp else
+               " (no verified experiment)")
+            + f"; two amplitudes consistent (linear response): {r.get('viscosity_linear_response')}")
+    raw, corrected = r.get("D_Na_m2_per_s"), r.get("D_Na_m2_per_s_yeh_hummer")
+    if is_shown(raw) and is_shown(corrected):
+        line += (f"; D(Na⁺) raw {_pm(raw, 1e10)}, Yeh–Hummer-corrected {_pm(corrected, 1e10)} 1e-10 m²/s "
+                 "(σ NE, Haven ratio and t(Na⁺) use the corrected D; σ EH is not corrected)")
+    return line
 
 
 def experiment_fields(key: str) -> dict:
@@ -187,6 +217,10 @@ def transport_fields(transport: dict) -> dict:
     ion_basis = f"self-diffusion fits of {', '.join(ions)}"
     fields = {"D_Na_m2_per_s": checked(_value(species, cation, "D_m2_per_s"), _value(species, cation, "diffusive"),
                                        f"self-diffusion fit of {cation}", _value(species, cation, "loglog_slope")),
+              "D_Na_m2_per_s_yeh_hummer": checked(_value(species, cation, "D_m2_per_s_yeh_hummer"),
+                                                  _value(species, cation, "diffusive"),
+                                                  f"self-diffusion fit of {cation}", _value(species, cation, "loglog_slope")),
+              "sigma_NE_D_used": _value(transport, "conductivity", "nernst_einstein", "D_used"),
               "ion_fits": _ion_fits(species, ions)}
     for convention, key in CONDUCTIVITY_BLOCKS.items():
         block = transport.get(key) or {}
@@ -438,6 +472,8 @@ def _system_section(r: dict) -> list[str]:
                      f"fraction {_num(n['polymer_weight_fraction'], '.3f')}, builder seed {n['seed']}")
     if r.get("coordination_Na"):
         lines.append(f"- Na⁺ coordination numbers: {json.dumps(r['coordination_Na'])}")
+    if _viscosity_line(r):
+        lines.append(_viscosity_line(r))
     return lines + [""]
 
 
@@ -452,6 +488,7 @@ def markdown(campaign: str, rows: list[dict], ratios: list[dict] | None = None) 
 
 
 TRANSPORT_CSV = (("D_Na", "D_Na_m2_per_s", "m2_per_s"),
+                 ("D_Na_yeh_hummer", "D_Na_m2_per_s_yeh_hummer", "m2_per_s"),
                  ("sigma_NE_scaled", "sigma_NE_scaled_S_per_m", "S_per_m"),
                  ("sigma_NE_formal", "sigma_NE_formal_S_per_m", "S_per_m"),
                  ("sigma_EH_scaled", "sigma_EH_scaled_S_per_m", "S_per_m"),
@@ -473,7 +510,8 @@ CSV_COLUMNS = ("system", "n_atoms", "kind", "density_g_per_cm3", "density_stderr
                "density_experiment_g_per_cm3", "density_deviation_percent", *_transport_columns(),
                "comparison_charge_convention", "conductivity_experiment_mS_per_cm",
                "conductivity_experiment_measured_in", "conductivity_deviation_percent", "temperature_K",
-               "production_ps", "ion_charge_scale", "ns_per_day")
+               "production_ps", "ion_charge_scale", "ns_per_day", "viscosity_Pa_s", "viscosity_stderr_Pa_s",
+               "viscosity_experiment_Pa_s", "viscosity_deviation_percent")
 
 
 def _split(block) -> tuple:
@@ -507,7 +545,8 @@ def csv_text(rows: list[dict]) -> str:
                          r["density_deviation_percent"], *_transport_cells(r), r.get("comparison_charge_convention"),
                          r["conductivity_experiment_mS_per_cm"], r.get("conductivity_experiment_measured_in"),
                          r.get("conductivity_deviation_percent"), r["temperature_K"], r["production_ps"],
-                         r["ion_charge_scale"], r["ns_per_day"]])
+                         r["ion_charge_scale"], r["ns_per_day"], *_split(r.get("viscosity_Pa_s")),
+                         r.get("viscosity_experiment_Pa_s"), r.get("viscosity_deviation_percent")])
     return buffer.getvalue()
 
 

@@ -5,7 +5,7 @@ Usage::
     python -m analysis.transport --topology TOP.pdb --trajectory TRAJ.dcd [MORE.dcd ...] \\
         --system SYSTEM.xml --temperature "298.15 K" --out transport.json \\
         [--production-report production.json] [--frame-interval "1 ps"] \\
-        [--csv transport.csv] [--plots-dir DIR] [--viscosity "2.5 mPa s"] \\
+        [--csv transport.csv] [--plots-dir DIR] [--viscosity "2.5 mPa s" | --viscosity-report viscosity.json | --gel] \\
         [--formal-charges NA=1 PF6=-1] [--backend auto|numpy|cupy] [--blocks 5] [--discard "0 ps"] \\
         [--rdf-frames 500] [--no-solvation] [--scratch-dir DIR] [--log FILE]
 
@@ -30,9 +30,18 @@ Outputs: the JSON (keys carry units; layout in :func:`analyse`), and optionally 
 per number: ``quantity, species, charge_convention, value, stderr, unit``) and, in ``--plots-dir``,
 ``msd.png``, ``einstein_helfand.png``, ``rdf.png`` with their curves as ``msd.csv`` and ``rdf.csv``.
 
-Yeh–Hummer: without ``--viscosity`` the corrected D values are null and ``yeh_hummer.note`` says why
-(the viscosity needs a pressure-tensor run the trajectory does not hold); ``yeh_hummer.
-kBT_xi_over_6piL_N`` is given so a user can add kBTξ/(6πηL) = that / η (Pa s) themselves.
+Yeh–Hummer (J. Phys. Chem. B 108, 15873 (2004)): D_∞ = D_pbc + k_B T ξ / (6 π η L), ξ = 2.837297, L the mean
+box edge (V^(1/3)), η from ``--viscosity-report`` (the ``viscosity.json`` of ``analysis.viscosity``: the simulated
+viscosity, with its stderr, which is propagated into the corrected D) or ``--viscosity`` (a value, no stderr).
+``species.<RES>.D_m2_per_s_yeh_hummer`` sits beside the raw ``D_m2_per_s``; the corrected D feeds the
+Nernst–Einstein σ, the Haven ratio and t(Na⁺) (``D_used`` in each says which D). Einstein–Helfand σ is not
+corrected: the hydrodynamic 1/L term comes from each particle dragging the periodic images of the flow it
+makes; in the collective charge current of a neutral system the cations' and anions' flows cancel, so it has
+no such term, and comparing raw self-D with EH would not be like with like. ``--gel``: no correction (a
+crosslinked network has no bulk viscosity, and the mesh screens the long-range hydrodynamic interaction the
+correction describes); corrected D null and the NE σ from the raw D, stated in ``yeh_hummer.note``. Without
+any of these options the corrected D values are null and ``yeh_hummer.note`` says why;
+``yeh_hummer.kBT_xi_over_6piL_N`` is given so a user can add kBTξ/(6πηL) = that / η (Pa s) themselves.
 
 Exit status 0 on success, 1 with ``transport: error: ...`` on stderr for bad input.
 """
@@ -77,6 +86,38 @@ def parse_viscosity(text: str) -> float:
     value = parse_quantity(text, "viscosity", "--viscosity")
     check_viscosity(value, text)
     return value
+
+
+VISCOSITY_REPORT_SCHEMA = "gelmd.viscosity/1"
+"""Schema of the ``viscosity.json`` that ``analysis.viscosity`` writes."""
+GEL_NOTE = ("gel: no Yeh-Hummer correction. A crosslinked network has no bulk shear viscosity (it is a solid on "
+            "long time scales) and its mesh screens the long-range hydrodynamic interaction between periodic images "
+            "that the correction describes; D and the Nernst-Einstein sigma are the periodic-box values")
+EH_NOT_CORRECTED = ("Einstein-Helfand sigma is not corrected: the collective charge current of a neutral system "
+                    "carries no 1/L hydrodynamic term (cation and anion flows cancel), unlike self-diffusion")
+
+
+@dataclass(frozen=True)
+class Viscosity:
+    """The shear viscosity used for Yeh–Hummer: value and stderr (Pa s) and where it came from."""
+
+    value_Pa_s: float
+    stderr_Pa_s: float | None
+    source: str
+
+
+def read_viscosity_report(path: str | Path) -> Viscosity:
+    """η and its stderr from a ``viscosity.json`` (``viscosity_Pa_s.{value,stderr}``)."""
+    report = read_json(path, "--viscosity-report file", invalid=AnalysisError)
+    schema = report.get("schema") if isinstance(report, dict) else None
+    if schema != VISCOSITY_REPORT_SCHEMA:
+        raise AnalysisError(f"--viscosity-report {str(path)!r}: schema {schema!r} is not {VISCOSITY_REPORT_SCHEMA!r}")
+    eta = report.get("viscosity_Pa_s") or {}
+    value, stderr = eta.get("value"), eta.get("stderr")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AnalysisError(f"--viscosity-report {str(path)!r}: viscosity_Pa_s.value is {value!r}; a number is needed")
+    check_viscosity(float(value), f"{value!r} Pa s (from {path})")
+    return Viscosity(float(value), None if stderr is None else float(stderr), f"simulated: {path}")
 
 
 def check_viscosity(value_Pa_s: float | None, text: str | None = None) -> None:
@@ -224,28 +265,40 @@ class DiffusionBlock:
     fits: dict[str, dict]
 
 
-def diffusion_block(system: MolecularSystem, msd: dict, dt_ps: float, yh_m2_per_s: float | None) -> DiffusionBlock:
-    """D of every species from its MSD (and the Yeh–Hummer-corrected D when a correction is known)."""
+def diffusion_block(system: MolecularSystem, msd: dict, dt_ps: float, yh_m2_per_s: float | None,
+                    yh_stderr_m2_per_s: float | None = None) -> DiffusionBlock:
+    """D of every species from its MSD (and the Yeh–Hummer-corrected D when a correction is known: its stderr
+    combines D's and the correction's, which comes from the viscosity's). ``D``/``stderr`` of the result are
+    the values that feed Nernst–Einstein and t(Na⁺): the corrected ones when a correction is applied."""
     out = DiffusionBlock({}, {}, {}, {}, {})
     for name, sp in system.species.items():
         res = diffusion_from_msd(msd["msd_nm2"][name], dt_ps, msd["block_msd_nm2"].get(name))
         f = res.fit
-        out.D[name], out.stderr[name], out.windows[name] = res.D_m2_per_s, res.stderr_m2_per_s, f.window_ps
-        out.fits[name] = {"window_ps": f.window_ps, "slope": f.slope, "intercept": f.intercept}
         corrected = None if yh_m2_per_s is None else res.D_m2_per_s + yh_m2_per_s
+        corrected_se = (None if corrected is None or res.stderr_m2_per_s is None
+                        else math.hypot(res.stderr_m2_per_s, yh_stderr_m2_per_s or 0.0))
+        out.D[name] = res.D_m2_per_s if corrected is None else corrected
+        out.stderr[name] = res.stderr_m2_per_s if corrected is None else corrected_se
+        out.windows[name] = f.window_ps
+        out.fits[name] = {"window_ps": f.window_ps, "slope": f.slope, "intercept": f.intercept}
         out.species[name] = {
             "n_molecules": sp.n_molecules, "mass_amu": sp.mass_amu, "charge_scaled_e": sp.charge_scaled_e,
             "charge_formal_e": sp.charge_formal_e, "formal_charge_source": system.formal_charge_source.get(name),
             "D_m2_per_s": _est(res.D_m2_per_s, res.stderr_m2_per_s),
-            "D_yeh_hummer_m2_per_s": _est(corrected, None if corrected is None else res.stderr_m2_per_s),
+            "D_m2_per_s_yeh_hummer": _est(corrected, corrected_se),
             "fit_window_ps": f.window_ps, "block_fit_window_ps": f.block_window_ps,
             "diffusive": f.window.diffusive, "loglog_slope": f.window.loglog_slope, "window_rule": f.window.rule,
         }
     return out
 
 
+def d_used(corrected: bool) -> str:
+    return ("Yeh-Hummer-corrected self-diffusion coefficients (species.<RES>.D_m2_per_s_yeh_hummer)" if corrected
+            else "periodic-box self-diffusion coefficients (species.<RES>.D_m2_per_s; no Yeh-Hummer correction)")
+
+
 def conductivity_block(system: MolecularSystem, convention: str, diffusion: DiffusionBlock, volume_nm3: float,
-                       temperature_K: float, eh: cond.EinsteinHelfandResult) -> dict:
+                       temperature_K: float, eh: cond.EinsteinHelfandResult, corrected: bool = False) -> dict:
     """Nernst–Einstein, Einstein–Helfand and Haven ratio with one charge convention ("scaled" or "formal")."""
     ions = system.ions
     scaled = convention == "scaled"
@@ -256,10 +309,11 @@ def conductivity_block(system: MolecularSystem, convention: str, diffusion: Diff
         "charge_convention": convention,
         "charges_e": {n: (sp.charge_scaled_e if scaled else sp.charge_formal_e) for n, sp in ions.items()},
         "nernst_einstein": {"sigma_S_per_m": ne.as_dict(), "sigma_mS_per_cm": _ms_per_cm(ne),
-                            "D_used": "periodic-box self-diffusion coefficients (no Yeh-Hummer correction)"},
+                            "D_used": d_used(corrected)},
         "einstein_helfand": {"sigma_S_per_m": eh.sigma_S_per_m.as_dict(), "sigma_mS_per_cm": _ms_per_cm(eh.sigma_S_per_m),
                              "fit_window_ps": eh.fit.window_ps, "block_fit_window_ps": eh.fit.block_window_ps,
-                             "diffusive": eh.fit.window.diffusive, "loglog_slope": eh.fit.window.loglog_slope},
+                             "diffusive": eh.fit.window.diffusive, "loglog_slope": eh.fit.window.loglog_slope,
+                             "yeh_hummer": EH_NOT_CORRECTED},
         "haven_ratio": cond.ratio(ne, eh.sigma_S_per_m).as_dict(),
     }
 
@@ -270,27 +324,41 @@ def sodium_cations(system: MolecularSystem) -> list[str]:
             and any(system.elements[a] == "Na" for m in sp.molecule_indices for a in system.molecule_atoms[m])]
 
 
-def transference_block(system: MolecularSystem, diffusion: DiffusionBlock) -> dict:
+def transference_block(system: MolecularSystem, diffusion: DiffusionBlock, corrected: bool = False) -> dict:
     """Nernst–Einstein transference number of Na⁺ (formal charges), with its definition."""
     cations = sodium_cations(system)
     q2_formal = {n: sp.sum_formal_charge_squared for n, sp in system.ions.items()}
     t_na = cond.transference_number(cations, q2_formal, diffusion.D, diffusion.stderr)
     return {**t_na.as_dict(), "cation_species": cations,
+            "D_used": d_used(corrected), "D_key": "D_m2_per_s_yeh_hummer" if corrected else "D_m2_per_s",
             "definition": "Nernst-Einstein: sum_Na q^2 D / sum_ions q^2 D (formal charges); "
                           "D+/(D+ + D-) for a 1:1 salt; ion correlations ignored"}
 
 
-def yeh_hummer_block(temperature_K: float, viscosity_Pa_s: float | None, length_nm: float, cubic: bool) -> dict:
-    """The Yeh–Hummer correction k_B T ξ / (6 π η L) (m²/s; null without a viscosity) and how it was made."""
-    if viscosity_Pa_s is None:
-        note = ("no viscosity given (--viscosity): corrected D is null; add kBT_xi_over_6piL_N / eta[Pa s] "
-                "to D_m2_per_s yourself")
+def yeh_hummer_block(temperature_K: float, viscosity: Viscosity | float | None, length_nm: float, cubic: bool,
+                     gel: bool = False) -> dict:
+    """The Yeh–Hummer correction k_B T ξ / (6 π η L) (m²/s; null without a viscosity or for a gel), its stderr
+    (from the viscosity's: the correction scales as 1/η) and how it was made."""
+    if isinstance(viscosity, (int, float)):
+        viscosity = Viscosity(float(viscosity), None, "given (--viscosity)")
+    if gel:
+        viscosity, note = None, GEL_NOTE
+    elif viscosity is None:
+        note = ("no viscosity given (--viscosity-report or --viscosity): corrected D is null; add "
+                "kBT_xi_over_6piL_N / eta[Pa s] to D_m2_per_s yourself")
     else:
-        note = "D_inf = D_pbc + kB T xi / (6 pi eta L)" + ("" if cubic else "; box not cubic: L = V^(1/3), approximate")
+        note = ("D_inf = D_pbc + kB T xi / (6 pi eta L); the corrected D feeds the Nernst-Einstein sigma, the Haven "
+                "ratio and t(Na+); " + EH_NOT_CORRECTED + ("" if cubic else "; box not cubic: L = V^(1/3), approximate"))
+    correction = None if viscosity is None else yeh_hummer_correction(temperature_K, viscosity.value_Pa_s, length_nm)
+    correction_se = (None if correction is None or viscosity.stderr_Pa_s is None
+                     else correction * viscosity.stderr_Pa_s / viscosity.value_Pa_s)
     return {
-        "viscosity_Pa_s": viscosity_Pa_s, "xi": YEH_HUMMER_XI, "box_length_nm": length_nm,
-        "correction_m2_per_s": (None if viscosity_Pa_s is None
-                                else yeh_hummer_correction(temperature_K, viscosity_Pa_s, length_nm)),
+        "applied": correction is not None,
+        "viscosity_Pa_s": None if viscosity is None else viscosity.value_Pa_s,
+        "viscosity_stderr_Pa_s": None if viscosity is None else viscosity.stderr_Pa_s,
+        "viscosity_source": None if viscosity is None else viscosity.source,
+        "xi": YEH_HUMMER_XI, "box_length_nm": length_nm,
+        "correction_m2_per_s": correction, "correction_stderr_m2_per_s": correction_se,
         "kBT_xi_over_6piL_N": yeh_hummer_numerator_N(temperature_K, length_nm),
         "approximate": not cubic,
         "note": note,
@@ -315,11 +383,11 @@ def solvation_block(sr: dict) -> dict:
 
 
 def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml: str | Path, temperature_K: float,
-            frame_interval_ps: float | None = None, viscosity_Pa_s: float | None = None,
+            frame_interval_ps: float | None = None, viscosity_Pa_s: Viscosity | float | None = None,
             formal_charges: dict[str, int] | None = None, backend: str = "auto", n_blocks: int = 5,
             discard_ps: float = 0.0, rdf_frames: int = 500, solvation: bool = True,
             scratch_dir: str | Path | None = None,
-            production_report: str | Path | None = None) -> tuple[dict, dict]:
+            production_report: str | Path | None = None, gel: bool = False) -> tuple[dict, dict]:
     """Run the whole transport analysis; return (JSON-ready results, curves for plots/CSV).
 
     JSON layout (every unit in the key name)::
@@ -328,9 +396,10 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
         temperature_K, frame_interval_ps, n_frames, discarded_frames, run_length_ps, backend, n_blocks,
         box{mean_volume_nm3, mean_box_length_nm, cubic},
         species{RES: {n_molecules, mass_amu, charge_scaled_e, charge_formal_e,
-                      D_m2_per_s{value,stderr}, D_yeh_hummer_m2_per_s{value,stderr},
+                      D_m2_per_s{value,stderr}, D_m2_per_s_yeh_hummer{value,stderr},
                       fit_window_ps[lo,hi], block_fit_window_ps, diffusive, loglog_slope, window_rule}},
-        yeh_hummer{viscosity_Pa_s, xi, box_length_nm, correction_m2_per_s, kBT_xi_over_6piL_N, approximate, note},
+        yeh_hummer{applied, viscosity_Pa_s, viscosity_stderr_Pa_s, viscosity_source, xi, box_length_nm,
+                   correction_m2_per_s, correction_stderr_m2_per_s, kBT_xi_over_6piL_N, approximate, note},
         conductivity            (scaled charges = the dynamics' charges)
         conductivity_formal_charges  (integer charges), each:
             {charge_convention, charges_e{RES: q}, nernst_einstein{sigma_S_per_m, sigma_mS_per_cm},
@@ -347,7 +416,8 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
     ``frame_interval_ps`` is the CLI's ``--frame-interval``, ``production_report`` its
     ``--production-report``; see the module docstring for how the frame interval is decided.
     """
-    check_options(temperature_K, n_blocks, rdf_frames, discard_ps, viscosity_Pa_s)
+    check_options(temperature_K, n_blocks, rdf_frames, discard_ps,
+                  viscosity_Pa_s.value_Pa_s if isinstance(viscosity_Pa_s, Viscosity) else viscosity_Pa_s)
     report = None if production_report is None else read_production_report(production_report)
     system = load_ionic_system(topology, system_xml, formal_charges)
     reader = open_trajectory(topology, trajectories, system, frame_interval_ps, report, discard_ps)
@@ -357,10 +427,12 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
     dt = reader.frame_interval_ps
     length = streamed.volume_nm3 ** (1.0 / 3.0)
     cubic = is_cubic(streamed.mean_box_nm)
-    yeh_hummer = yeh_hummer_block(temperature_K, viscosity_Pa_s, length, cubic)
-    diffusion = diffusion_block(system, streamed.msd, dt, yeh_hummer["correction_m2_per_s"])
+    yeh_hummer = yeh_hummer_block(temperature_K, viscosity_Pa_s, length, cubic, gel)
+    corrected = yeh_hummer["applied"]
+    diffusion = diffusion_block(system, streamed.msd, dt, yeh_hummer["correction_m2_per_s"],
+                                yeh_hummer["correction_stderr_m2_per_s"])
     conductivity = {conv: conductivity_block(system, conv, diffusion, streamed.volume_nm3, temperature_K,
-                                             streamed.einstein_helfand[conv]) for conv in CHARGE_CONVENTIONS}
+                                             streamed.einstein_helfand[conv], corrected) for conv in CHARGE_CONVENTIONS}
     results = {
         "schema": SCHEMA,
         "inputs": {"topology": str(topology), "trajectory": [str(p) for p in trajectories], "system": str(system_xml),
@@ -379,7 +451,7 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
         "conductivity": conductivity["scaled"],
         "conductivity_formal_charges": conductivity["formal"],
         "haven_ratio": conductivity["scaled"]["haven_ratio"],
-        "transference_number_Na": transference_block(system, diffusion),
+        "transference_number_Na": transference_block(system, diffusion, corrected),
         "fit_window_ps": {**diffusion.windows,
                           "einstein_helfand": conductivity["scaled"]["einstein_helfand"]["fit_window_ps"]},
         "solvation": None if streamed.solvation is None else solvation_block(streamed.solvation),
@@ -416,8 +488,8 @@ def csv_rows(results: dict) -> list[list]:
     rows = [["quantity", "species", "charge_convention", "value", "stderr", "unit"]]
     for name, sp in results["species"].items():
         rows.append(["D", name, "", sp["D_m2_per_s"]["value"], sp["D_m2_per_s"]["stderr"], "m2/s"])
-        rows.append(["D_yeh_hummer", name, "", sp["D_yeh_hummer_m2_per_s"]["value"],
-                     sp["D_yeh_hummer_m2_per_s"]["stderr"], "m2/s"])
+        rows.append(["D_yeh_hummer", name, "", sp["D_m2_per_s_yeh_hummer"]["value"],
+                     sp["D_m2_per_s_yeh_hummer"]["stderr"], "m2/s"])
     for key in ("conductivity", "conductivity_formal_charges"):
         block = results[key]
         conv = block["charge_convention"]
@@ -493,8 +565,12 @@ def build_parser() -> argparse.ArgumentParser:
                                             "is given or OpenMM wrote the DCD; must agree with both)")
     p.add_argument("--production-report", help="production.json of the run that wrote the trajectory (its "
                                                "trajectory.frame_interval_ps and frame count are used)")
-    p.add_argument("--viscosity", help="shear viscosity > 0 for Yeh-Hummer, e.g. '2.5 mPa s' "
-                                       "(default: no correction)")
+    yh = p.add_mutually_exclusive_group()
+    yh.add_argument("--viscosity", help="shear viscosity > 0 for Yeh-Hummer, e.g. '2.5 mPa s' "
+                                        "(default: no correction)")
+    yh.add_argument("--viscosity-report", help="viscosity.json of analysis.viscosity: the simulated viscosity "
+                                               "(and its stderr) for Yeh-Hummer")
+    yh.add_argument("--gel", action="store_true", help="the system is a gel: no Yeh-Hummer correction, stated")
     p.add_argument("--formal-charges", nargs="*", default=[], metavar="RES=Z",
                    help="integer charges per residue name, e.g. NA=1 PF6=-1 (default: rounded residue charges)")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="MSD backend (auto: CuPy when a GPU is usable)")
@@ -514,10 +590,12 @@ def run(args: argparse.Namespace) -> None:
         interval = (None if args.frame_interval is None
                     else parse_quantity(args.frame_interval, "time", "--frame-interval"))
         discard = parse_quantity(args.discard, "time", "--discard")
-        viscosity = None if args.viscosity is None else parse_viscosity(args.viscosity)
+        viscosity = (read_viscosity_report(args.viscosity_report) if args.viscosity_report
+                     else None if args.viscosity is None else parse_viscosity(args.viscosity))
         results, curves = analyse(args.topology, args.trajectory, args.system, temperature, interval, viscosity,
                                   parse_formal_charges(args.formal_charges), args.backend, args.blocks, discard,
-                                  args.rdf_frames, not args.no_solvation, args.scratch_dir, args.production_report)
+                                  args.rdf_frames, not args.no_solvation, args.scratch_dir, args.production_report,
+                                  args.gel)
         if args.plots_dir:
             results["plots"] = write_plots(args.plots_dir, results, curves)
         write_json_atomic(args.out, json_ready(results))

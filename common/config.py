@@ -161,7 +161,8 @@ def setting(*stages: str, **kwargs) -> Any:
     return Field(json_schema_extra={"stages": list(stages)}, **kwargs)
 
 
-ALL_STAGES = ("build", "network_build", "parameterise", "equilibrate", "produce", "density", "transport", "summary")
+ALL_STAGES = ("build", "network_build", "parameterise", "equilibrate", "produce", "density", "transport", "summary",
+              "viscosity")
 NETWORK = "network_build"
 """The build of a gel, which also runs MD (engine, force field, temperature and pressure matter to it)."""
 SIMULATION = ("equilibrate", "produce")
@@ -268,6 +269,19 @@ class Protocol(_Model):
         return max(0, int(round(duration_ps / self.timestep_ps)))
 
 
+class ViscositySettings(_Model):
+    """The viscosity stage (periodic perturbation: simulation/viscosity.py, analysis/viscosity.py); internal units."""
+
+    enabled: bool = setting("viscosity", "transport", "summary")
+    amplitude_nm_per_ps2: float = setting("viscosity")
+    second_amplitude_nm_per_ps2: float = setting("viscosity")
+    duration_ps: float = setting("viscosity")
+    spin_up_ps: float = setting("viscosity")
+    sample_interval_ps: float = setting("viscosity")
+    collision_rate_per_ps: float = setting("viscosity")
+    blocks: int = setting("viscosity")
+
+
 class Resources(_Model):
     gpu: int = setting()
     runtime_min: int = setting()
@@ -285,6 +299,7 @@ class GelmdConfig(_Model):
     systems: dict[str, SystemSpec] = setting(*ALL_STAGES)
     protocol: Protocol = setting(*SIMULATION, *ANALYSIS)
     resources: Resources = setting()
+    viscosity: ViscositySettings = setting("viscosity", "transport", "summary")
 
     def system(self, name: str) -> SystemSpec:
         """The system called ``name``; ConfigError listing the systems when there is none."""
@@ -503,6 +518,30 @@ def _check_production_grid(protocol: Protocol) -> None:
                           f"{protocol.trajectory_interval_ps:g} ps) so that resumed runs stay on the frame grid")
 
 
+def _viscosity_settings(section: dict, timestep_ps: float) -> ViscositySettings:
+    """The viscosity block: amplitudes and times parsed once; two different amplitudes, whole time steps."""
+    p = "viscosity."
+    amplitudes = [_quantity(section, key, "acceleration", p) for key in ("amplitude", "second_amplitude")]
+    if math.isclose(amplitudes[0], amplitudes[1], rel_tol=1e-9):
+        raise ConfigError(f"config key 'viscosity.second_amplitude': {section['second_amplitude']!r} equals "
+                          f"viscosity.amplitude {section['amplitude']!r}; the linear-response check needs two "
+                          "different amplitudes (e.g. A/2 or 2A)")
+    times = {key: _quantity(section, key, "time", p, allow_zero=(key == "spin_up"))
+             for key in ("duration", "spin_up", "sample_interval")}
+    for key, value in times.items():
+        steps = value / timestep_ps
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise ConfigError(f"config key 'viscosity.{key}': {section[key]!r} is not a whole number of time steps "
+                              f"(protocol.timestep {timestep_ps * 1000:g} fs)")
+    if times["sample_interval"] * section["blocks"] > times["duration"] + 1e-9:
+        raise ConfigError(f"config key 'viscosity.duration': {section['duration']!r} holds fewer than "
+                          f"viscosity.blocks = {section['blocks']} sample intervals of {section['sample_interval']!r}")
+    return ViscositySettings(
+        enabled=section["enabled"], amplitude_nm_per_ps2=amplitudes[0], second_amplitude_nm_per_ps2=amplitudes[1],
+        duration_ps=times["duration"], spin_up_ps=times["spin_up"], sample_interval_ps=times["sample_interval"],
+        collision_rate_per_ps=_quantity(section, "collision_rate", "rate", p), blocks=section["blocks"])
+
+
 def _declared_species(section: dict, vocabulary: ConfigVocabulary) -> dict[str, SpeciesDeclaration]:
     declared = {}
     for name, decl in section.items():
@@ -556,6 +595,7 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
         systems={name: _system(name, spec, roles, residues, vocabulary) for name, spec in config["systems"].items()},
         protocol=_protocol(config["protocol"], hydrogen_mass),
         resources=Resources(**config["resources"]),
+        viscosity=_viscosity_settings(config["viscosity"], _quantity(config["protocol"], "timestep", "time", "protocol.")),
     )
 
 

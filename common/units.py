@@ -1,7 +1,7 @@
 """Quantities written with units in YAML (``"300 K"``, ``"2 fs"``, ``"1 mol/L"``) and their conversion.
 
 Each quantity is parsed once at the config boundary into plain floats in gelmd's internal units, which
-are OpenMM's: nm, ps, K, bar, kJ/mol, g/mol (amu), mol/L, g/cm^3 (and Pa s for viscosity). A wrong unit raises
+are OpenMM's: nm, ps, K, bar, kJ/mol, g/mol (amu), mol/L, g/cm^3 (Pa s for viscosity, nm/ps^2 for acceleration). A wrong unit raises
 :class:`common.errors.UnitError` naming the key, the text and the units that are allowed.
 """
 
@@ -24,6 +24,7 @@ _UNITS: dict[str, dict[str, float]] = {
     "energy": {"kJ/mol": 1.0, "kcal/mol": 4.184},
     "viscosity": {"Pa s": 1.0, "Pa*s": 1.0, "Pa.s": 1.0, "Pa·s": 1.0, "mPa s": 1e-3, "mPa*s": 1e-3,
                   "mPa.s": 1e-3, "mPa·s": 1e-3, "cP": 1e-3, "P": 0.1},
+    "acceleration": {"nm/ps^2": 1.0, "nm/ps2": 1.0, "nm ps^-2": 1.0, "m/s^2": 1e-15},
 }
 
 INTERNAL_UNIT = {
@@ -37,6 +38,7 @@ INTERNAL_UNIT = {
     "rate": "1/ps",
     "energy": "kJ/mol",
     "viscosity": "Pa s",
+    "acceleration": "nm/ps^2",
 }
 
 _NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)?\s*$")
@@ -73,4 +75,4 @@ def _example(dimension: str) -> str:
     return {"temperature": "298.15 K", "time": "2 fs", "length": "1.0 nm", "pressure": "1 bar",
             "concentration": "1 mol/L", "mass": "3.024 amu", "density": "1.2 g/cm^3",
             "rate": "1 /ps", "energy": "10 kJ/mol",
-            "viscosity": "2.5 mPa s"}[dimension]
+            "viscosity": "2.5 mPa s", "acceleration": "0.05 nm/ps^2"}[dimension]

@@ -46,7 +46,7 @@ def test_diffusion_coefficients_are_recovered(run):
         assert abs(est["value"] - D * 1e-6) < 3 * est["stderr"], name
         assert sp["diffusive"] and sp["fit_window_ps"][1] > sp["fit_window_ps"][0]
         yh = r["yeh_hummer"]["correction_m2_per_s"]
-        assert sp["D_yeh_hummer_m2_per_s"]["value"] == pytest.approx(est["value"] + yh)
+        assert sp["D_m2_per_s_yeh_hummer"]["value"] == pytest.approx(est["value"] + yh)
     assert r["yeh_hummer"]["viscosity_Pa_s"] == pytest.approx(2.5e-3)
 
 
@@ -57,15 +57,22 @@ def test_conductivities_haven_and_transference(run):
         c = r[key]
         assert c["charges_e"]["NA"] == pytest.approx(q) and c["charges_e"]["PF6"] == pytest.approx(-q)
         ne = c["nernst_einstein"]["sigma_S_per_m"]
-        D = {n: r["species"][n]["D_m2_per_s"]["value"] for n in ("NA", "PF6")}
+        # Nernst-Einstein from the Yeh-Hummer-corrected D (a viscosity was given), and says so
+        D = {n: r["species"][n]["D_m2_per_s_yeh_hummer"]["value"] for n in ("NA", "PF6")}
         assert ne["value"] == pytest.approx(e**2 / (V * kT) * 30 * q**2 * (D["NA"] + D["PF6"]), rel=1e-4)
+        assert "Yeh-Hummer-corrected" in c["nernst_einstein"]["D_used"]
+        assert "not corrected" in c["einstein_helfand"]["yeh_hummer"]
+        # the synthetic walks have no hydrodynamics: EH agrees with NE from the raw D (independent ions)
+        raw = {n: r["species"][n]["D_m2_per_s"]["value"] for n in ("NA", "PF6")}
+        ne_raw = e**2 / (V * kT) * 30 * q**2 * (raw["NA"] + raw["PF6"])
         eh = c["einstein_helfand"]["sigma_S_per_m"]
-        assert abs(eh["value"] - ne["value"]) < 3 * np.hypot(eh["stderr"], ne["stderr"])   # independent ions
+        assert abs(eh["value"] - ne_raw) < 3 * np.hypot(eh["stderr"], ne["stderr"])
         assert c["nernst_einstein"]["sigma_mS_per_cm"]["value"] == pytest.approx(10 * ne["value"])
     assert r["conductivity"]["charge_convention"] == "scaled"
     assert r["haven_ratio"] == r["conductivity"]["haven_ratio"]
     t = r["transference_number_Na"]
-    D = {n: r["species"][n]["D_m2_per_s"]["value"] for n in ("NA", "PF6")}
+    assert t["D_key"] == "D_m2_per_s_yeh_hummer"
+    D = {n: r["species"][n]["D_m2_per_s_yeh_hummer"]["value"] for n in ("NA", "PF6")}
     assert t["value"] == pytest.approx(D["NA"] / (D["NA"] + D["PF6"]))
     assert set(r["fit_window_ps"]) == {"NA", "PF6", "PC", "einstein_helfand"}
 
@@ -100,7 +107,7 @@ def test_without_viscosity_the_correction_is_null_and_explained(tmp_path):
     r = json.loads(out.read_text())
     assert r["frame_interval_ps"] == 2.0
     assert r["inputs"]["frame_interval_sources"] == ["--frame-interval", "OpenMM DCD header"]  # they agree
-    assert r["species"]["NA"]["D_yeh_hummer_m2_per_s"]["value"] is None
+    assert r["species"]["NA"]["D_m2_per_s_yeh_hummer"]["value"] is None
     assert r["yeh_hummer"]["correction_m2_per_s"] is None and "no viscosity" in r["yeh_hummer"]["note"]
     assert r["species"]["NA"]["formal_charge_source"] == "given"
     assert r["solvation"] is None and "skipped" in r["solvation_note"]

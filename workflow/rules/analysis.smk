@@ -32,6 +32,7 @@ rule transport_replica:
         trajectory=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/trajectory.dcd",
         system=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/system.xml",
         report=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/production.json",
+        viscosity=lambda wildcards: viscosity_report(wildcards.system),
     output:
         json=f"{RESULTS}/{{system}}/transport/replica{{replica}}.json",
         csv=f"{RESULTS}/{{system}}/transport/replica{{replica}}.csv",
@@ -84,6 +85,7 @@ rule summary:
         **{f"production_{s}": f"{RESULTS}/{s}/production/production.json" for s in SYSTEMS},
         **{f"transport_{s}": f"{RESULTS}/{s}/transport.json" for s in SALTED},
         **{f"network_{s}": f"{RESULTS}/{s}/build/network.json" for s in GELS},
+        **{f"viscosity_{s}": f"{RESULTS}/{s}/viscosity/viscosity.json" for s in VISCOSITY_SYSTEMS},
     output:
         md=f"{RESULTS}/summary.md",
         csv=f"{RESULTS}/summary.csv",

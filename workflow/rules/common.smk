@@ -39,6 +39,9 @@ REPLICAS = range(1, CFG.protocol.production_replicas + 1)
 SALTED = [s for s in SYSTEMS if CFG.systems[s].has_salt]
 GELS = [s for s in SYSTEMS if CFG.systems[s].kind == "gpe"]
 ELECTROLYTES = [s for s in SYSTEMS if s not in GELS]
+# Shear viscosity by periodic perturbation (workflow/rules/viscosity.smk): every liquid (kind electrolyte, salted
+# or not); its viscosity.json feeds the Yeh-Hummer correction of the liquid's transport.
+VISCOSITY_SYSTEMS = ELECTROLYTES if CFG.viscosity.enabled else []
 # RESP templates of species that are not shipped in forcefields/data/templates are computed per campaign.
 CAMPAIGN_TEMPLATE_DIR = f"{RESULTS}/templates"
 TOPOLOGY = f"{RESULTS}/{{system}}/build/system.pdb"  # written by build_electrolyte or build_network
@@ -113,8 +116,20 @@ def formal_charges():
     return [f"{s.residue}={s.formal_charge}" for s in SPECIES.values() if s.role in ("cation", "anion")]
 
 
+def viscosity_report(system):
+    """[viscosity.json] of a liquid when the viscosity stage runs (an input of its transport), else []."""
+    return [f"{RESULTS}/{system}/viscosity/viscosity.json"] if system in VISCOSITY_SYSTEMS else []
+
+
 def viscosity_arguments(system):
-    """['--viscosity', '<value> Pa s'] when the config gives the system's viscosity, else []."""
+    """The Yeh-Hummer options of analysis.transport: '--gel' for a gel (no correction, stated); for a liquid the
+    simulated viscosity ('--viscosity-report viscosity.json') when the viscosity stage is enabled, else the
+    config's systems.<name>.viscosity ('--viscosity <value> Pa s', an override used only with the stage
+    disabled) or nothing (no correction, stated)."""
+    if is_gel(system):
+        return ["--gel"]
+    if system in VISCOSITY_SYSTEMS:
+        return ["--viscosity-report", *viscosity_report(system)]
     value = CFG.systems[system].viscosity_Pa_s
     return [] if value is None else ["--viscosity", f"{value!r} Pa s"]
 
@@ -136,5 +151,7 @@ def summary_arguments(wildcards, input):
             words += ["--transport", input[f"transport_{system}"]]
         if is_gel(system):
             words += ["--network", input[f"network_{system}"]]
+        if system in VISCOSITY_SYSTEMS:
+            words += ["--viscosity", input[f"viscosity_{system}"]]
         words += ["--reference-conductivity", CFG.systems[system].reference_conductivity]
     return words
