@@ -23,7 +23,7 @@ Steps
    minimised and run for ``relax.md_steps`` of MD (:mod:`systems.network.relax`; NPT scaling whole molecules
    while no cluster percolates, NVT once one does; hydrogen mass repartitioning and 4 fs when the config
    asks for HMR). During that MD every living end is drawn towards its next eligible partner by a
-   flat-bottom pull that acts beyond ``PULL_TARGET_FRACTION`` x bond_cutoff (free diffusion of a
+   flat-bottom pull that acts beyond ``PULL_TARGET_FRACTION`` x the cycle's cutoff (free diffusion of a
    network-bound group over ~1 nm takes ~100 ps, ten times the relaxation MD; the pull shortens the wait,
    the capture rule stays the cutoff). A new bond that the relaxation leaves longer than
    ``max_bond_length_nm`` is broken again and counted (``undone_bonds``), never fatal. Before every
@@ -109,9 +109,9 @@ DEFAULT_POLYMER_WEIGHT_FRACTION = 0.10
 # The bond cutoff never exceeds this fraction of the shortest box edge: longer bonds in a small box can
 # close a loop through the network's own periodic image that is too short to span the box (unrelaxable).
 MAX_CUTOFF_BOX_FRACTION = 0.35
-# MD-only cycles pull the closest free X/Y pairs within this fraction of the box edge (minimum image) to
-# PULL_TARGET_FRACTION x bond_cutoff, so the next cycle finds them in reach (free diffusion of a monomer
-# over ~1 nm takes ~100 ps, far more than the relaxation MD).
+# The MD of every cycle pulls each living end and its next eligible partner (within this fraction of the box
+# edge, minimum image) to PULL_TARGET_FRACTION x the cycle's cutoff, so the next cycle finds them in reach
+# (free diffusion of a monomer over ~1 nm takes ~100 ps).
 PULL_RANGE_BOX_FRACTION = 0.5
 PULL_TARGET_FRACTION = 0.8
 TEMPLATES_SUBDIR = "templates"  # residue templates of a build, inside its output folder
@@ -466,23 +466,22 @@ def _round_of_bonds(run: _Crosslinker, cutoff: float) -> tuple[list[Candidate], 
 
 
 def _grow(run: _Crosslinker, cutoff: float) -> tuple[list[Candidate], list[dict], float]:
-    """Up to ``propagation_rounds`` rounds of bonds at the cycle's cutoff; the cutoff grows by cutoff_step
-    (never beyond max_bond_cutoff or MAX_CUTOFF_BOX_FRACTION of the box) while the first round finds none."""
+    """Up to ``propagation_rounds`` rounds of bonds. After a round in which some living end or initiator found
+    no partner, the cutoff grows by cutoff_step (never beyond max_bond_cutoff, nor MAX_CUTOFF_BOX_FRACTION of
+    the box; it never shrinks); a round that forms no bond at the largest cutoff ends the cycle."""
     c, graph = run.spec.crosslink, run.graph
     max_cutoff = min(c.max_bond_cutoff_nm, MAX_CUTOFF_BOX_FRACTION * float(graph.box.min()))
     cutoff = min(cutoff, max_cutoff)
-    chosen, report = _round_of_bonds(run, cutoff)
-    while not chosen and cutoff < max_cutoff - 1e-9:
-        cutoff = min(max_cutoff, cutoff + c.cutoff_step_nm)
-        chosen, report = _round_of_bonds(run, cutoff)
-    reports = [report]
-    for _ in range(c.propagation_rounds - 1):
-        if not chosen or graph.conversion() >= c.target_conversion:
-            break
+    chosen: list[Candidate] = []
+    reports: list[dict] = []
+    while len(reports) < c.propagation_rounds and graph.conversion() < c.target_conversion:
+        wanted = len(run.growth.living) + run.growth.initiations_left
         more, report = _round_of_bonds(run, cutoff)
         reports.append(report)
-        chosen = chosen + more
-        if not more:
+        chosen += more
+        if len(more) < wanted and cutoff < max_cutoff - 1e-9:
+            cutoff = min(max_cutoff, cutoff + c.cutoff_step_nm)
+        elif not more:
             break
     return chosen, reports, cutoff
 
@@ -514,7 +513,7 @@ def _md_only_cycle(run: _Crosslinker, cycle: int, cutoff: float) -> None:
     graph, c = run.graph, run.spec.crosslink
     far = _pull_pairs(run)
     run.relax(f"cycle-{cycle}", md_steps=4 * run.spec.relax.md_steps, stage=f"MD-only cycle {cycle}",
-              pulls=_pulled(run, far), pull_to_nm=PULL_TARGET_FRACTION * c.bond_cutoff_nm)
+              pulls=_pulled(run, far), pull_to_nm=PULL_TARGET_FRACTION * cutoff)
     run.history.append({"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": 0, "md_only": True,
                         "pulled_pairs": len(far), "pulled_pair_distances_nm": [round(f.distance_nm, 4) for f in far],
                         "living_ends": len(run.growth.living), "conversion": graph.conversion(),
@@ -543,7 +542,7 @@ def _bond_cycle(run: _Crosslinker, cycle: int, cutoff: float, chosen: list[Candi
     new = [(graph.sites[cand.site_x].x, graph.sites[cand.site_y].y) for cand in chosen]
     far = _pull_pairs(run)
     info = run.relax(f"cycle-{cycle}", new_bonds=new, stage=f"crosslink cycle {cycle}", pulls=_pulled(run, far),
-                     pull_to_nm=PULL_TARGET_FRACTION * run.spec.crosslink.bond_cutoff_nm)
+                     pull_to_nm=PULL_TARGET_FRACTION * cutoff)
     undone = _undo_unrelaxed(run, chosen)
     if undone:
         info = run.relax(f"cycle-{cycle}-undone", md_steps=0, stage=f"crosslink cycle {cycle}, unrelaxed bonds undone")

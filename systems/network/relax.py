@@ -82,7 +82,7 @@ class _Ramp:
 def relax(system: openmm.System, positions_nm: np.ndarray, box_nm: np.ndarray, new_bonds: list[tuple[int, int]],
           settings: RelaxSettings, platform: PlatformChoice, seed: int, md_steps: int | None = None,
           stage: str = "relax", npt: bool = True, pull_pairs: list[tuple[int, int]] = (),
-          pull_to_nm: float = 0.4, pull_k_kJ_per_mol_nm2: float = 500.0) -> tuple[np.ndarray, np.ndarray, dict]:
+          pull_to_nm: float = 0.4, pull_k_kJ_per_mol_nm2: float = 2000.0) -> tuple[np.ndarray, np.ndarray, dict]:
     """Ramp in ``new_bonds`` (Topology index pairs), minimise, run MD; return positions, box, info.
 
     ``npt``: a Monte Carlo barostat scaling molecules as rigid units. That is only valid when every molecule's
