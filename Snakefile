@@ -17,6 +17,7 @@ include: "workflow/rules/build.smk"
 include: "workflow/rules/forcefield.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/mechanics.smk"
 include: "workflow/rules/viscosity.smk"
 
 

@@ -54,7 +54,8 @@ from common.errors import AnalysisError, InputFileError
 from common.io import read_json, write_json_atomic, write_text_atomic
 
 SCHEMA = "gelmd.analysis.summary/2"
-FILE_KEYS = ("manifest", "forcefield", "density", "production", "transport", "network", "viscosity")
+FILE_KEYS = ("manifest", "forcefield", "density", "production", "transport", "network", "mechanics",
+             "viscosity")
 CONDUCTIVITY_BLOCKS = {"scaled": "conductivity", "formal": "conductivity_formal_charges"}
 """transport.json key of the conductivity block of each charge convention."""
 COMPARED_SIGMA = f"sigma_EH_{COMPARISON_CHARGE_CONVENTION}_S_per_m"
@@ -88,6 +89,7 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
     production = _read(files.get("production"), "production")
     transport = _read(files.get("transport"), "transport", required=False)
     network = _read(files.get("network"), "network", required=False)
+    mechanics = _read(files.get("mechanics"), "mechanics", required=False)
     viscosity = _read(files.get("viscosity"), "viscosity", required=False)
     row: dict = {
         "system": name,
@@ -118,6 +120,8 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         row["network"]["residues"] = sorted({name for states in (_value(network, "monomer", "residues") or {}).values()
                                              for name in states.values()})
         row["network"]["reaction"] = _value(network, "monomer", "reaction_type")
+    if mechanics is not None:
+        row.update(mechanics_fields(mechanics))
     if viscosity is not None:
         row.update(viscosity_fields(viscosity))
     row["kind"] = _value(manifest, "kind")
@@ -136,6 +140,33 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         row["coordination_Na_by_monomer"] = by_monomer(row["coordination_Na"], row["network"]["residues"],
                                                        row["network"]["monomer"])
     return row
+
+
+def mechanics_fields(mechanics: dict) -> dict:
+    """Young's modulus and stress at 30 % strain (Pa, value and stderr) beside the paper's and the network theory's."""
+    rubber = mechanics.get("rubber_elasticity") or {}
+    return {"youngs_modulus_Pa": _value(mechanics, "youngs_modulus_Pa"),
+            "stress_at_30pct_strain_Pa": _value(mechanics, "stress_at_30pct_strain_Pa"),
+            "stress_at_30pct_strain_paper_Pa": _value(mechanics, "paper", "stress_at_30pct_strain_Pa"),
+            "rubber_elasticity_E_Pa": {"affine": 3 * rubber["affine_G_Pa"], "phantom": 3 * rubber["phantom_G_Pa"]}
+            if rubber.get("affine_G_Pa") is not None and rubber.get("phantom_G_Pa") is not None else None,
+            "mechanics_hold_time_independent": _value(mechanics, "hold_time_check", "hold_time_independent")}
+
+
+def _mechanics_line(r: dict) -> str | None:
+    """summary.md line of the compression result (MPa), with the paper's value and E = 3G of the network."""
+    modulus, at30 = r.get("youngs_modulus_Pa"), r.get("stress_at_30pct_strain_Pa")
+    if not modulus:
+        return None
+    mpa = lambda block: (f"{block['value'] / 1e6:.3g} ± {block['stderr'] / 1e6:.2g} MPa"
+                         if block and block.get("value") is not None else "n/a")
+    rubber = r.get("rubber_elasticity_E_Pa") or {}
+    return (f"- compression (z, lateral faces free): Young's modulus {mpa(modulus)}"
+            f"{' (zero within 2 stderr)' if modulus.get('zero_within_2_stderr') else ''}; stress at 30 % strain "
+            f"{mpa(at30)} vs paper ≈ {(r.get('stress_at_30pct_strain_paper_Pa') or 0) / 1e6:.2g} MPa; rubber "
+            f"elasticity E = 3G: affine {(rubber.get('affine') or 0) / 1e6:.3g} MPa, phantom "
+            f"{(rubber.get('phantom') or 0) / 1e6:.3g} MPa; stress independent of hold time: "
+            f"{r.get('mechanics_hold_time_independent')}")
 
 
 def viscosity_fields(viscosity: dict) -> dict:
@@ -472,6 +503,8 @@ def _system_section(r: dict) -> list[str]:
                      f"fraction {_num(n['polymer_weight_fraction'], '.3f')}, builder seed {n['seed']}")
     if r.get("coordination_Na"):
         lines.append(f"- Na⁺ coordination numbers: {json.dumps(r['coordination_Na'])}")
+    if _mechanics_line(r):
+        lines.append(_mechanics_line(r))
     if _viscosity_line(r):
         lines.append(_viscosity_line(r))
     return lines + [""]

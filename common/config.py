@@ -162,10 +162,10 @@ def setting(*stages: str, **kwargs) -> Any:
 
 
 ALL_STAGES = ("build", "network_build", "parameterise", "equilibrate", "produce", "density", "transport", "summary",
-              "viscosity")
+              "mechanics", "viscosity")
 NETWORK = "network_build"
 """The build of a gel, which also runs MD (engine, force field, temperature and pressure matter to it)."""
-SIMULATION = ("equilibrate", "produce")
+SIMULATION = ("equilibrate", "produce", "mechanics")
 ANALYSIS = ("density", "transport", "summary")
 
 
@@ -269,6 +269,24 @@ class Protocol(_Model):
         return max(0, int(round(duration_ps / self.timestep_ps)))
 
 
+class MechanicsSettings(_Model):
+    """Compressive stress-strain (simulation/deformation.py, analysis/mechanics.py); times in ps."""
+
+    enabled: bool = setting("mechanics", "summary")
+    axis: Literal["z"] = setting("mechanics")
+    max_strain: float = setting("mechanics")
+    strain_step: float = setting("mechanics")
+    hold_ps: float = setting("mechanics")
+    discard_fraction: float = setting("mechanics")
+    reference_ps: float = setting("mechanics")
+    ramp_ps: float = setting("mechanics")
+    sample_interval_ps: float = setting("mechanics")
+    friction_per_ps: float = setting("mechanics")
+    barostat_interval: int = setting("mechanics")
+    blocks: int = setting("mechanics")
+    modulus_fit_max_strain: float = setting("mechanics")
+
+
 class ViscositySettings(_Model):
     """The viscosity stage (periodic perturbation: simulation/viscosity.py, analysis/viscosity.py); internal units."""
 
@@ -298,6 +316,7 @@ class GelmdConfig(_Model):
     species: dict[str, SpeciesDeclaration] = setting(*ALL_STAGES)
     systems: dict[str, SystemSpec] = setting(*ALL_STAGES)
     protocol: Protocol = setting(*SIMULATION, *ANALYSIS)
+    mechanics: MechanicsSettings = setting("mechanics", "summary")
     resources: Resources = setting()
     viscosity: ViscositySettings = setting("viscosity", "transport", "summary")
 
@@ -518,6 +537,30 @@ def _check_production_grid(protocol: Protocol) -> None:
                           f"{protocol.trajectory_interval_ps:g} ps) so that resumed runs stay on the frame grid")
 
 
+def _mechanics(section: dict) -> MechanicsSettings:
+    """The mechanics block: times parsed once, the strain grid and the sampling checked (schema: ranges)."""
+    p = "mechanics."
+    times = {key: _quantity(section, key, "time", p) for key in ("hold", "reference", "ramp", "sample_interval")}
+    step, largest = section["strain_step"], section["max_strain"]
+    if abs(round(largest / step) * step - largest) > 1e-9:
+        raise ConfigError(f"config key '{p}max_strain': {largest!r} is not a whole number of strain_step {step!r}")
+    if section["modulus_fit_max_strain"] < step - 1e-12:
+        raise ConfigError(f"config key '{p}modulus_fit_max_strain': {section['modulus_fit_max_strain']!r} holds only "
+                          f"strain 0; it must be at least strain_step {step!r} (two strains for a slope)")
+    kept = times["hold"] * (1.0 - section["discard_fraction"]) / times["sample_interval"]
+    needed = max(section["blocks"], 2 * max(2, section["blocks"] // 2))
+    if kept < needed:
+        raise ConfigError(f"config key '{p}hold': {section['hold']!r} keeps {kept:.0f} samples of sample_interval "
+                          f"{section['sample_interval']!r} after discard_fraction {section['discard_fraction']!r}; "
+                          f"blocks {section['blocks']} need at least {needed}")
+    return MechanicsSettings(
+        enabled=section["enabled"], axis=section["axis"], max_strain=largest, strain_step=step,
+        hold_ps=times["hold"], discard_fraction=section["discard_fraction"], reference_ps=times["reference"],
+        ramp_ps=times["ramp"], sample_interval_ps=times["sample_interval"],
+        friction_per_ps=_quantity(section, "friction", "rate", p), barostat_interval=section["barostat_interval"],
+        blocks=section["blocks"], modulus_fit_max_strain=section["modulus_fit_max_strain"])
+
+
 def _viscosity_settings(section: dict, timestep_ps: float) -> ViscositySettings:
     """The viscosity block: amplitudes and times parsed once; two different amplitudes, whole time steps."""
     p = "viscosity."
@@ -594,6 +637,7 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
         species=declared,
         systems={name: _system(name, spec, roles, residues, vocabulary) for name, spec in config["systems"].items()},
         protocol=_protocol(config["protocol"], hydrogen_mass),
+        mechanics=_mechanics(config["mechanics"]),
         resources=Resources(**config["resources"]),
         viscosity=_viscosity_settings(config["viscosity"], _quantity(config["protocol"], "timestep", "time", "protocol.")),
     )

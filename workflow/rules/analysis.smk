@@ -85,6 +85,7 @@ rule summary:
         **{f"production_{s}": f"{RESULTS}/{s}/production/production.json" for s in SYSTEMS},
         **{f"transport_{s}": f"{RESULTS}/{s}/transport.json" for s in SALTED},
         **{f"network_{s}": f"{RESULTS}/{s}/build/network.json" for s in GELS},
+        **{f"mechanics_{s}": f"{RESULTS}/{s}/mechanics/mechanics.json" for s in MECHANICS_SYSTEMS},
         **{f"viscosity_{s}": f"{RESULTS}/{s}/viscosity/viscosity.json" for s in VISCOSITY_SYSTEMS},
     output:
         md=f"{RESULTS}/summary.md",

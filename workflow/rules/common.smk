@@ -39,6 +39,9 @@ REPLICAS = range(1, CFG.protocol.production_replicas + 1)
 SALTED = [s for s in SYSTEMS if CFG.systems[s].has_salt]
 GELS = [s for s in SYSTEMS if CFG.systems[s].kind == "gpe"]
 ELECTROLYTES = [s for s in SYSTEMS if s not in GELS]
+# Compressive stress-strain (workflow/rules/mechanics.smk): every gel, and the liquid electrolytes with salt as
+# the control (a liquid must read zero modulus).
+MECHANICS_SYSTEMS = [s for s in SYSTEMS if s in GELS or s in SALTED] if CFG.mechanics.enabled else []
 # Shear viscosity by periodic perturbation (workflow/rules/viscosity.smk): every liquid (kind electrolyte, salted
 # or not); its viscosity.json feeds the Yeh-Hummer correction of the liquid's transport.
 VISCOSITY_SYSTEMS = ELECTROLYTES if CFG.viscosity.enabled else []
@@ -151,6 +154,8 @@ def summary_arguments(wildcards, input):
             words += ["--transport", input[f"transport_{system}"]]
         if is_gel(system):
             words += ["--network", input[f"network_{system}"]]
+        if system in MECHANICS_SYSTEMS:
+            words += ["--mechanics", input[f"mechanics_{system}"]]
         if system in VISCOSITY_SYSTEMS:
             words += ["--viscosity", input[f"viscosity_{system}"]]
         words += ["--reference-conductivity", CFG.systems[system].reference_conductivity]
