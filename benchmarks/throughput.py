@@ -151,6 +151,7 @@ def run_workflow_production(system, topology, state, settings, platform, folder:
     production._run_chunks = timed
     try:
         start = time.perf_counter()
+        folder.mkdir(parents=True, exist_ok=True)
         with open(folder / "production.log", "w") as handle:
             production.run_production(system, topology, state, settings, platform, folder / "out",
                                       folder / "work", log=RunLog(handle))

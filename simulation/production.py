@@ -240,6 +240,8 @@ class _Run:
     replica: int
     fingerprint: str
     integrator_seed: int
+    mass_amu: float  # of the System, summed once per run (a per-particle Python loop)
+    dof: int
 
 
 def run_production(system: openmm.System, topology: app.Topology, state: openmm.State, settings,
@@ -275,7 +277,8 @@ def run_production(system: openmm.System, topology: app.Topology, state: openmm.
         return _finalise(out, work, progress, log)
 
     run = _Run(settings, plan, platform, out, work, log, replica, fingerprint,
-               integrator_seed=settings.seed_for("production-integrator" + _replica_suffix(replica)))
+               integrator_seed=settings.seed_for("production-integrator" + _replica_suffix(replica)),
+               mass_amu=total_mass_amu(system), dof=degrees_of_freedom(system))
     integrator = _production_integrator(settings, run.integrator_seed)
     if progress is None:
         simulation = make_simulation(topology, system, integrator, platform, state)
@@ -426,10 +429,10 @@ def _attach_reporters(simulation: app.Simulation, system: openmm.System, topolog
                       append_trajectory: bool) -> tuple[object, ProgressReporter]:
     """DCD/XTC frames and energy rows into the work folder, and the blow-up guard (reference: the energy now)."""
     settings, plan, p = run.settings, run.plan, run.settings.protocol
-    dof = degrees_of_freedom(system)
+    dof = run.dof
     trajectory = trajectory_reporter(plan.trajectory_format, run.work / plan.trajectory, plan.frame_steps, topology,
                                      p.timestep_ps, append=append_trajectory)
-    energies = ProgressReporter(plan.energy_steps, "production", total_mass_amu(system), dof, p.timestep_ps, 0,
+    energies = ProgressReporter(plan.energy_steps, "production", run.mass_amu, dof, p.timestep_ps, 0,
                                 plan.total_steps, run.log, csv_path=run.work / ENERGIES)
     guard = BlowUpGuard(plan.energy_steps, "production", system.getNumParticles(), dof,
                         settings.blowup_max_potential_rise_kJ_per_mol_per_atom,
@@ -470,7 +473,7 @@ def _write_final_state_and_system(simulation: app.Simulation, system: openmm.Sys
 def _summary(run: _Run, system: openmm.System, volume_nm3: float, progress: dict, inputs: dict | None) -> dict:
     """production.json: ensemble, thermostat, steps, trajectory and energy files, density, speed, provenance."""
     settings, plan, p = run.settings, run.plan, run.settings.protocol
-    mass = total_mass_amu(system)
+    mass = run.mass_amu
     n_frames = plan.frames_at(plan.total_steps)
     frame_interval_ps = plan.frame_steps * p.timestep_ps
     return {
@@ -497,7 +500,7 @@ def _summary(run: _Run, system: openmm.System, volume_nm3: float, progress: dict
         "system": SYSTEM,
         "n_particles": system.getNumParticles(),
         "total_mass_amu": mass,
-        "degrees_of_freedom": degrees_of_freedom(system),
+        "degrees_of_freedom": run.dof,
         "volume_nm3": volume_nm3,
         "density_g_per_cm3": density_g_per_cm3(mass, volume_nm3),
         "platform": run.platform.description,
