@@ -260,7 +260,7 @@ class Protocol(_Model):
     production_duration_ps: float = setting("produce")
     production_chunk_ps: float = setting("produce")
     trajectory_interval_ps: float = setting("produce")
-    trajectory_format: Literal["dcd", "xtc"] = setting("produce", default="dcd")
+    trajectory_format: Literal["dcd", "xtc"] = setting("produce", "transport")
     transport_discard_ps: float = setting("transport")
     energy_interval_ps: float = setting(*SIMULATION)
 
@@ -516,7 +516,7 @@ def _protocol(section: dict, hydrogen_mass_amu: float) -> Protocol:
         production_duration_ps=times["production_duration"],
         production_chunk_ps=times["production_chunk"],
         trajectory_interval_ps=times["trajectory_interval"],
-        trajectory_format=section.get("trajectory_format", "dcd"),
+        trajectory_format=section["trajectory_format"],
         energy_interval_ps=times["energy_interval"],
         transport_discard_ps=_quantity(section, "transport_discard", "time", p, allow_zero=True),
     )

@@ -30,8 +30,8 @@ from systems.species import BUILTIN_SPECIES
 pytestmark = pytest.mark.integration
 
 
-def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.8, max_cycles=30, seed=11, cpu_threads=2, **kw):
-    # ~7 monomers: an initiator share that starts 2-3 kinetic chains, so that a few cycles reach the target
+def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.6, max_cycles=30, seed=11, cpu_threads=2, **kw):
+    # 5-7 monomers: an initiator share that starts 2-3 kinetic chains, so that a few cycles reach the target
     initiator = InitiatorRecipe("AIBN" if reaction == "radical_acrylate" else "PF5", 0.12, 1.0)
     kw.setdefault("initiator", initiator)
     return NetworkBuildSpec(
@@ -239,8 +239,9 @@ def _demo_like_raw(**system):
 
 
 def test_cli_spec_comes_from_the_resolved_config_model(tmp_path):
-    raw = _demo_like_raw(n_solvent=110, monomer="TPA", target_conversion=0.8, max_bond_cutoff="1.0 nm",
-                         relax_md="0.5 ps", pre_md="1 ps", max_cycles=25)
+    raw = _demo_like_raw(n_solvent=110, monomer="TPA", target_conversion=0.8, max_bond_cutoff="0.8 nm",
+                         relax_md="1 ps", pre_md="1 ps", max_cycles=25, initiator_weight_fraction=0.05,
+                         propagation_rounds=2, min_loop_units=3)
     write_resolved(raw, tmp_path / "config.resolved.json")
     from systems.build_network import spec_from_config
 
@@ -249,8 +250,13 @@ def test_cli_spec_comes_from_the_resolved_config_model(tmp_path):
     assert a == b
     assert b.monomer.name == "TPA" and b.monomer.reaction_type == "radical_acrylate"
     assert b.electrolyte.salt_molarity_mol_per_L == 1.0 and b.electrolyte.n_solvent == 110
-    assert b.crosslink.max_bond_cutoff_nm == pytest.approx(1.0) and b.relax.md_steps == 250
-    assert b.pre_md_steps == 500 and b.nonbonded_cutoff_nm == pytest.approx(0.7) and b.cpu_threads == 2
+    # hydrogen_mass 3.024 amu: relaxation MD at 4 fs
+    assert b.crosslink.max_bond_cutoff_nm == pytest.approx(0.8) and b.relax.md_steps == 250
+    assert b.relax.timestep_ps == pytest.approx(0.004) and b.pre_md_steps == 250
+    assert b.nonbonded_cutoff_nm == pytest.approx(0.7) and b.cpu_threads == 2 and b.platform == "auto"
+    assert b.crosslink.propagation_rounds == 2 and b.crosslink.min_loop_units == 3
+    assert b.initiator.name == "AIBN" and b.initiator.weight_fraction_of_monomer == 0.05
+    assert b.initiator.efficiency == 0.6 and b.hydrogen_mass_amu == pytest.approx(3.024)
 
 
 def _tiny_raw(**system):

@@ -13,14 +13,14 @@ rule density:
         f"{RESULTS}/{{system}}/density.json",
     params:
         uses=lambda wildcards: stage_inputs("density", wildcards.system),
-        reference=lambda wildcards: CFG.systems[wildcards.system].reference_density,
+        reference=lambda wildcards: optional_argument("--reference", CFG.systems[wildcards.system].reference_density),
         python=PYTHON,
     log:
         f"{LOGS}/{{system}}/density.log",
     localrule: True
     shell:
         "{params.python} -m analysis.density --equilibration {input.equilibration:q} "
-        "--forcefield {input.forcefield:q} --manifest {input.manifest:q} --system-name {wildcards.system:q} --reference {params.reference:q} "
+        "--forcefield {input.forcefield:q} --manifest {input.manifest:q} --system-name {wildcards.system:q} {params.reference:q} "
         "--out {output:q} > {log:q} 2>&1"
 
 
@@ -29,7 +29,7 @@ rule transport_replica:
     solvation of one production replica."""
     input:
         pdb=TOPOLOGY,
-        trajectory=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/trajectory.dcd",
+        trajectory=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/{TRAJECTORY}",
         system=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/system.xml",
         report=lambda wildcards: f"{production_folder(wildcards.system, wildcards.replica)}/production.json",
         viscosity=lambda wildcards: viscosity_report(wildcards.system),

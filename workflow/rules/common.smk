@@ -48,6 +48,7 @@ VISCOSITY_SYSTEMS = ELECTROLYTES if CFG.viscosity.enabled else []
 # RESP templates of species that are not shipped in forcefields/data/templates are computed per campaign.
 CAMPAIGN_TEMPLATE_DIR = f"{RESULTS}/templates"
 TOPOLOGY = f"{RESULTS}/{{system}}/build/system.pdb"  # written by build_electrolyte or build_network
+TRAJECTORY = f"trajectory.{CFG.protocol.trajectory_format}"  # of every production folder (dcd or xtc)
 
 
 def name_pattern(names):
@@ -90,9 +91,18 @@ def template_files(wildcards):
 
 
 def template_dirs(wildcards):
-    """Where parameterise looks for templates by residue name: a gel's build folder first, then the caches."""
+    """Where parameterise looks for templates by residue name: a gel's build folder first, then the shipped
+    templates, then the campaign's own (only when one of the system's residues has no shipped template:
+    parameterise refuses a folder that does not exist)."""
     build = [f"{RESULTS}/{wildcards.system}/build/templates"] if is_gel(wildcards.system) else []
-    return build + [TEMPLATE_DIR, CAMPAIGN_TEMPLATE_DIR]
+    campaign = [CAMPAIGN_TEMPLATE_DIR] if any(
+        f.startswith(CAMPAIGN_TEMPLATE_DIR) for f in template_files(wildcards)) else []
+    return build + [TEMPLATE_DIR] + campaign
+
+
+def optional_argument(flag, value):
+    """[flag, value], or [] when the config leaves the value empty (an empty word would be no argument)."""
+    return [flag, value] if value else []
 
 
 def build_outputs(wildcards):
@@ -158,5 +168,5 @@ def summary_arguments(wildcards, input):
             words += ["--mechanics", input[f"mechanics_{system}"]]
         if system in VISCOSITY_SYSTEMS:
             words += ["--viscosity", input[f"viscosity_{system}"]]
-        words += ["--reference-conductivity", CFG.systems[system].reference_conductivity]
+        words += optional_argument("--reference-conductivity", CFG.systems[system].reference_conductivity)
     return words

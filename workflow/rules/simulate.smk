@@ -34,7 +34,7 @@ rule produce:
         pdb=TOPOLOGY,
         settings=ancient(rules.simulation_settings.output[0]),
     output:
-        trajectory=f"{RESULTS}/{{system}}/production/trajectory.dcd",
+        trajectory=f"{RESULTS}/{{system}}/production/{TRAJECTORY}",
         state=f"{RESULTS}/{{system}}/production/final_state.xml",
         system=f"{RESULTS}/{{system}}/production/system.xml",
         energies=f"{RESULTS}/{{system}}/production/energies.csv",
@@ -66,7 +66,7 @@ rule produce_replica:
         pdb=TOPOLOGY,
         settings=ancient(rules.simulation_settings.output[0]),
     output:
-        trajectory=f"{RESULTS}/{{system}}/production_replica{{replica}}/trajectory.dcd",
+        trajectory=f"{RESULTS}/{{system}}/production_replica{{replica}}/{TRAJECTORY}",
         state=f"{RESULTS}/{{system}}/production_replica{{replica}}/final_state.xml",
         system=f"{RESULTS}/{{system}}/production_replica{{replica}}/system.xml",
         energies=f"{RESULTS}/{{system}}/production_replica{{replica}}/energies.csv",
