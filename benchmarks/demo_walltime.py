@@ -4,19 +4,49 @@
 
 Clones the current commit into a temporary folder, runs `make demo` there (environment creation
 included, so the figure is what a new user waits), and prints the wall time and, per system, the
-production ns/day and platform recorded in production.json. Target (issue 2): <= 20 min on 2 CPU cores.
+production ns/day and platform recorded in production.json, and the time per stage: the summed duration of
+every job of each rule, read off Snakemake's log (jobs run side by side on 2 cores, so the stages add up to
+more than the wall time). Target: the whole panel <= 45 min on 2 CPU cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import tempfile
 import time
+from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]")
+
+
+def stage_times(log_text: str) -> dict[str, float]:
+    """Seconds per rule, summed over its jobs, from a Snakemake log (start: 'rule X:' ... 'jobid: N' after a
+    time stamp; end: 'Finished job N.' after a time stamp)."""
+    now, rule, started, rule_of = None, None, {}, {}
+    totals: dict[str, float] = defaultdict(float)
+    for line in log_text.splitlines():
+        stamp = _STAMP.match(line)
+        if stamp:
+            now = datetime.strptime(" ".join(stamp.group(1).split()), "%a %b %d %H:%M:%S %Y")
+            continue
+        words = line.strip().split()
+        if line.startswith(("rule ", "localrule ")) and line.rstrip().endswith(":"):
+            rule = words[-1].rstrip(":")
+        elif words[:1] == ["jobid:"] and rule is not None and now is not None:
+            started[words[1]], rule_of[words[1]] = now, rule
+        elif line.startswith("Finished job") and now is not None:
+            job = words[2].rstrip(".")
+            if job in started:
+                totals[rule_of[job]] += (now - started[job]).total_seconds()
+    return dict(totals)
 
 
 def main() -> None:
@@ -44,6 +74,11 @@ def main() -> None:
                       if exp.get("value_g_per_cm3") else "(no verified experiment)")
             print(f"  {system}: density {rho['density_g_per_cm3']['value']:.4f} +- "
                   f"{rho['density_g_per_cm3']['stderr']:.4f} g/cm^3 {versus}")
+    logs = sorted((clone / ".snakemake" / "log").glob("*.snakemake.log"))
+    if logs:
+        print("time per stage (summed over its jobs):")
+        for rule, seconds in sorted(stage_times(logs[-1].read_text()).items(), key=lambda kv: -kv[1]):
+            print(f"  {rule:22s} {seconds / 60:6.1f} min")
     for summary in sorted((clone / "results").glob("*/summary.md")):
         print(summary.read_text())
     if args.keep:

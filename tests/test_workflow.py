@@ -114,6 +114,11 @@ TINY = {
                  "equilibration_max_blocks": 6, "density_tolerance": 0.03, "production_duration": "10 ps",
                  "production_chunk": "5 ps", "trajectory_interval": "0.1 ps", "energy_interval": "0.5 ps",
                  "production_replicas": 2},
+    # the property stages at a few picoseconds: they run end to end, their numbers mean nothing here
+    "mechanics": {"strain_step": 0.1, "reference": "2 ps", "ramp": "0.5 ps", "hold": "2 ps",
+                  "sample_interval": "0.1 ps", "blocks": 4},
+    "viscosity": {"duration": "6 ps", "spin_up": "1 ps", "sample_interval": "0.2 ps", "blocks": 3,
+                  "amplitude": "0.3 nm/ps^2", "second_amplitude": "0.15 nm/ps^2"},
 }
 
 
@@ -156,6 +161,16 @@ def test_tiny_liquid_electrolyte_end_to_end_on_cpu(tmp_path):
     assert replica2["replica"] == 2 and replica2["velocity_seed"] != production["velocity_seed"]
     assert transport["replicas"]["n"] == 2
     assert transport["species"]["NA"]["D_m2_per_s"]["n_replicas"] == 2
+
+    # the property stages ran and wrote their contracts (values meaningless at these lengths)
+    viscosity = json.loads((results / "LE/viscosity/viscosity.json").read_text())
+    assert viscosity["viscosity_Pa_s"]["value"] > 0 and len(viscosity["amplitudes"]) == 2
+    assert "peculiar velocity" in viscosity["method"]
+    corrected = transport["species"]["NA"]["D_m2_per_s_yeh_hummer"]
+    assert corrected["value"] > transport["species"]["NA"]["D_m2_per_s"]["value"]  # Yeh-Hummer adds to D
+    mechanics = json.loads((results / "LE/mechanics/mechanics.json").read_text())
+    assert {"youngs_modulus_Pa", "stress_at_30pct_strain_Pa", "rubber_elasticity", "method"} <= set(mechanics)
+    assert (results / "LE/mechanics/stress_strain.csv").is_file()
 
     summary = json.loads((results / "summary.json").read_text())
     assert [row["system"] for row in summary["systems"]] == ["LE"]

@@ -53,12 +53,12 @@ rule viscosity:
     params:
         uses=lambda wildcards: stage_inputs("viscosity", wildcards.system),
         blocks=CFG.viscosity.blocks,
-        reference=lambda wildcards: CFG.systems[wildcards.system].reference_density,
+        reference=lambda wildcards: optional_argument("--reference", CFG.systems[wildcards.system].reference_density),
         python=PYTHON,
     log:
         f"{LOGS}/{{system}}/viscosity.log",
     localrule: True
     shell:
         "{params.python} -m analysis.viscosity --run {input.report:q} --series {input.series:q} "
-        "--blocks {params.blocks:q} --reference {params.reference:q} --out {output.json:q} "
+        "--blocks {params.blocks:q} {params.reference:q} --out {output.json:q} "
         "--csv {output.csv:q} --plot {output.plot:q} > {log:q} 2>&1"
