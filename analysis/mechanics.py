@@ -384,9 +384,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def refused_report(run: dict, system_name: str, temperature_K: float) -> dict:
+    """mechanics.json of a gel the compression refused (it does not span the compression axis): the reason by
+    name and no modulus."""
+    nothing = {"value": None, "stderr": None}
+    return {"schema": "gelmd.mechanics/1", "system": system_name, "status": "refused", "refusal": run["refused"],
+            "percolating_axes": run.get("percolating_axes"), "axis": run.get("axis"), "temperature_K": temperature_K,
+            "method": "not run: the network does not percolate along the compression axis",
+            "youngs_modulus_Pa": nothing, "stress_at_30pct_strain_Pa": nothing,
+            "rubber_elasticity": {"affine_G_Pa": None, "phantom_G_Pa": None}, "strain_rates_per_s": []}
+
+
 def _run(args: argparse.Namespace) -> None:
     temperature = parse_quantity(args.temperature, "temperature", "--temperature")
     run = read_json(args.report, "compression report", invalid=AnalysisError)
+    if run.get("refused"):
+        report = refused_report(run, args.system_name, temperature)
+        report["inputs"] = {"samples": args.samples, "report": args.report, "network": args.network}
+        write_text_atomic(args.csv, csv_text([]))
+        if args.plot:
+            _refusal_plot(args.plot, report)
+        write_json_atomic(args.out, report)
+        print(f"analysis.mechanics: {args.system_name}: refused: {run['refused']}")
+        return
     network = read_json(args.network, "network report", invalid=AnalysisError) if args.network else None
     report, rows = mechanics_report(read_samples(args.samples), run, network, args.system_name, temperature,
                                     args.blocks, args.discard_fraction, args.fit_max_strain)
@@ -399,6 +419,21 @@ def _run(args: argparse.Namespace) -> None:
     print(f"analysis.mechanics: {args.system_name}: E = {mod['value']:.4g} +- {mod['stderr']:.2g} Pa, stress at 30 % "
           f"{s30['value']} +- {s30['stderr']} Pa; hold-time independent: "
           f"{report['hold_time_check']['hold_time_independent']}")
+
+
+def _refusal_plot(path: str, report: dict) -> None:
+    """A figure that says why there is no stress-strain curve."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 2.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"{report['system']}: compression refused\nthe network percolates along "
+            f"{', '.join(report['percolating_axes'] or []) or 'no axis'}, not along {report['axis']}",
+            ha="center", va="center", wrap=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -150,11 +150,14 @@ def mechanics_fields(mechanics: dict) -> dict:
             "stress_at_30pct_strain_paper_Pa": _value(mechanics, "paper", "stress_at_30pct_strain_Pa"),
             "rubber_elasticity_E_Pa": {"affine": 3 * rubber["affine_G_Pa"], "phantom": 3 * rubber["phantom_G_Pa"]}
             if rubber.get("affine_G_Pa") is not None and rubber.get("phantom_G_Pa") is not None else None,
-            "mechanics_hold_time_independent": _value(mechanics, "hold_time_check", "hold_time_independent")}
+            "mechanics_hold_time_independent": _value(mechanics, "hold_time_check", "hold_time_independent"),
+            "mechanics_refusal": mechanics.get("refusal")}
 
 
 def _mechanics_line(r: dict) -> str | None:
     """summary.md line of the compression result (MPa), with the paper's value and E = 3G of the network."""
+    if r.get("mechanics_refusal"):
+        return f"- compression: refused — {r['mechanics_refusal']}"
     modulus, at30 = r.get("youngs_modulus_Pa"), r.get("stress_at_30pct_strain_Pa")
     if not modulus:
         return None

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_input_arguments(parser)
     parser.add_argument("--system-name", required=True, help="name of the system (for messages)")
     parser.add_argument("--network", default=None, help="network.json of a gel: must percolate along z")
+    parser.add_argument("--record-refusal", action="store_true",
+                        help="a gel that does not percolate along z is recorded as refused in the report (no MD, "
+                             "exit 0) instead of an error")
     parser.add_argument("--max-strain", type=float, required=True, help="largest engineering strain (>= 0.3)")
     parser.add_argument("--strain-step", type=float, required=True, help="strain between holds")
     parser.add_argument("--hold", required=True, help='time at each strain, e.g. "20 ps"')
@@ -93,9 +96,27 @@ def samples_csv(samples: list[dict]) -> str:
     return out.getvalue()
 
 
+def _refusal_report(args: argparse.Namespace, refusal: SimulationError) -> dict:
+    """The report of a gel refused before any MD: it does not span the compression axis (named), no samples."""
+    network = read_json(args.network, "network report", invalid=SimulationError)
+    return {"schema": REPORT_SCHEMA, "system": args.system_name, "refused": str(refusal),
+            "percolating_axes": network.get("percolating_axes"), "axis": AXIS,
+            "inputs": {"system": args.system, "state": args.state, "topology": args.topology,
+                       "settings": args.settings, "network": args.network}}
+
+
 def _run(args: argparse.Namespace, log: RunLog) -> None:
     remove_outputs([args.report, args.out_samples])
-    axes = check_percolation(args.network, args.system_name)
+    try:
+        axes = check_percolation(args.network, args.system_name)
+    except SimulationError as refusal:
+        if not args.record_refusal or args.network is None:
+            raise
+        # recorded, not fatal: a gel that does not span z is a finding the summary shows by name
+        log.message(f"compress: REFUSED, no MD run: {refusal}")
+        write_text_atomic(args.out_samples, samples_csv([]))
+        write_json_atomic(args.report, _refusal_report(args, refusal))
+        return
     inputs = load_inputs(args, log)
     settings = inputs.settings
     _, flexible = flexible_copy(inputs.system, inputs.topology)

@@ -365,3 +365,33 @@ def test_summary_shows_modulus_and_stress_at_30pct_beside_the_paper():
     assert fields["stress_at_30pct_strain_paper_Pa"] == 9e5
     line = _mechanics_line(fields)
     assert "Young's modulus" in line and "vs paper ≈ 0.9 MPa" in line and "affine" in line
+
+
+def test_a_gel_that_does_not_span_z_is_refused_by_name_and_recorded(tmp_path):
+    """No MD: the refusal (naming the system and the axes it spans) is the result, and the summary shows it."""
+    import json
+
+    from analysis.mechanics import main as mechanics_main
+    from simulation.compress import main as compress_main
+
+    network = tmp_path / "network.json"
+    network.write_text(json.dumps({"percolating_axes": ["x", "y"]}))
+    report, samples = tmp_path / "compression.json", tmp_path / "compression.csv"
+    common = ["--system", "none.xml", "--state", "none.xml", "--topology", "none.pdb", "--settings", "none.json"]
+    assert compress_main([*common, "--network", str(network), "--system-name", "GEL", "--max-strain", "0.3",
+                          "--strain-step", "0.1", "--hold", "1 ps", "--reference", "1 ps", "--ramp", "0.5 ps",
+                          "--sample-interval", "0.1 ps", "--friction", "1 /ps", "--barostat-interval", "25",
+                          "--out-samples", str(samples), "--report", str(report)]) == 1  # an error without the flag
+    assert compress_main([*common, "--network", str(network), "--system-name", "GEL", "--max-strain", "0.3",
+                          "--strain-step", "0.1", "--hold", "1 ps", "--reference", "1 ps", "--ramp", "0.5 ps",
+                          "--sample-interval", "0.1 ps", "--friction", "1 /ps", "--barostat-interval", "25",
+                          "--record-refusal", "--out-samples", str(samples), "--report", str(report)]) == 0
+    run = json.loads(report.read_text())
+    assert "GEL" in run["refused"] and "does not percolate along z" in run["refused"]
+    out = tmp_path / "mechanics.json"
+    assert mechanics_main(["--samples", str(samples), "--report", str(report), "--network", str(network),
+                           "--system-name", "GEL", "--temperature", "298.15 K", "--out", str(out),
+                           "--csv", str(tmp_path / "m.csv"), "--plot", str(tmp_path / "m.png")]) == 0
+    result = json.loads(out.read_text())
+    assert result["status"] == "refused" and result["youngs_modulus_Pa"]["value"] is None
+    assert result["percolating_axes"] == ["x", "y"]

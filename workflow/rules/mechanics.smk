@@ -4,8 +4,9 @@
 
 
 def network_arguments(system):
-    """['--network', '<build>/network.json'] for a gel (its percolation along z is checked), else []."""
-    return ["--network", f"{RESULTS}/{system}/build/network.json"] if is_gel(system) else []
+    """['--network', '<build>/network.json', '--record-refusal'] for a gel (its percolation along z is checked;
+    a gel that does not span z is recorded as refused, by name, in mechanics.json), else []."""
+    return ["--network", f"{RESULTS}/{system}/build/network.json", "--record-refusal"] if is_gel(system) else []
 
 
 def network_inputs(wildcards):
@@ -66,7 +67,7 @@ rule mechanics:
         system=name_pattern(MECHANICS_SYSTEMS),
     params:
         uses=lambda wildcards: stage_inputs("mechanics", wildcards.system),
-        network=lambda wildcards: network_arguments(wildcards.system),
+        network=lambda wildcards: network_arguments(wildcards.system)[:2],
         temperature=f"{CFG.temperature_K!r} K",
         blocks=CFG.mechanics.blocks,
         discard=repr(CFG.mechanics.discard_fraction),
