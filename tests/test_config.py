@@ -4,6 +4,7 @@ import copy
 
 import pytest
 
+import configs
 from common.config import read_yaml
 from common.errors import ConfigError, UnitError
 from common.units import parse_quantity
@@ -14,13 +15,8 @@ DEMO_PATH = "config/demo.yaml"
 
 
 def with_change(path: str, value):
-    raw = copy.deepcopy(DEMO)
-    *parents, last = path.split(".")
-    node = raw
-    for key in parents:
-        node = node.setdefault(key, {})
-    node[last] = value
-    return raw
+    """The demo config with the dotted key ``path`` set to ``value``."""
+    return configs.with_change(DEMO, path, value)
 
 
 def test_demo_and_paper_configs_validate_with_defaults_filled():

@@ -142,6 +142,25 @@ def test_kill_and_resume_gives_the_uninterrupted_trajectory_exactly(tmp_path):
     assert "resuming after chunk" in (tmp_path / "p.log").read_text()
 
 
+def kill_in_third_chunk(monkeypatch, argv) -> None:
+    """Run production with ``argv`` and kill it half-way through its third chunk (after two checkpoints): the
+    frames past the checkpoint reach the trajectory, as when a job is killed."""
+    real_run_steps = production.run_steps
+    calls = {"n": 0}
+
+    def crash_in_third_chunk(simulation, n_steps, stage):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            real_run_steps(simulation, n_steps // 2, stage)
+            raise KeyboardInterrupt("simulated kill")
+        return real_run_steps(simulation, n_steps, stage)
+
+    monkeypatch.setattr(production, "run_steps", crash_in_third_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        produce_main(argv)
+    monkeypatch.setattr(production, "run_steps", real_run_steps)
+
+
 def test_resume_discards_frames_and_rows_written_after_the_checkpoint(tmp_path, monkeypatch):
     """A crash mid-chunk leaves extra frames, half a frame and half a CSV row: all cut on resume."""
     paths = _inputs(tmp_path / "in")
@@ -149,20 +168,7 @@ def test_resume_discards_frames_and_rows_written_after_the_checkpoint(tmp_path, 
     assert produce_main(_argv(paths, reference_out)) == 0
 
     out, work = tmp_path / "prod", tmp_path / "work"
-    real_run_steps = production.run_steps
-    calls = {"n": 0}
-
-    def crash_in_third_chunk(simulation, n_steps, stage):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            real_run_steps(simulation, n_steps // 2, stage)  # frames past the checkpoint reach the files
-            raise KeyboardInterrupt("simulated kill")
-        return real_run_steps(simulation, n_steps, stage)
-
-    monkeypatch.setattr(production, "run_steps", crash_in_third_chunk)
-    with pytest.raises(KeyboardInterrupt):
-        produce_main(_argv(paths, out, work=work))
-    monkeypatch.setattr(production, "run_steps", real_run_steps)
+    kill_in_third_chunk(monkeypatch, _argv(paths, out, work=work))
     progress = json.loads((work / "progress.json").read_text())
     assert progress["chunks_done"] == 2 and progress["frames_written"] == 20
     assert dcd.read_header(work / "trajectory.dcd").n_complete_frames == 25

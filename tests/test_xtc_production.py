@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from common import xtc
-from simulation import production
 from simulation.produce import main as produce_main
-from test_simulation_production import _argv, _inputs
+from test_simulation_production import _argv, _inputs, kill_in_third_chunk
 
 
 def test_xtc_frame_walk_matches_mdtraj_and_truncate_refuses_to_invent_frames(tmp_path):
@@ -38,20 +37,7 @@ def test_xtc_resume_after_a_crash_mid_chunk_is_exact(tmp_path, monkeypatch):
     assert produce_main(_argv(paths, reference_out)) == 0
 
     out, work = tmp_path / "prod", tmp_path / "work"
-    real_run_steps = production.run_steps
-    calls = {"n": 0}
-
-    def crash_in_third_chunk(simulation, n_steps, stage):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            real_run_steps(simulation, n_steps // 2, stage)  # frames past the checkpoint reach the file
-            raise KeyboardInterrupt("simulated kill")
-        return real_run_steps(simulation, n_steps, stage)
-
-    monkeypatch.setattr(production, "run_steps", crash_in_third_chunk)
-    with pytest.raises(KeyboardInterrupt):
-        produce_main(_argv(paths, out, work=work))
-    monkeypatch.setattr(production, "run_steps", real_run_steps)
+    kill_in_third_chunk(monkeypatch, _argv(paths, out, work=work))
     progress = json.loads((work / "progress.json").read_text())
     assert progress["chunks_done"] == 2 and progress["frames_written"] == 20
     assert xtc.count_frames(work / "trajectory.xtc") == 25

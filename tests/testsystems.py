@@ -219,7 +219,7 @@ def quick_settings(path: str | Path | None = None, *, platform: str = "CPU", cpu
         barostat_interval=25, minimise_max_iterations=200, heating_duration_ps=1.0, heating_start_temperature_K=50.0,
         equilibration_duration_ps=4.0, equilibration_max_blocks=3, density_tolerance=0.02,
         production_duration_ps=2.0, production_chunk_ps=0.5, trajectory_interval_ps=0.1, energy_interval_ps=0.1,
-        transport_discard_ps=0.0,
+        transport_discard_ps=0.0, trajectory_format="dcd",
     )
     protocol.update(protocol_overrides)
     settings = SimulationSettings(
