@@ -352,20 +352,7 @@ def compress(system: openmm.System, state: openmm.State, settings: CompressionSe
         t0 = time.perf_counter()
         n_sub = _ramp(simulation, settings, reference[axis] * (1.0 - strain), axis) if k else 0
         md_steps += int(round(settings.ramp_ps / settings.timestep_ps)) if k else 0
-        values = []
-        for s in range(n_samples):
-            run_steps(simulation, every, "compress")
-            current = simulation.context.getState(getPositions=True, getEnergy=True)
-            potential = current.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
-            guard.check(simulation.currentStep, potential,
-                        current.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole), None)
-            stress = probe.pressure_bar(current, weights, kinetic="isotropic")
-            lengths = _box_lengths(current)
-            values.append(stress)
-            run.samples.append({"step_index": k, "strain": float(strain), "phase": "hold",
-                                "time_in_hold_ps": (s + 1) * every * settings.timestep_ps,
-                                "Lx_nm": lengths[0], "Ly_nm": lengths[1], "Lz_nm": lengths[2],
-                                "uniaxial_stress_bar": stress, "potential_energy_kJ_per_mol": potential})
+        values, lengths = _hold(simulation, probe, guard, weights, every, n_samples, settings, k, strain, run)
         md_steps += n_samples * every
         wall = time.perf_counter() - t0
         md_wall += wall
@@ -387,17 +374,45 @@ def compress(system: openmm.System, state: openmm.State, settings: CompressionSe
         "reference": ref_result,
         "reference_box_nm": list(run.reference_box_nm),
         "steps": steps_report,
-        "strains_run": strains,
-        "strains_left_out": dropped,
-        "strains_left_out_reason": (f"compressed side below 2 x {cutoff:g} nm cutoff x {CUTOFF_MARGIN}" if dropped else None),
-        "cutoff_nm": cutoff,
+        **_strain_record(strains, dropped, cutoff),
         "flexible_copy": flexible_summary,
-        "stress_estimator": "P_axis - (P_lateral1 + P_lateral2) / 2 from a central finite difference of the energy "
-                            "under affine atom-wise deformation (weights -1/2, -1/2, 1), kinetic part replaced by "
-                            "its isotropic mean (zero)",
+        "stress_estimator": STRESS_ESTIMATOR,
         "n_particles": flexible.getNumParticles(),
         "degrees_of_freedom": dof,
         "ns_per_day": ns_per_day(md_steps, settings.timestep_ps, md_wall),
         "wall_time_s": time.perf_counter() - start,
     }
     return run
+
+
+STRESS_ESTIMATOR = ("P_axis - (P_lateral1 + P_lateral2) / 2 from a central finite difference of the energy under "
+                    "affine atom-wise deformation (weights -1/2, -1/2, 1), kinetic part replaced by its isotropic "
+                    "mean (zero)")
+
+
+def _strain_record(strains, dropped, cutoff: float) -> dict:
+    return {"strains_run": strains, "strains_left_out": dropped,
+            "strains_left_out_reason": (f"compressed side below 2 x {cutoff:g} nm cutoff x {CUTOFF_MARGIN}"
+                                        if dropped else None),
+            "cutoff_nm": cutoff}
+
+
+def _hold(simulation: app.Simulation, probe: StressProbe, guard: BlowUpGuard, weights, every: int, n_samples: int,
+          settings: CompressionSettings, k: int, strain: float, run: CompressionRun) -> tuple[list[float], list]:
+    """Hold strain ``strain`` (step ``k``): ``n_samples`` samples of the uniaxial stress (bar), each after
+    ``every`` steps, appended to ``run.samples``; returns the stresses and the last box lengths (nm)."""
+    values, lengths = [], None
+    for s in range(n_samples):
+        run_steps(simulation, every, "compress")
+        current = simulation.context.getState(getPositions=True, getEnergy=True)
+        potential = current.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+        guard.check(simulation.currentStep, potential,
+                    current.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole), None)
+        stress = probe.pressure_bar(current, weights, kinetic="isotropic")
+        lengths = _box_lengths(current)
+        values.append(stress)
+        run.samples.append({"step_index": k, "strain": float(strain), "phase": "hold",
+                            "time_in_hold_ps": (s + 1) * every * settings.timestep_ps,
+                            "Lx_nm": lengths[0], "Ly_nm": lengths[1], "Lz_nm": lengths[2],
+                            "uniaxial_stress_bar": stress, "potential_energy_kJ_per_mol": potential})
+    return values, lengths

@@ -170,3 +170,13 @@ def summary_arguments(wildcards, input):
             words += ["--viscosity", input[f"viscosity_{system}"]]
         words += optional_argument("--reference-conductivity", CFG.systems[system].reference_conductivity)
     return words
+
+
+def network_arguments(system):
+    """['--network', '<build>/network.json', '--record-refusal'] for a gel (its percolation along z is checked;
+    a gel that does not span z is recorded as refused, by name, in mechanics.json), else []."""
+    return ["--network", f"{RESULTS}/{system}/build/network.json", "--record-refusal"] if is_gel(system) else []
+
+
+def network_inputs(wildcards):
+    return [f"{RESULTS}/{wildcards.system}/build/network.json"] if is_gel(wildcards.system) else []

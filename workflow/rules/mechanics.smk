@@ -3,16 +3,6 @@
 # strain-controlled compression (simulation/deformation.py); mechanics analyses it (analysis/mechanics.py).
 
 
-def network_arguments(system):
-    """['--network', '<build>/network.json', '--record-refusal'] for a gel (its percolation along z is checked;
-    a gel that does not span z is recorded as refused, by name, in mechanics.json), else []."""
-    return ["--network", f"{RESULTS}/{system}/build/network.json", "--record-refusal"] if is_gel(system) else []
-
-
-def network_inputs(wildcards):
-    return [f"{RESULTS}/{wildcards.system}/build/network.json"] if is_gel(wildcards.system) else []
-
-
 rule compress:
     """Uniaxial compression along z in strain steps held at constant strain, lateral faces free."""
     input:
