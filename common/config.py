@@ -178,6 +178,7 @@ class EngineSettings(_Model):
     precision: Literal["auto", "single", "mixed", "double"] = setting(NETWORK, *SIMULATION)
     allow_opencl: bool = setting(NETWORK, *SIMULATION)
     cpu_threads: int = setting(NETWORK, *SIMULATION)
+    deterministic: bool = setting(NETWORK)
 
 
 class ForceFieldSettings(_Model):

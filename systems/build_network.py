@@ -79,6 +79,7 @@ def spec_from_config(config: GelmdConfig, system: str) -> NetworkBuildSpec:
         pre_md_steps=int(round(net.pre_md_ps / timestep)), initiator=initiator,
         hydrogen_mass_amu=config.forcefield.hydrogen_mass_amu,
         platform=config.engine.platform, cpu_threads=config.engine.cpu_threads,
+        deterministic=config.engine.deterministic,
         extra_species=extra, config_name=config.name)
 
 

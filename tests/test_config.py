@@ -334,3 +334,13 @@ def test_transport_discard_is_a_transport_setting_shorter_than_production():
     assert stage_inputs(base, "produce", "LE") == stage_inputs(discard, "produce", "LE")
     with pytest.raises(ConfigError, match=r"protocol.transport_discard.*leaves nothing"):
         load_config(with_change("protocol.transport_discard", "200 ps"))
+
+
+def test_deterministic_network_builds_are_an_explicit_setting():
+    from systems.build_network import spec_from_config
+
+    assert spec_from_config(load_config(copy.deepcopy(DEMO)), "GPE_PBMP").deterministic is False
+    chosen = load_config(with_change("engine.deterministic", True))
+    assert spec_from_config(chosen, "GPE_PBMP").deterministic is True
+    assert stage_inputs(chosen, "network_build", "GPE_PBMP") != stage_inputs(load_config(copy.deepcopy(DEMO)),
+                                                                            "network_build", "GPE_PBMP")

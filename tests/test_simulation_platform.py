@@ -50,7 +50,7 @@ def test_auto_candidates_order_and_opencl_only_when_allowed():
 
 def test_auto_prefers_cuda_with_mixed_precision(monkeypatch):
     _fake_machine(monkeypatch, ["Reference", "CPU", "OpenCL", "CUDA"])
-    choice = plat.choose_platform(EngineSettings(platform="auto", precision="auto", allow_opencl=True, cpu_threads=0))
+    choice = plat.choose_platform(EngineSettings(platform="auto", precision="auto", allow_opencl=True, cpu_threads=0, deterministic=False))
     assert choice.name == "CUDA"
     assert choice.properties == {"Precision": "mixed", "DeviceIndex": "0"}
     assert choice.description["precision"] == "mixed"
@@ -104,7 +104,7 @@ def test_unknown_platform_name_is_rejected():
 
 
 def test_real_cpu_choice_sets_threads_and_records_fixed_precision():
-    choice = plat.choose_platform(EngineSettings(platform="CPU", precision="double", allow_opencl=False, cpu_threads=2))
+    choice = plat.choose_platform(EngineSettings(platform="CPU", precision="double", allow_opencl=False, cpu_threads=2, deterministic=False))
     assert choice.name == "CPU"
     assert "ignored" in choice.description["note"]
     system = openmm.System()

@@ -224,7 +224,8 @@ def quick_settings(path: str | Path | None = None, *, platform: str = "CPU", cpu
     protocol.update(protocol_overrides)
     settings = SimulationSettings(
         temperature_K=temperature_K, pressure_bar=pressure_bar, seed=seed, hydrogen_mass_amu=hydrogen_mass_amu,
-        engine=EngineSettings(platform=platform, precision="auto", allow_opencl=False, cpu_threads=cpu_threads),
+        engine=EngineSettings(platform=platform, precision="auto", allow_opencl=False, cpu_threads=cpu_threads,
+                              deterministic=False),
         protocol=Protocol(**protocol))
     if path is not None:
         write_settings(settings, path)
