@@ -39,9 +39,10 @@ INITIATORS = {
     "AIBN": (164.21, 2, 0.6, "2,2'-azobis(2-methylpropionitrile): two 2-cyano-2-propyl radicals per molecule; "
                              "efficiency f = 0.5-0.7 (Odian, Principles of Polymerization, 4th ed., 2004, "
                              "section 3-4b)"),
-    "PF5": (125.97, 1, 1.0, "phosphorus pentafluoride from the thermal decomposition NaPF6 -> NaF + PF5; with "
-                            "trace water it gives the proton that opens one aziridine (the founding paper's "
-                            "initiator); one chain per PF5 assumed"),
+    "PF5": (125.97, 2, 1.0, "phosphorus pentafluoride from the thermal decomposition NaPF6 -> NaF + PF5 (the "
+                            "founding paper's initiator); hydrolysis by trace water, PF5 + H2O -> POF3 + 2 HF, "
+                            "gives two protons, each opening one aziridine into a chain start: two chains per "
+                            "PF5 assumed (efficiency 1)"),
 }
 INITIATOR_OF_REACTION = {"ring_opening_aziridine": "PF5", "radical_acrylate": "AIBN"}
 
