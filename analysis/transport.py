@@ -433,18 +433,13 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
                                 yeh_hummer["correction_stderr_m2_per_s"])
     conductivity = {conv: conductivity_block(system, conv, diffusion, streamed.volume_nm3, temperature_K,
                                              streamed.einstein_helfand[conv], corrected) for conv in CHARGE_CONVENTIONS}
+    inputs = {"topology": str(topology), "trajectory": [str(p) for p in trajectories], "system": str(system_xml),
+              "production_report": None if production_report is None else str(production_report),
+              "frame_interval_sources": reader.frame_interval_sources}
     results = {
-        "schema": SCHEMA,
-        "inputs": {"topology": str(topology), "trajectory": [str(p) for p in trajectories], "system": str(system_xml),
-                   "production_report": None if production_report is None else str(production_report),
-                   "frame_interval_sources": reader.frame_interval_sources},
-        "temperature_K": float(temperature_K),
-        "frame_interval_ps": dt,
-        "n_frames": int(reader.n_frames),
-        "discarded_frames": int(reader.discard_frames),
-        "run_length_ps": reader.run_length_ps,
-        "backend": chosen.name,
-        "n_blocks": int(n_blocks),
+        "schema": SCHEMA, "inputs": inputs, "temperature_K": float(temperature_K), "frame_interval_ps": dt,
+        "n_frames": int(reader.n_frames), "discarded_frames": int(reader.discard_frames),
+        "run_length_ps": reader.run_length_ps, "backend": chosen.name, "n_blocks": int(n_blocks),
         "box": {"mean_volume_nm3": streamed.volume_nm3, "mean_box_length_nm": length, "cubic": cubic},
         "species": diffusion.species,
         "yeh_hummer": yeh_hummer,
@@ -459,13 +454,19 @@ def analyse(topology: str | Path, trajectories: Sequence[str | Path], system_xml
     if streamed.solvation is None:
         results["solvation_note"] = ("solvation skipped (--no-solvation)" if not solvation
                                      else "no Na atoms in a cation species: no Na+ solvation analysis")
+    return results, plot_curves(streamed, diffusion)
+
+
+def plot_curves(streamed, diffusion) -> dict:
+    """The curves behind the plots and the CSV: MSD per species with its fits, Einstein-Helfand per charge
+    convention with its fit, and the Na+ RDFs when solvation was analysed."""
     eh_curves = {conv: {"msd": e.msd_e2nm2, "window_ps": e.fit.window_ps, "slope": e.fit.slope,
                         "intercept": e.fit.intercept} for conv, e in streamed.einstein_helfand.items()}
     curves = {"time_ps": streamed.msd["time_ps"], "msd_nm2": streamed.msd["msd_nm2"], "fits": diffusion.fits,
               "eh": eh_curves}
     if streamed.solvation is not None:
         curves["rdf"] = streamed.solvation
-    return results, curves
+    return curves
 
 
 def json_ready(obj):

@@ -19,7 +19,7 @@ from rdkit import Chem
 from rdkit.Chem import Descriptors
 
 from common.config import GelmdConfig
-from common.errors import SpeciesError
+from common.errors import ConfigError, SpeciesError
 from forcefields.molecules import molecule_from_smiles  # the one SMILES reader
 
 Role = Literal["solvent", "cation", "anion", "monomer"]
@@ -78,12 +78,15 @@ def registry(config: GelmdConfig | None = None) -> dict[str, Species]:
 
 def check_declared_species(config: GelmdConfig) -> None:
     """Parse every SMILES a config gives (declared species, a gel's ``monomer_smiles``): RDKit must read it,
-    its elements must be supported and it must be closed-shell; SpeciesError names the species."""
-    for name, decl in config.species.items():
-        molecule_from_smiles(decl.smiles, name)
-    for system in config.systems.values():
-        if system.network is not None and system.network.monomer_smiles:
-            molecule_from_smiles(system.network.monomer_smiles, system.network.monomer)
+    its elements must be supported and it must be closed-shell; a ConfigError names the config key."""
+    smiles_by_key = {f"species.{name}.smiles": (decl.smiles, name) for name, decl in config.species.items()}
+    smiles_by_key |= {f"systems.{s.name}.monomer_smiles": (s.network.monomer_smiles, s.network.monomer)
+                      for s in config.systems.values() if s.network is not None and s.network.monomer_smiles}
+    for key, (smiles, name) in smiles_by_key.items():
+        try:
+            molecule_from_smiles(smiles, name)
+        except SpeciesError as exc:
+            raise ConfigError(f"config key '{key}': {exc}") from exc
 
 
 def get_species(name: str, species: dict[str, Species]) -> Species:
