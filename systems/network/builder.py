@@ -420,17 +420,24 @@ class _Crosslinker:
     current: tuple = ()  # (System, Topology, master order, SystemReport) of the last rebuild
 
     def rebuild(self) -> tuple:
-        """The System of the current graph (hydrogen masses repartitioned when the spec asks, for the MD)."""
+        """The System (real masses: the one written to system.xml), Topology, order and report of the graph."""
         self.current = network_system(self.graph, [self.template_dir], set(self.ion_residues),
                                       self.spec.ion_charge_scale, self.spec.nonbonded_cutoff_nm)
-        if self.spec.hydrogen_mass_amu > HYDROGEN_MASS_AMU + 1e-6:
-            system, topology = self.current[0], self.current[1]
-            repartition_hydrogen_mass(system, topology, self.spec.hydrogen_mass_amu)
         return self.current
+
+    def md_system(self) -> openmm.System:
+        """The System the relaxation MD runs: a copy with hydrogen masses repartitioned when the spec asks."""
+        system, topology = self.current[0], self.current[1]
+        if self.spec.hydrogen_mass_amu <= HYDROGEN_MASS_AMU + 1e-6:
+            return system
+        system = openmm.XmlSerializer.clone(system)
+        repartition_hydrogen_mass(system, topology, self.spec.hydrogen_mass_amu)
+        return system
 
     def relax(self, seed_purpose: str, new_bonds=(), pulls=None, **kwargs) -> dict:
         """Rebuild the System, ramp in ``new_bonds`` / pull ``pulls`` (master atom pairs), relax, keep positions."""
-        system, _, order, _ = self.rebuild()
+        _, _, order, _ = self.rebuild()
+        system = self.md_system()
         index = {a: k for k, a in enumerate(order)}
         if pulls is not None:
             kwargs["pull_pairs"] = [(index[a], index[b]) for a, b in pulls]
