@@ -118,7 +118,7 @@ TINY = {
     "mechanics": {"strain_step": 0.1, "reference": "2 ps", "ramp": "0.5 ps", "hold": "2 ps",
                   "sample_interval": "0.1 ps", "blocks": 4},
     "viscosity": {"duration": "6 ps", "spin_up": "1 ps", "sample_interval": "0.2 ps", "blocks": 3,
-                  "amplitude": "0.3 nm/ps^2", "second_amplitude": "0.15 nm/ps^2"},
+                  "amplitude": "1.5 nm/ps^2", "second_amplitude": "0.75 nm/ps^2"},  # a flow well above the noise of 6 ps (nonlinear: a pipeline check)
 }
 
 
