@@ -19,6 +19,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/mechanics.smk"
 include: "workflow/rules/viscosity.smk"
+include: "workflow/rules/validation.smk"
 
 
 rule all:

@@ -162,7 +162,7 @@ def setting(*stages: str, **kwargs) -> Any:
 
 
 ALL_STAGES = ("build", "network_build", "parameterise", "equilibrate", "produce", "density", "transport", "summary",
-              "mechanics", "viscosity")
+              "mechanics", "viscosity", "validation", "descriptors", "report")
 NETWORK = "network_build"
 """The build of a gel, which also runs MD (engine, force field, temperature and pressure matter to it)."""
 SIMULATION = ("equilibrate", "produce", "mechanics")
@@ -181,8 +181,31 @@ class EngineSettings(_Model):
     deterministic: bool = setting(NETWORK)
 
 
+CHARGE_MODELS = ("resp_hf631gs", "resp2", "scaled")
+"""Charge models of the solvent molecules (forcefields/charge_models.py): HF/6-31G* RESP, RESP2 (Schauperl et
+al. 2020) and HF/6-31G* RESP uniformly scaled by ``solvent_charge_scale``."""
+
+
+class ChargeModel(_Model):
+    """The charge model of a system's solvent molecules (ions: ``ion_charge_scale``; network units: RESP)."""
+
+    model: Literal["resp_hf631gs", "resp2", "scaled"] = setting("parameterise", "summary", "validation")
+    solvent_charge_scale: float = setting("parameterise", "summary", "validation")
+    resp2_delta: float = setting("parameterise", "summary", "validation")
+
+    @property
+    def tag(self) -> str:
+        """Folder name of this model's residue templates: resp_hf631gs, resp2_d0.60, scaled_0.80."""
+        if self.model == "resp2":
+            return f"resp2_d{self.resp2_delta:.2f}"
+        if self.model == "scaled":
+            return f"scaled_{self.solvent_charge_scale:.2f}"
+        return "resp_hf631gs"
+
+
 class ForceFieldSettings(_Model):
     ion_charge_scale: float = setting(NETWORK, "parameterise", *SIMULATION, *ANALYSIS)
+    charge_model: ChargeModel = setting("summary", "validation")
     nonbonded_cutoff_nm: float = setting(NETWORK, "parameterise", *SIMULATION)
     ewald_error_tolerance: float = setting(NETWORK, "parameterise", *SIMULATION)
     hydrogen_mass_amu: float = setting(NETWORK, *SIMULATION)
@@ -224,6 +247,8 @@ class NetworkSpec(_Model):
     propagation_rounds: int = setting(*ALL_STAGES)
     min_loop_units: int = setting(*ALL_STAGES)
     network_seed: int | None = setting(*ALL_STAGES)
+    required_percolation_axes: tuple[Literal["x", "y", "z"], ...] = setting(*ALL_STAGES)
+    max_build_attempts: int = setting(*ALL_STAGES)
 
 
 class SystemSpec(_Model):
@@ -236,6 +261,7 @@ class SystemSpec(_Model):
     reference_conductivity: str = setting("summary")
     viscosity_Pa_s: float | None = setting("transport", "summary")
     network: NetworkSpec | None = setting(*ALL_STAGES, default=None)
+    charge_model: ChargeModel | None = setting("parameterise", "summary", "validation", default=None)
 
     @property
     def monomer(self) -> str | None:
@@ -301,6 +327,30 @@ class ViscositySettings(_Model):
     blocks: int = setting("viscosity")
 
 
+class ValidationSettings(_Model):
+    """The validation campaign (workflow/rules/validation.smk): gas-phase run for ΔHvap and the ε blocks."""
+
+    enabled: bool = setting("validation", "summary")
+    gas_phase_duration_ps: float = setting("validation")
+    dielectric_blocks: int = setting("validation")
+
+
+class DescriptorSettings(_Model):
+    """The DFT descriptors stage (descriptors/ package): cache use and compute backend."""
+
+    enabled: bool = setting("descriptors", "report")
+    recompute: bool = setting("descriptors")
+    compute_missing: bool = setting("descriptors")
+    backend: Literal["auto", "cpu", "gpu"] = setting("descriptors")
+    extra_species: tuple[str, ...] = setting("descriptors")
+
+
+class ReportSettings(_Model):
+    """The comparison notebook executed by the workflow (notebooks/compare_networks.py)."""
+
+    enabled: bool = setting("report")
+
+
 class Resources(_Model):
     gpu: int = setting()
     runtime_min: int = setting()
@@ -320,6 +370,9 @@ class GelmdConfig(_Model):
     mechanics: MechanicsSettings = setting("mechanics", "summary")
     resources: Resources = setting()
     viscosity: ViscositySettings = setting("viscosity", "transport", "summary")
+    validation: ValidationSettings = setting("validation", "summary")
+    descriptors: DescriptorSettings = setting("descriptors", "report")
+    report: ReportSettings = setting("report")
 
     def system(self, name: str) -> SystemSpec:
         """The system called ``name``; ConfigError listing the systems when there is none."""
@@ -404,10 +457,26 @@ def _viscosity(prefix: str, text: str) -> float | None:
     return _positive(value, f"{prefix}viscosity", text)
 
 
+def _charge_model(prefix: str, model: str, scale: float | None, delta: float) -> ChargeModel:
+    """The charge model; ``scaled`` needs a solvent_charge_scale below 1, the others refuse one."""
+    scale = 1.0 if scale is None else float(scale)
+    if model == "scaled" and not 0.0 < scale < 1.0:
+        raise ConfigError(f"config key '{prefix}solvent_charge_scale': {scale!r}; charge_model 'scaled' needs "
+                          "0 < solvent_charge_scale < 1 (e.g. 0.8)")
+    if model != "scaled" and scale != 1.0:
+        raise ConfigError(f"config key '{prefix}solvent_charge_scale': {scale!r} is only allowed with "
+                          f"charge_model 'scaled' (charge_model is {model!r}); allowed: 1.0 or charge_model scaled")
+    return ChargeModel(model=model, solvent_charge_scale=scale, resp2_delta=float(delta))
+
+
 def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, str],
-            vocabulary: ConfigVocabulary) -> SystemSpec:
+            vocabulary: ConfigVocabulary, charge_model: ChargeModel | None = None) -> SystemSpec:
     check_name("system", name, f"systems.{name}")
     prefix = f"systems.{name}."
+    if spec.get("charge_model") or spec.get("solvent_charge_scale") is not None:
+        own = spec.get("charge_model") or (charge_model.model if charge_model else "resp_hf631gs")
+        charge_model = _charge_model(prefix, own, spec.get("solvent_charge_scale"),
+                                     charge_model.resp2_delta if charge_model else 0.6)
     return SystemSpec(
         name=name, kind=spec["kind"],
         solvent_volume_fractions=_solvent_fractions(prefix, spec["solvents"], roles),
@@ -419,13 +488,15 @@ def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, st
                                           vocabulary.conductivity_references),
         viscosity_Pa_s=_viscosity(prefix, spec["viscosity"]),
         network=_network(prefix, spec, roles, residues),
+        charge_model=charge_model,
     )
 
 
 NETWORK_KEYS = ("monomer", "monomer_smiles", "monomer_residue", "reaction", "polymer_weight_fraction",
                 "target_conversion", "max_cycles", "bond_cutoff", "max_bond_cutoff", "cutoff_step", "min_ring_size",
                 "max_bond_length", "relax_md", "pre_md", "initiator", "initiator_weight_fraction",
-                "initiator_efficiency", "propagation_rounds", "min_loop_units", "network_seed")
+                "initiator_efficiency", "propagation_rounds", "min_loop_units", "network_seed",
+                "required_percolation_axes", "max_build_attempts")
 """Keys of a system that only a crosslinked gel (kind gpe) may carry (``x-kind: gpe`` in the schema)."""
 
 
@@ -473,6 +544,8 @@ def _network(prefix: str, spec: dict, roles: dict[str, str], residues: dict[str,
         initiator_efficiency=spec["initiator_efficiency"],
         propagation_rounds=spec["propagation_rounds"], min_loop_units=spec["min_loop_units"],
         network_seed=spec["network_seed"],
+        required_percolation_axes=tuple(spec["required_percolation_axes"]),
+        max_build_attempts=spec["max_build_attempts"],
     )
 
 
@@ -623,6 +696,7 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
     if not HYDROGEN_MASS_AMU - 1e-6 <= hydrogen_mass <= 4.0:
         raise ConfigError(f"config key 'forcefield.hydrogen_mass': {ff['hydrogen_mass']!r}; allowed range "
                           f"{HYDROGEN_MASS_AMU} to 4 amu")
+    charge_model = _charge_model("forcefield.", ff["charge_model"], ff["solvent_charge_scale"], ff["resp2_delta"])
     return GelmdConfig(
         name=config["name"],
         seed=config["seed"],
@@ -634,13 +708,22 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
             nonbonded_cutoff_nm=_quantity(ff, "nonbonded_cutoff", "length", "forcefield."),
             ewald_error_tolerance=ff["ewald_error_tolerance"],
             hydrogen_mass_amu=hydrogen_mass,
+            charge_model=charge_model,
         ),
         species=declared,
-        systems={name: _system(name, spec, roles, residues, vocabulary) for name, spec in config["systems"].items()},
+        systems={name: _system(name, spec, roles, residues, vocabulary, charge_model)
+                 for name, spec in config["systems"].items()},
         protocol=_protocol(config["protocol"], hydrogen_mass),
         mechanics=_mechanics(config["mechanics"]),
         resources=Resources(**config["resources"]),
         viscosity=_viscosity_settings(config["viscosity"], _quantity(config["protocol"], "timestep", "time", "protocol.")),
+        validation=ValidationSettings(
+            enabled=config["validation"]["enabled"],
+            gas_phase_duration_ps=_quantity(config["validation"], "gas_phase_duration", "time", "validation."),
+            dielectric_blocks=config["validation"]["dielectric_blocks"]),
+        descriptors=DescriptorSettings(**{**config["descriptors"],
+                                          "extra_species": tuple(config["descriptors"]["extra_species"])}),
+        report=ReportSettings(**config["report"]),
     )
 
 

@@ -69,9 +69,33 @@ class TemplateBuild:
     system_check: dict
 
 
+def _resp2_provenance(gas: resp_mod.RespResult, water: resp_mod.RespResult, delta: float) -> dict[str, str]:
+    """Provenance of a RESP2 template: both fits (method, ESP quality, charges) and the mixing."""
+    prov = {**gas.provenance()}
+    prov.update({
+        "charge_method": f"RESP2 delta={delta:g}: (1-delta) q_gas + delta q_water of two two-stage RESP fits "
+                         "(Schauperl et al. Commun. Chem. 3 (2020) 44; Bayly et al. J. Phys. Chem. 97 (1993) 10269)",
+        "charge_model": f"resp2_d{delta:.2f}",
+        "resp2_delta": f"{delta:g}",
+        "qm_method": f"gas: {gas.qm_method}; water: {water.qm_method}",
+        "qm_method_gas": gas.qm_method,
+        "qm_method_water": water.qm_method,
+        "scf_energy_hartree": f"gas {gas.scf_energy_hartree:.8f}, water {water.scf_energy_hartree:.8f}",
+        "esp_rrms_resp": f"gas {gas.rrms:.5f}, water {water.rrms:.5f}",
+        "esp_rrms_stage1": f"gas {gas.rrms_stage1:.5f}, water {water.rrms_stage1:.5f}",
+        "esp_rms_resp_au": f"gas {gas.rms_au:.6f}, water {water.rms_au:.6f}",
+        "esp_rrms_unrestrained": f"gas {gas.rrms_esp:.5f}, water {water.rrms_esp:.5f}",
+        "charges_gas_e": " ".join(f"{q:+.6f}" for q in gas.charges),
+        "charges_water_e": " ".join(f"{q:+.6f}" for q in water.charges),
+        "references": gas.provenance()["references"] + "; " + resp_mod.RESP2_REFERENCE,
+    })
+    return prov
+
+
 def build_template(smiles: str, residue: str, out: str | Path, *, charge: int | None = None,
                    seed: int = resp_mod.DEFAULT_CONFORMER_SEED, geometry: str = "mmff",
-                   basis: str = resp_mod.DEFAULT_BASIS, density_fit: bool = True) -> TemplateBuild:
+                   basis: str = resp_mod.DEFAULT_BASIS, density_fit: bool = True,
+                   charge_model: str = "resp_hf631gs", resp2_delta: float = resp_mod.RESP2_DELTA) -> TemplateBuild:
     """Type, charge and write the residue template of ``smiles``; check it loads with gaff-2.11.xml.
 
     Args:
@@ -83,6 +107,8 @@ def build_template(smiles: str, residue: str, out: str | Path, *, charge: int | 
         geometry: "mmff" (ETKDG + MMFF94) or "hf" (+ HF optimisation, needs ``geometric``).
         basis: QM basis (RESP standard: 6-31G*).
         density_fit: RI-JK in the SCF.
+        charge_model: "resp_hf631gs" (HF/6-31G* RESP) or "resp2" (RESP2 with ``resp2_delta``; ``basis`` is
+            then only the geometry's, the ESPs are PW6B95/aug-cc-pVDZ gas and IEF-PCM water).
     """
     from forcefields.gaff2_typer import assign_gaff2_types
 
@@ -93,13 +119,23 @@ def build_template(smiles: str, residue: str, out: str | Path, *, charge: int | 
     if len(types) != mol.GetNumAtoms():
         raise ParameterError(f"the GAFF2 typer returned {len(types)} types for {mol.GetNumAtoms()} atoms of "
                              f"{smiles}")
-    result = resp_mod.resp_charges(mol, total_charge=charge, conformer_seed=seed, geometry=geometry,
-                                   basis=basis, density_fit=density_fit)
+    if charge_model == "resp_hf631gs":
+        result = resp_mod.resp_charges(mol, total_charge=charge, conformer_seed=seed, geometry=geometry,
+                                       basis=basis, density_fit=density_fit)
+        charges, model_prov = result.charges, {**result.provenance(), "charge_model": "resp_hf631gs"}
+    elif charge_model == "resp2":
+        result, water, charges = resp_mod.resp2_charges(mol, delta=resp2_delta, conformer_seed=seed,
+                                                        geometry=geometry, density_fit=density_fit)
+        model_prov = _resp2_provenance(result, water, resp2_delta)
+    else:
+        raise ParameterError(f"charge_model={charge_model!r} is not computed by build_template; allowed: "
+                             "resp_hf631gs, resp2 (scaled templates are made by forcefields.residue_templates."
+                             "scale_template_file from the resp_hf631gs ones)")
     bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in mol.GetBonds()]
     provenance = {
         "smiles": smiles,
         "residue": residue,
-        **result.provenance(),
+        **model_prov,
         "conformer_seed": str(seed),
         "geometry": geometry,
         "resp_restraint_a_stage1_au": f"{resp_mod.RESP_A_STAGE1:g}",
@@ -110,10 +146,11 @@ def build_template(smiles: str, residue: str, out: str | Path, *, charge: int | 
         "software": ", ".join(f"{k} {v}" for k, v in software_versions(geometry == "hf").items()),
         "command": f"python -m forcefields.build_template --smiles '{smiles}' --residue {residue} "
                    f"--out {out} --charge {result.total_charge} --seed {seed} --geometry {geometry}"
+                   + (f" --charge-model resp2 --resp2-delta {resp2_delta:g}" if charge_model == "resp2" else "")
                    + (f" --basis '{basis}'" if basis != resp_mod.DEFAULT_BASIS else "")
                    + ("" if density_fit else " --no-density-fit"),
     }
-    written = write_residue_template(out, residue, names, elements, types, result.charges, bonds,
+    written = write_residue_template(out, residue, names, elements, types, charges, bonds,
                                      provenance=provenance, total_charge=result.total_charge)
     topology = single_residue_topology(residue, names, elements, bonds)
     check = check_template_system([out], topology)
@@ -150,11 +187,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="conformer geometry: MMFF94 (default) or HF-optimised (needs geometric)")
     parser.add_argument("--basis", default=resp_mod.DEFAULT_BASIS, help="QM basis set (default 6-31G*)")
     parser.add_argument("--no-density-fit", action="store_true", help="exact integrals in the SCF")
+    parser.add_argument("--charge-model", choices=("resp_hf631gs", "resp2"), default="resp_hf631gs",
+                        help="HF/6-31G* RESP (default) or RESP2 (PW6B95/aug-cc-pVDZ gas + IEF-PCM water, mixed)")
+    parser.add_argument("--resp2-delta", type=float, default=resp_mod.RESP2_DELTA,
+                        help="RESP2 weight of the water-phase charges (Schauperl et al. 2020: 0.6)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         build = build_template(args.smiles, args.residue, args.out, charge=args.charge, seed=args.seed,
-                               geometry=args.geometry, basis=args.basis, density_fit=not args.no_density_fit)
+                               geometry=args.geometry, basis=args.basis, density_fit=not args.no_density_fit,
+                               charge_model=args.charge_model, resp2_delta=args.resp2_delta)
     except GelmdError as exc:
         print(f"build_template: {exc}", file=sys.stderr)
         return 1

@@ -43,7 +43,8 @@ from forcefields.gaff2 import GAFF2_VERSION
 from forcefields.residue_templates import read_residue_templates
 from forcefields.system_factory import NonbondedSettings, SystemReport, create_system, template_files_for
 
-CHARGE_MODEL = "RESP (HF/6-31G*, two-stage restrained fit, pyscf) for molecules; Joung-Cheatham Na+, CL&P PF6-"
+CHARGE_MODEL = ("solvent molecules: the charge model named by charge_model (forcefields.charge_models); network "
+                "units: RESP (HF/6-31G*, two-stage restrained fit, pyscf); Joung-Cheatham Na+, CL&P PF6-")
 PROVENANCE_KEYS = ("command", "smiles", "monomer", "monomer_smiles", "residue_kind", "state",
                    "network_template_key", "qm_method")
 
@@ -85,10 +86,32 @@ def template_provenance(files: Sequence[Path]) -> dict[str, dict]:
     return out
 
 
+def template_charge_model(path: Path) -> str:
+    """The charge-model tag a template records (``charge_model`` provenance; none recorded: resp_hf631gs)."""
+    templates = read_residue_templates(path)
+    tags = {t.provenance.get("charge_model", "resp_hf631gs") for t in templates.values()}
+    return tags.pop() if len(tags) == 1 else ",".join(sorted(tags))
+
+
+def check_charge_model(templates: Sequence[Path], charge_model: str) -> None:
+    """Refuse a solvent template (given by file) whose recorded charge model is not ``charge_model``."""
+    wrong = {str(t): template_charge_model(Path(t)) for t in templates}
+    wrong = {k: v for k, v in wrong.items() if v != charge_model}
+    if wrong:
+        raise ParameterError(f"--charge-model {charge_model}: the templates {wrong} record another charge model "
+                             "(provenance key charge_model); give the templates of that model")
+
+
 def parameterise(topology_pdb: Path, templates: list[Path], ion_residues: set[str], ion_charge_scale: float,
-                 settings: NonbondedSettings, out_dir: Path, template_dirs: Sequence[Path] | Path | None = None
-                 ) -> dict:
-    """Write system.xml, state.xml and forcefield.json of ``topology_pdb`` into ``out_dir``; returns the report."""
+                 settings: NonbondedSettings, out_dir: Path, template_dirs: Sequence[Path] | Path | None = None,
+                 charge_model: str | None = None) -> dict:
+    """Write system.xml, state.xml and forcefield.json of ``topology_pdb`` into ``out_dir``; returns the report.
+
+    ``charge_model``: the solvent charge-model tag (forcefields.charge_models); the ``templates`` given by file
+    must record it; it is written into forcefield.json.
+    """
+    if charge_model is not None:
+        check_charge_model(templates, charge_model)
     if not topology_pdb.is_file():
         raise InputFileError(f"topology {topology_pdb} does not exist")
     if isinstance(template_dirs, (str, Path)):
@@ -111,6 +134,9 @@ def parameterise(topology_pdb: Path, templates: list[Path], ion_residues: set[st
     summary = {
         "force_field": f"GAFF2 {GAFF2_VERSION} (openmmforcefields gaff-2.11.xml)",
         "charges": CHARGE_MODEL,
+        "charge_model": charge_model or "resp_hf631gs",
+        "solvent_templates": {Path(t).stem: {"file": str(t), "charge_model": template_charge_model(Path(t))}
+                              for t in templates},
         "templates": [str(t) for t in files],
         "template_dirs": [str(d) for d in template_dirs or ()],
         "template_provenance": template_provenance(files),
@@ -134,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="residue names of the ions whose charges are scaled (from the config's cation and "
                              "anion species; may be empty)")
     parser.add_argument("--ion-charge-scale", type=float, default=0.8)
+    parser.add_argument("--charge-model", default=None,
+                        help="solvent charge-model tag (resp_hf631gs, resp2_d0.60, scaled_0.80): the --templates "
+                             "must record it; written into forcefield.json")
     parser.add_argument("--cutoff", default="1.0 nm")
     parser.add_argument("--ewald-error-tolerance", type=float, default=5e-4)
     parser.add_argument("--hydrogen-mass", default="1.008 amu")
@@ -148,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             periodic_bonds=args.periodic_bonds,
         )
         summary = parameterise(args.topology, args.templates, set(args.ion_residues), args.ion_charge_scale,
-                               settings, args.out_dir, args.template_dir)
+                               settings, args.out_dir, args.template_dir, charge_model=args.charge_model)
         print(json.dumps({k: summary[k] for k in ("n_atoms", "ion_charge_scale", "total_charge_e")}))
         return 0
 

@@ -361,3 +361,41 @@ def check_template_system(template_paths: Sequence[str | Path], topology) -> dic
                              f"{[str(p) for p in template_paths]}")
     n_torsions = (forces["PeriodicTorsionForce"].getNumTorsions() if "PeriodicTorsionForce" in forces else 0)
     return {"total_charge_e": float(total), "n_bonds": n_bonds, "n_angles": n_angles, "n_torsions": n_torsions}
+
+
+def scale_template_file(source: str | Path, out: str | Path, scale: float,
+                        provenance: Mapping[str, object] | None = None) -> ResidueTemplate:
+    """Write the one neutral residue template of ``source`` with every charge multiplied by ``scale``.
+
+    The uniformly scaled solvent charge model (forcefields.charge_models, ``scaled``): the charges of a
+    neutral molecule scaled by 0 < scale <= 1 keep their zero sum, so its dipole (and every multipole) scales
+    by ``scale``. Types and bonds are copied; the provenance keeps the source's entries (prefixed
+    ``base_``) and adds the scale, the source file and its SHA-256. A charged residue is refused (ions are
+    scaled by ``forcefield.ion_charge_scale`` instead).
+    """
+    import hashlib
+
+    if not 0.0 < float(scale) <= 1.0:
+        raise ParameterError(f"solvent charge scale {scale!r} is not allowed: 0 < scale <= 1")
+    template = read_residue_template(source)
+    if abs(template.total_charge) > 1e-9:
+        raise ParameterError(f"{source}: residue {template.name} carries {template.total_charge:+g} e; only "
+                             "neutral molecules are scaled (ions: forcefield.ion_charge_scale)")
+    table = gaff2_type_elements()
+    prov = {f"base_{k}": v for k, v in template.provenance.items() if k not in ("date", "charge_rounding")}
+    prov.update({
+        "smiles": template.provenance.get("smiles", ""),
+        "residue": template.name,
+        "charge_method": f"{template.provenance.get('charge_method', 'template charges')} x {float(scale):g} "
+                         "(uniformly scaled solvent charges)",
+        "charge_model": f"scaled_{float(scale):.2f}",
+        "solvent_charge_scale": f"{float(scale):g}",
+        "qm_method": template.provenance.get("qm_method", ""),
+        "base_template": str(source),
+        "base_template_sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest(),
+    })
+    prov.update({str(k): str(v) for k, v in (provenance or {}).items()})
+    write_residue_template(out, template.name, template.atom_names, [table[t] for t in template.types],
+                           template.types, [q * float(scale) for q in template.charges], template.bonds,
+                           template.external_bonds, provenance=prov, total_charge=0)
+    return read_residue_template(out)

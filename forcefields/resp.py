@@ -158,14 +158,15 @@ class EspData:
     qm_method: str
 
 
-def _pyscf_molecule(elements: Sequence[str], coordinates_angstrom: np.ndarray, charge: int, basis: str):
+def _pyscf_molecule(elements: Sequence[str], coordinates_angstrom: np.ndarray, charge: int, basis: str,
+                    cart: bool = True):
     from pyscf import gto
 
     xyz = np.asarray(coordinates_angstrom, dtype=float)
     atoms = [(el, tuple(p)) for el, p in zip(elements, xyz)]
     try:
         # symmetry off and no reorientation: the grid is built in the frame of the given coordinates.
-        pmol = gto.M(atom=atoms, unit="Angstrom", basis=basis, charge=int(charge), spin=0, cart=True,
+        pmol = gto.M(atom=atoms, unit="Angstrom", basis=basis, charge=int(charge), spin=0, cart=cart,
                      symmetry=False, verbose=0)
     except RuntimeError as exc:  # pyscf: odd electron count with spin=0
         raise ChargeError(f"cannot build a closed-shell molecule with charge {charge} from "
@@ -173,22 +174,36 @@ def _pyscf_molecule(elements: Sequence[str], coordinates_angstrom: np.ndarray, c
     return pmol
 
 
-def _make_rhf(pmol, density_fit: bool, auxbasis: str):
-    from pyscf import scf
+def _make_rhf(pmol, density_fit: bool, auxbasis: str, xc: str | None = None, solvent_eps: float | None = None):
+    """RHF (``xc=None``) or restricted Kohn-Sham with functional ``xc``; IEF-PCM with dielectric constant
+    ``solvent_eps`` when given (pyscf.solvent, SMD-free electrostatic continuum, Bondi radii x 1.2)."""
+    from pyscf import dft, scf
 
-    mf = scf.RHF(pmol)
+    if xc is None:
+        mf = scf.RHF(pmol)
+    else:
+        mf = dft.RKS(pmol)
+        mf.xc = xc
     mf.conv_tol = 1e-9
     mf.max_cycle = 200
     if density_fit:
         mf = mf.density_fit(auxbasis=auxbasis)
+    if solvent_eps is not None:
+        mf = mf.PCM()
+        mf.with_solvent.method = "IEF-PCM"
+        mf.with_solvent.eps = float(solvent_eps)
     return mf
 
 
-def _qm_method(basis: str, density_fit: bool, auxbasis: str) -> str:
+def _qm_method(basis: str, density_fit: bool, auxbasis: str, xc: str | None = None,
+               solvent_eps: float | None = None, cart: bool = True) -> str:
     from pyscf import __version__ as pyscf_version
 
     df = f"density-fitted J/K (RI-JK, auxbasis {auxbasis})" if density_fit else "exact 4-index integrals"
-    return f"RHF/{basis} (Cartesian d), {df}, pyscf {pyscf_version}"
+    method = "RHF" if xc is None else f"RKS {xc}"
+    shells = "Cartesian d" if cart else "spherical harmonics"
+    medium = "gas phase" if solvent_eps is None else f"IEF-PCM eps={solvent_eps:g} (pyscf.solvent.pcm)"
+    return f"{method}/{basis} ({shells}), {medium}, {df}, pyscf {pyscf_version}"
 
 
 def electrostatic_potential(pmol, density_matrix: np.ndarray, points_bohr: np.ndarray,
@@ -216,7 +231,8 @@ def electrostatic_potential(pmol, density_matrix: np.ndarray, points_bohr: np.nd
 
 def compute_esp(elements: Sequence[str], coordinates_angstrom: np.ndarray, charge: int, *,
                 basis: str = DEFAULT_BASIS, density_fit: bool = True, auxbasis: str = DEFAULT_AUXBASIS,
-                grid: EspGrid | None = None) -> EspData:
+                grid: EspGrid | None = None, xc: str | None = None, solvent_eps: float | None = None,
+                cart: bool = True) -> EspData:
     """RHF ESP of a closed-shell molecule on Merz–Kollman points (or on ``grid`` if given).
 
     Args:
@@ -227,26 +243,31 @@ def compute_esp(elements: Sequence[str], coordinates_angstrom: np.ndarray, charg
         density_fit: use RI-JK in the SCF (the ESP is always from exact one-electron integrals).
         auxbasis: auxiliary basis for density fitting.
         grid: sampling points; default the MK grid of :func:`forcefields.esp_grid.mk_grid`.
+        xc: exchange-correlation functional (pyscf/libxc name) for Kohn-Sham DFT; None = RHF.
+        solvent_eps: dielectric constant of an IEF-PCM continuum around the molecule (None: gas phase). The
+            ESP is that of the solute's polarised density and nuclei; the surface charges are left out.
+        cart: Cartesian d functions (6-31G* as in Amber RESP) or spherical harmonics (Dunning bases).
     """
     elements = tuple(str(e) for e in elements)
     xyz = np.asarray(coordinates_angstrom, dtype=float)
     if grid is None:
         grid = mk_grid(xyz, elements)
     t0 = time.perf_counter()
-    pmol = _pyscf_molecule(elements, xyz, charge, basis)
-    mf = _make_rhf(pmol, density_fit, auxbasis)
+    pmol = _pyscf_molecule(elements, xyz, charge, basis, cart=cart)
+    mf = _make_rhf(pmol, density_fit, auxbasis, xc=xc, solvent_eps=solvent_eps)
     energy = mf.kernel()
     if not mf.converged:
         logger.warning("RHF did not converge with DIIS; retrying with second-order SCF")
         mf = mf.newton()
         energy = mf.kernel(dm0=mf.make_rdm1())
         if not mf.converged:
-            raise ChargeError(f"RHF/{basis} SCF did not converge for {''.join(elements)} (charge {charge})")
+            raise ChargeError(f"SCF ({xc or 'RHF'}/{basis}) did not converge for {''.join(elements)} (charge {charge})")
     esp = electrostatic_potential(pmol, mf.make_rdm1(), grid.points_bohr)
-    logger.info("RHF/%s: E = %.8f Hartree, %d AOs, ESP on %d points in %.1f s", basis, energy,
+    logger.info("%s/%s: E = %.8f Hartree, %d AOs, ESP on %d points in %.1f s", xc or "RHF", basis, energy,
                 pmol.nao_nr(), grid.n_points, time.perf_counter() - t0)
     return EspData(elements=elements, coordinates_angstrom=xyz, charge=int(charge), grid=grid, esp_au=esp,
-                   scf_energy_hartree=float(energy), qm_method=_qm_method(basis, density_fit, auxbasis))
+                   scf_energy_hartree=float(energy),
+                   qm_method=_qm_method(basis, density_fit, auxbasis, xc=xc, solvent_eps=solvent_eps, cart=cart))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -584,7 +605,9 @@ def resp_charges(mol, *, total_charge: int | None = None, coordinates_angstrom: 
                  conformer_seed: int = DEFAULT_CONFORMER_SEED, geometry: str = "mmff",
                  basis: str = DEFAULT_BASIS, density_fit: bool = True, auxbasis: str = DEFAULT_AUXBASIS,
                  charge_groups: Sequence[ChargeGroup] = (), a_stage1: float = RESP_A_STAGE1,
-                 a_stage2: float = RESP_A_STAGE2, b: float = RESP_B) -> RespResult:
+                 a_stage2: float = RESP_A_STAGE2, b: float = RESP_B, xc: str | None = None,
+                 solvent_eps: float | None = None, cart: bool = True, geometry_basis: str | None = None
+                 ) -> RespResult:
     """Two-stage RESP charges (e) of an RDKit molecule with explicit hydrogens.
 
     Args:
@@ -596,6 +619,8 @@ def resp_charges(mol, *, total_charge: int | None = None, coordinates_angstrom: 
         basis, density_fit, auxbasis: QM settings, see :func:`compute_esp`.
         charge_groups: (atom indices, summed charge in e) constraints, e.g. capping atoms summing to 0.
         a_stage1, a_stage2, b: restraint parameters in au (a) and e (b).
+        xc, solvent_eps, cart: ESP level of theory, see :func:`compute_esp` (default RHF, gas, Cartesian d).
+        geometry_basis: basis of the HF geometry optimisation (default ``basis``; RESP2 keeps 6-31G*).
     """
     from rdkit import Chem
 
@@ -616,11 +641,12 @@ def resp_charges(mol, *, total_charge: int | None = None, coordinates_angstrom: 
     else:
         xyz, conformer = embed_conformer(mol, seed=conformer_seed)
     if geometry == "hf":
-        xyz = optimize_geometry_hf(elements, xyz, int(total_charge), basis=basis, density_fit=density_fit,
+        gbasis = geometry_basis or basis
+        xyz = optimize_geometry_hf(elements, xyz, int(total_charge), basis=gbasis, density_fit=density_fit,
                                    auxbasis=auxbasis)
-        conformer += f", then RHF/{basis} optimised (pyscf + geomeTRIC)"
+        conformer += f", then RHF/{gbasis} optimised (pyscf + geomeTRIC)"
     esp = compute_esp(elements, xyz, int(total_charge), basis=basis, density_fit=density_fit,
-                      auxbasis=auxbasis)
+                      auxbasis=auxbasis, xc=xc, solvent_eps=solvent_eps, cart=cart)
     equivalence = symmetry_classes(mol)
     stage2 = stage2_atoms_of(mol)
     groups = tuple((tuple(int(i) for i in g), float(v)) for g, v in charge_groups)
@@ -644,3 +670,61 @@ def resp_charges(mol, *, total_charge: int | None = None, coordinates_angstrom: 
                 Chem.MolToSmiles(Chem.RemoveHs(mol)), result.rrms_esp, result.rrms_stage1, result.rrms,
                 result.n_grid_points, result.wall_time_s)
     return result
+
+
+# --------------------------------------------------------------------------------------------------
+# RESP2 (Schauperl et al. 2020)
+# --------------------------------------------------------------------------------------------------
+
+#: RESP2 level of theory (Schauperl, Nerenberg, Jang, Wang, Bayly, Mobley & Gilson, Commun. Chem. 3 (2020)
+#: 44): PW6B95/aug-cc-pV(D+d)Z ESPs in vacuum and in a PCM water continuum, two-stage RESP fits of each,
+#: mixed with delta = 0.6. For H-Ne aug-cc-pV(D+d)Z is aug-cc-pVDZ (the +d shell exists only for Al-Ar,
+#: which pyscf's basis library lacks: a molecule with P/S/Cl gets aug-cc-pVDZ there, stated in provenance).
+RESP2_XC = "PW6B95"
+RESP2_BASIS = "aug-cc-pVDZ"
+RESP2_DELTA = 0.6
+#: Static dielectric constant of water at 298.15 K for the PCM continuum (the value Psi4/Gaussian use).
+WATER_EPSILON = 78.3553
+RESP2_REFERENCE = ("RESP2: Schauperl et al., Commun. Chem. 3 (2020) 44, doi:10.1038/s42004-020-0291-4 "
+                   "(q = (1-delta) q_gas + delta q_water, PW6B95/aug-cc-pV(D+d)Z, delta 0.6)")
+
+
+def mix_charges(q_gas: Sequence[float], q_solvated: Sequence[float], delta: float) -> np.ndarray:
+    """RESP2 charges ``(1 - delta) q_gas + delta q_solvated`` (e); delta in [0, 1].
+
+    A linear mix of two fits with the same total charge keeps that total; equivalent atoms stay equal.
+    """
+    q_gas = np.asarray(q_gas, dtype=float)
+    q_solvated = np.asarray(q_solvated, dtype=float)
+    if q_gas.shape != q_solvated.shape:
+        raise ChargeError(f"RESP2 mixing: {q_gas.size} gas-phase charges but {q_solvated.size} solvated ones")
+    if not 0.0 <= float(delta) <= 1.0:
+        raise ChargeError(f"RESP2 mixing parameter delta={delta} is not allowed: 0 <= delta <= 1")
+    return (1.0 - float(delta)) * q_gas + float(delta) * q_solvated
+
+
+def resp2_charges(mol, *, delta: float = RESP2_DELTA, xc: str = RESP2_XC, basis: str = RESP2_BASIS,
+                  solvent_eps: float = WATER_EPSILON, conformer_seed: int = DEFAULT_CONFORMER_SEED,
+                  geometry: str = "mmff", coordinates_angstrom: np.ndarray | None = None,
+                  density_fit: bool = True, auxbasis: str = DEFAULT_AUXBASIS
+                  ) -> tuple[RespResult, RespResult, np.ndarray]:
+    """RESP2 charges of ``mol``: (gas-phase RESP, solvated RESP, mixed charges in e).
+
+    Both fits use one conformer (generated once: ETKDG + MMFF94, with ``geometry="hf"`` further optimised at
+    HF/6-31G*, the geometry of the HF/6-31G* RESP templates, so the charge models differ only in their
+    electrostatics), the same Merz-Kollman grid and the standard two-stage restraints.
+    """
+    if coordinates_angstrom is None:
+        xyz, _ = embed_conformer(mol, seed=conformer_seed)
+        if geometry == "hf":
+            elements = [a.GetSymbol() for a in mol.GetAtoms()]
+            from rdkit import Chem
+            xyz = optimize_geometry_hf(elements, xyz, int(Chem.GetFormalCharge(mol)), basis=DEFAULT_BASIS,
+                                       density_fit=density_fit, auxbasis=auxbasis)
+    else:
+        xyz = np.asarray(coordinates_angstrom, dtype=float)
+    common = dict(coordinates_angstrom=xyz, basis=basis, density_fit=density_fit, auxbasis=auxbasis, xc=xc,
+                  cart=False)
+    gas = resp_charges(mol, **common)
+    water = resp_charges(mol, solvent_eps=solvent_eps, **common)
+    return gas, water, mix_charges(gas.charges, water.charges, delta)

@@ -266,11 +266,22 @@ def _tiny_raw(**system):
 
 def test_cli_writes_manifest_after_a_build(tmp_path, capsys):
     cfg = tmp_path / "config.resolved.json"
-    write_resolved(_tiny_raw(monomer="TPA", target_conversion=0.3, network_seed=4), cfg)
+    write_resolved(_tiny_raw(monomer="TPA", target_conversion=0.3, network_seed=4, max_build_attempts=2), cfg)
     out = tmp_path / "build"
     assert build_cli([f"--config={cfg}", "--system=G", f"--out-dir={out}"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     network = json.loads((out / manifest["network"]).read_text())
+    # a 30 % oligomer of a few monomers rarely spans the box along x, y and z: regrown once, the best kept
+    attempts, requirement = network["build_attempts"], network["percolation_requirement"]
+    assert requirement["axes"] == ["x", "y", "z"] and manifest["percolation_requirement"] == requirement
+    assert [a["attempt"] for a in attempts] == list(range(1, len(attempts) + 1)) and 1 <= len(attempts) <= 2
+    assert attempts[0]["seed"] == 4 and len({a["seed"] for a in attempts}) == len(attempts)
+    kept = attempts[requirement["kept_attempt"] - 1]
+    assert requirement["met"] == kept["requirement_met"] == (set("xyz") <= set(network["percolating_axes"]))
+    assert len(attempts) == 2 or requirement["met"]
+    assert kept["percolation_rank"] == max(a["percolation_rank"] for a in attempts) == network["percolation_rank"]
+    assert network["seed"] == manifest["seed"] == kept["seed"]
+    assert not [p.name for p in out.iterdir() if p.name.startswith("attempt")]
     assert manifest["system"] == "G" and manifest["kind"] == "gpe" and manifest["network"] == "network.json"
     counts = manifest["composition"]["counts"]
     assert set(counts) == {"PC", "FEC", "Na+", "PF6-", "TPA"} and counts["TPA"] == network["n_monomers"] >= 2
@@ -300,3 +311,24 @@ def test_cli_bad_monomer_input_fails_clearly(tmp_path, capsys):
         err = capsys.readouterr().err
         assert re.search(pattern, err), err
         assert not (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_build_attempt_seeds_and_the_percolation_requirement():
+    from systems.build_network import attempt_seed, requirement_met
+
+    assert attempt_seed(2026, 1) == 2026
+    seeds = [attempt_seed(2026, k) for k in range(1, 6)]
+    assert len(set(seeds)) == 5 and seeds == [attempt_seed(2026, k) for k in range(1, 6)]  # distinct, repeatable
+    assert requirement_met({"percolating_axes": ["x", "y", "z"]}, ("x", "y", "z"))
+    assert not requirement_met({"percolating_axes": ["y", "z"]}, ("x", "y", "z"))
+    assert requirement_met({"percolating_axes": ["z"]}, ("z",)) and requirement_met({"percolating_axes": []}, ())
+
+
+def test_required_percolation_axes_are_checked_when_the_config_loads():
+    for bad, pattern in [(["x", "w"], "required_percolation_axes"), (["x", "x"], "required_percolation_axes"),
+                         (0, "max_build_attempts")]:
+        key = "max_build_attempts" if bad == 0 else "required_percolation_axes"
+        with pytest.raises(ConfigError, match=pattern):
+            load_workflow_config(_tiny_raw(monomer="TPA", **{key: bad}))
+    config = load_workflow_config(_tiny_raw(monomer="TPA", required_percolation_axes=["z"]))
+    assert config.systems["G"].network.required_percolation_axes == ("z",)

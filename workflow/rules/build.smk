@@ -29,7 +29,7 @@ rule build_electrolyte:
 rule build_network:
     input:
         config=ancient(f"{RESULTS}/config.resolved.json"),
-        templates=template_files,  # the solvents' templates, copied into the build's template folder
+        templates=base_template_files,  # the solvents' resp_hf631gs templates, copied into the build's template folder
     output:
         pdb=f"{RESULTS}/{{system}}/build/system.pdb",
         network=f"{RESULTS}/{{system}}/build/network.json",

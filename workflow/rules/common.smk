@@ -10,6 +10,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from common.config import read_yaml, stage_inputs as model_stage_inputs
+from forcefields.charge_models import BASE_TAG as BASE_CHARGE_MODEL, model_template_dir
 from common.errors import ConfigError
 from common.io import write_text_atomic
 from snakemake.exceptions import WorkflowError
@@ -80,13 +81,29 @@ def ion_residues(system):
     return [SPECIES[salt.cation].residue, SPECIES[salt.anion].residue]
 
 
-def template_file(residue):
-    """The shipped, reviewed template of ``residue``, or the campaign's own (made by resp_template)."""
-    shipped = Path(TEMPLATE_DIR) / f"{residue}.xml"
-    return str(shipped) if shipped.is_file() else f"{CAMPAIGN_TEMPLATE_DIR}/{residue}.xml"
+def charge_model(system):
+    """The solvent charge model of ``system`` (its own, else forcefield.charge_model; common.config.ChargeModel)."""
+    return CFG.systems[system].charge_model or CFG.forcefield.charge_model
+
+
+def template_file(residue, tag=BASE_CHARGE_MODEL):
+    """The shipped, reviewed template of ``residue`` for charge model ``tag`` (forcefields/data/templates[/tag]),
+    or the campaign's own (made by resp_template, resp2_template or scaled_template)."""
+    shipped = model_template_dir(tag) / f"{residue}.xml"
+    if shipped.is_file():
+        return str(shipped)
+    return str(model_template_dir(tag, CAMPAIGN_TEMPLATE_DIR) / f"{residue}.xml")
 
 
 def template_files(wildcards):
+    """The system's solvent templates in its charge model."""
+    tag = charge_model(wildcards.system).tag
+    return [template_file(residue, tag) for residue in system_residues(wildcards.system)]
+
+
+def base_template_files(wildcards):
+    """The system's solvent templates in resp_hf631gs (what the network builder relaxes with: a charge-model
+    change reruns parameterise and what follows, not the build)."""
     return [template_file(residue) for residue in system_residues(wildcards.system)]
 
 
