@@ -176,6 +176,47 @@ def dielectric_of_trajectory(topology: Path, system_xml: Path, trajectory: Path,
     return out
 
 
+# ------------------------------------------------------------------------------------------------- D (neat)
+
+def diffusion_of_liquid(topology: Path, system_xml: Path, trajectory: Path, frame_interval_ps: float,
+                        temperature_K: float, viscosity: dict | None = None, n_blocks: int = 5) -> dict:
+    """D of every species of a liquid without ions (analysis.transport needs ions), in the transport report's
+    layout: centre-of-mass MSD (analysis.msd), diffusive window and block stderr (analysis.diffusion), and the
+    Yeh–Hummer correction k_B T ξ/(6π η L) with the model's own η (``viscosity``: {value, stderr} in Pa s)."""
+    from analysis.diffusion import diffusion_from_msd, is_cubic, yeh_hummer_correction
+    from analysis.msd import MoleculeCentres, SpeciesMSD
+    from analysis.topology import load_molecular_system
+    from analysis.trajectory import TrajectoryReader, UnwrappedTrajectory
+
+    system = load_molecular_system(topology, system_xml)
+    reader = TrajectoryReader([trajectory], system.n_atoms, topology, frame_interval_ps=frame_interval_ps)
+    centres = MoleculeCentres(UnwrappedTrajectory(reader), system)
+    with centres:
+        centres.run()
+        series = centres.results["series"]
+        box = centres.results["box_nm"].mean(axis=0)
+        msd = SpeciesMSD(series, {n: sp.molecule_indices for n, sp in system.species.items()},
+                         reader.frame_interval_ps, n_blocks=n_blocks, backend="numpy").run().results
+    length = float(np.cbrt(abs(np.linalg.det(box))))
+    yh = yh_se = None
+    if viscosity and viscosity.get("value"):
+        yh = yeh_hummer_correction(temperature_K, viscosity["value"], length)
+        yh_se = yh * (viscosity.get("stderr") or 0.0) / viscosity["value"]
+    species = {}
+    for name, sp in system.species.items():
+        res = diffusion_from_msd(msd["msd_nm2"][name], reader.frame_interval_ps, msd["block_msd_nm2"].get(name))
+        corrected = None if yh is None else res.D_m2_per_s + yh
+        se = None if corrected is None or res.stderr_m2_per_s is None else math.hypot(res.stderr_m2_per_s, yh_se)
+        species[name] = {"n_molecules": sp.n_molecules, "charge_formal_e": sp.charge_formal_e,
+                         "D_m2_per_s": _est(res.D_m2_per_s, res.stderr_m2_per_s),
+                         "D_m2_per_s_yeh_hummer": _est(corrected, se), "fit_window_ps": res.fit.window_ps,
+                         "diffusive": res.fit.window.diffusive, "loglog_slope": res.fit.window.loglog_slope}
+    return {"species": species, "box": {"mean_box_length_nm": length, "cubic": is_cubic(box)},
+            "run_length_ps": reader.run_length_ps,
+            "yeh_hummer": {"applied": yh is not None, "correction_m2_per_s": yh, "box_length_nm": length,
+                           "viscosity_Pa_s": None if not viscosity else viscosity.get("value")}}
+
+
 # ------------------------------------------------------------------------------------------------- system
 
 def transport_entries(transport: dict, reference_key: str) -> dict:
@@ -200,12 +241,20 @@ def transport_entries(transport: dict, reference_key: str) -> dict:
     return out
 
 
-def validate_system(name: str, *, forcefield: Path, density: Path, production: Path, transport: Path,
+def validate_system(name: str, *, forcefield: Path, density: Path, production: Path, transport: Path | None,
                     viscosity: Path | None, topology: Path, temperature_K: float, reference_key: str,
                     gas_phase: Path | None = None, dielectric_blocks: int = 5) -> dict:
-    """The validation report of one system (module docstring); every input is a stage's report file."""
-    ff, dens, prod, trans = (read_json(p) for p in (forcefield, density, production, transport))
+    """The validation report of one system (module docstring); every input is a stage's report file. Without
+    ``transport`` (a liquid with no ions) D is computed here (:func:`diffusion_of_liquid`)."""
+    ff, dens, prod = (read_json(p) for p in (forcefield, density, production))
     folder = Path(production).parent
+    visc = read_json(viscosity) if viscosity is not None else None
+    if transport is not None:
+        trans = read_json(transport)
+    else:
+        trans = diffusion_of_liquid(topology, folder / "system.xml", folder / prod["trajectory"]["file"],
+                                    prod["trajectory"]["frame_interval_ps"], temperature_K,
+                                    None if visc is None else visc["viscosity_Pa_s"], dielectric_blocks)
     props: dict = {"density_g_per_cm3": compare(dens["density_g_per_cm3"], DENSITY_G_PER_CM3.get(reference_key))}
     residues = sorted(trans["species"])
     neutral = all(abs(sp.get("charge_formal_e") or 0) == 0 for sp in trans["species"].values())
@@ -226,16 +275,14 @@ def validate_system(name: str, *, forcefield: Path, density: Path, production: P
             _est(None), None, note="computed for neat one-component liquids only (a salt solution has no single "
                                    "vaporising species)")
     if neutral:
-        eps = dielectric_of_trajectory(topology, folder / "system.xml", folder / prod["trajectory"]["file"]
-                                       if "file" in (prod.get("trajectory") or {}) else folder / "trajectory.dcd",
+        eps = dielectric_of_trajectory(topology, folder / "system.xml", folder / prod["trajectory"]["file"],
                                        prod["trajectory"]["frame_interval_ps"], temperature_K, dielectric_blocks)
         props["dielectric_constant"] = compare(eps, DIELECTRIC_CONSTANT.get(residues[0]) if len(residues) == 1
                                                else None, **{k: v for k, v in eps.items() if k not in ("value", "stderr")})
     else:
         props["dielectric_constant"] = compare(_est(None), None, note="not defined from box-dipole fluctuations for "
                                                "an electrolyte (the box dipole carries the ionic current)")
-    if viscosity is not None:
-        visc = read_json(viscosity)
+    if visc is not None:
         props["viscosity_Pa_s"] = compare(visc["viscosity_Pa_s"], VISCOSITY_PA_S.get(reference_key),
                                           linear_response=visc.get("linear_response"),
                                           duration_ps_per_amplitude=visc.get("duration_ps"))
@@ -338,9 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     one = sub.add_parser("system", help="validation.json of one system")
     one.add_argument("--name", required=True)
-    for flag in ("forcefield", "density", "production", "transport", "topology", "out"):
+    for flag in ("forcefield", "density", "production", "topology", "out"):
         one.add_argument(f"--{flag}", required=True, type=Path)
     one.add_argument("--viscosity", type=Path, default=None)
+    one.add_argument("--transport", type=Path, default=None, help="transport.json (liquids with ions)")
     one.add_argument("--gas-phase", type=Path, default=None)
     one.add_argument("--temperature-K", required=True, type=float)
     one.add_argument("--reference", default="", help="reference key of the system (e.g. PC, NaPF6_PC_1M)")

@@ -15,6 +15,8 @@ def validation_optional(system):
         out["viscosity"] = f"{RESULTS}/{system}/viscosity/viscosity.json"
     if system in NEAT_SYSTEMS:
         out["gas"] = f"{RESULTS}/{system}/gas_phase/gas_phase.json"
+    if CFG.systems[system].has_salt:
+        out["transport"] = f"{RESULTS}/{system}/transport.json"  # a liquid without ions: D in the validation
     return out
 
 
@@ -24,6 +26,8 @@ def validation_flags(wildcards, input):
         words += ["--viscosity", input.viscosity]
     if "gas" in input.keys():
         words += ["--gas-phase", input.gas]
+    if "transport" in input.keys():
+        words += ["--transport", input.transport]
     return words
 
 
@@ -64,7 +68,6 @@ rule validation:
         density=f"{RESULTS}/{{system}}/density.json",
         production=rules.produce.output.report,
         trajectory=rules.produce.output.trajectory,
-        transport=f"{RESULTS}/{{system}}/transport.json",
         pdb=TOPOLOGY,
     output:
         f"{RESULTS}/{{system}}/validation.json",
@@ -83,7 +86,7 @@ rule validation:
     shell:
         "{params.python} -m analysis.validation system --name {wildcards.system:q} "
         "--forcefield {input.forcefield:q} --density {input.density:q} --production {input.production:q} "
-        "--transport {input.transport:q} --topology {input.pdb:q} --temperature-K {params.temperature:q} "
+        "--topology {input.pdb:q} --temperature-K {params.temperature:q} "
         "--reference {params.reference:q} --dielectric-blocks {params.blocks:q} {params.flags:q} "
         "--out {output:q} > {log:q} 2>&1"
 
