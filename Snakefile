@@ -20,8 +20,12 @@ include: "workflow/rules/analysis.smk"
 include: "workflow/rules/mechanics.smk"
 include: "workflow/rules/viscosity.smk"
 include: "workflow/rules/validation.smk"
+include: "workflow/rules/descriptors.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         f"{RESULTS}/summary.md",
+        [f"{RESULTS}/descriptors/descriptors.json"] if CFG.descriptors.enabled else [],
+        [f"{RESULTS}/report/compare_networks.html"] if CFG.report.enabled else [],

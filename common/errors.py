@@ -43,3 +43,7 @@ class AnalysisError(GelmdError, ValueError):
 
 class InputFileError(GelmdError, FileNotFoundError):
     """A file the step needs that does not exist or cannot be read."""
+
+
+class DescriptorError(GelmdError):
+    """A DFT descriptor calculation that failed, or a descriptor cache that does not match its inputs."""

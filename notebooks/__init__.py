@@ -1,0 +1,1 @@
+"""Notebooks that compare the systems of a campaign (jupytext percent format), and their runner."""
