@@ -178,32 +178,65 @@ def bind_at_site(elements, xyz, charge: int, site: Site, level: Level, *, e_mol_
     of the same Na charge. ``na_charge=1`` binds Na⁺ instead of the atom (the reference tests use it)."""
     t0 = time.perf_counter()
     n = len(elements)
-    els = list(elements) + ["Na"]
     d_min, direction, table, dm_guess = scan_na_distance(elements, xyz, charge, site, level, backend=backend,
                                                          what=what, na_charge=na_charge)
     geom = np.vstack([xyz, (xyz[site.atom] + d_min * direction)[None, :]])
+    cp = counterpoise(elements, geom, charge, level, e_mol_own=e_mol_own, e_na_own=e_na_own,
+                      e_disp_mol=e_disp_mol, backend=backend, what=f"{what}+Na at {site.label}",
+                      na_charge=na_charge, dm0=dm_guess)
+    return SiteResult(site=site, binding_cp_eV=cp.binding_cp_eV, binding_raw_eV=cp.binding_raw_eV,
+                      bsse_eV=cp.bsse_eV, dispersion_eV=cp.dispersion_eV,
+                      na_charge_meta_lowdin_e=cp.na_charge_meta_lowdin_e, na_charge_mulliken_e=cp.na_charge_mulliken_e,
+                      na_site_distance_angstrom=float(d_min), na_spin_on_molecule=cp.spin_on_molecule,
+                      scan_hartree=table, na_position_angstrom=tuple(float(x) for x in geom[n]),
+                      wall_s=time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class Counterpoise:
+    """Step 3–4 at one complex geometry (eV, e)."""
+
+    binding_cp_eV: float
+    binding_raw_eV: float
+    bsse_eV: float
+    dispersion_eV: float
+    na_charge_meta_lowdin_e: float
+    na_charge_mulliken_e: float
+    spin_on_molecule: float
+
+
+def counterpoise(elements, geom, charge: int, level: Level, *, e_mol_own: float, e_na_own: float,
+                 e_disp_mol: float, backend: str, what: str, na_charge: int = 0, dm0=None) -> Counterpoise:
+    """Boys–Bernardi binding of the Na (last row of ``geom``, Å) to the molecule (the other rows), with the
+    raw binding, BSSE, the D3 share and the Na populations of the complex. ``e_mol_own``/``e_na_own``:
+    the fragments in their own basis without dispersion (Hartree); ``e_disp_mol``: the molecule's D3."""
+    n = len(elements)
+    els = list(elements) + ["Na"]
     mf = dft.make_scf(dft.make_molecule(els, geom, charge=charge + na_charge, basis=level.basis), level,
                       backend=backend, with_dispersion=False)
-    complex_ = dft.run_scf(mf, f"{what}+Na at {site.label}", dm0=dm_guess)
-    ghost_na = [False] * n + [True]
-    ghost_mol = [True] * n + [False]
+    complex_ = dft.run_scf(mf, what, dm0=dm0)
     e_mol_cp = dft.run_scf(dft.make_scf(dft.make_molecule(els, geom, charge=charge, basis=level.basis,
-                                                          ghost=ghost_na), level, backend=backend,
-                                        with_dispersion=False), f"{what} in the complex basis").energy_hartree
+                                                          ghost=[False] * n + [True]), level, backend=backend,
+                                        with_dispersion=False), f"molecule of {what} in the complex basis").energy_hartree
     e_na_cp = dft.run_scf(dft.make_scf(dft.make_molecule(els, geom, charge=na_charge, basis=level.basis,
-                                                         ghost=ghost_mol), level, backend=backend,
-                                       with_dispersion=False), f"Na in the basis of {what}+Na").energy_hartree
+                                                         ghost=[True] * n + [False]), level, backend=backend,
+                                       with_dispersion=False), f"Na of {what} in the complex basis").energy_hartree
     d_disp = dft.dispersion_energy(els, geom, level, charge=charge + na_charge) - e_disp_mol
     e_ab = complex_.energy_hartree
     cp = (e_ab - e_mol_cp - e_na_cp + d_disp) * dft.HARTREE_TO_EV
     raw = (e_ab - e_mol_own - e_na_own + d_disp) * dft.HARTREE_TO_EV
-    q_meta = dft.meta_lowdin_charges(complex_)
-    q_mull = dft.mulliken_charges(complex_)
-    return SiteResult(site=site, binding_cp_eV=cp, binding_raw_eV=raw, bsse_eV=raw - cp,
-                      dispersion_eV=d_disp * dft.HARTREE_TO_EV, na_charge_meta_lowdin_e=float(q_meta[n]),
-                      na_charge_mulliken_e=float(q_mull[n]), na_site_distance_angstrom=float(d_min),
-                      na_spin_on_molecule=_spin_on_molecule(complex_, n), scan_hartree=table,
-                      na_position_angstrom=tuple(float(x) for x in geom[n]), wall_s=time.perf_counter() - t0)
+    return Counterpoise(binding_cp_eV=cp, binding_raw_eV=raw, bsse_eV=raw - cp, dispersion_eV=d_disp * dft.HARTREE_TO_EV,
+                        na_charge_meta_lowdin_e=float(dft.meta_lowdin_charges(complex_)[n]),
+                        na_charge_mulliken_e=float(dft.mulliken_charges(complex_)[n]),
+                        spin_on_molecule=_spin_on_molecule(complex_, n))
+
+
+def fragment_energies(elements, xyz, charge: int, level: Level, *, backend: str = "cpu", na_charge: int = 0):
+    """(E_M[M] without dispersion, E_Na[Na], E_disp(M)) in Hartree, at fixed molecule coordinates."""
+    mol = dft.make_molecule(elements, xyz, charge=charge, basis=level.basis)
+    e_mol = dft.run_scf(dft.make_scf(mol, level, backend=backend, with_dispersion=False), "molecule").energy_hartree
+    return (e_mol, na_atom_energy(level, backend=backend, na_charge=na_charge),
+            dft.dispersion_energy(elements, xyz, level, charge=charge))
 
 
 def _spin_on_molecule(result: dft.ScfResult, n_mol: int) -> float:
@@ -215,11 +248,8 @@ def _spin_on_molecule(result: dft.ScfResult, n_mol: int) -> float:
     dm = np.asarray(mf.make_rdm1())
     if dm.ndim != 3:
         return 0.0
-    (pop_a, pop_b), _ = uhf.mulliken_meta_spin(mf.mol, dm, verbose=0)
-    spin = np.zeros(mf.mol.natm)
-    for i, label in enumerate(mf.mol.ao_labels(fmt=None)):
-        spin[label[0]] += pop_a[i] - pop_b[i]
-    return float(spin[:n_mol].sum())
+    _, per_atom = uhf.mulliken_meta_spin(mf.mol, dm, verbose=0)
+    return float(np.sum(per_atom[:n_mol]))
 
 
 def molecule_descriptors(mol_rdkit, xyz_start, charge: int, level: Level, *, backend: str = "cpu",

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from common.errors import DescriptorError
+from common.errors import ConfigError, DescriptorError
 from descriptors.levels import Level
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def gpu_available() -> bool:
 def resolve_backend(backend: str) -> str:
     """``auto`` -> ``gpu`` or ``cpu``; an explicit ``gpu`` without a usable GPU is an error."""
     if backend not in BACKENDS:
-        raise DescriptorError(f"descriptors.backend: {backend!r} is not allowed; allowed: {list(BACKENDS)}")
+        raise ConfigError(f"descriptors.backend: {backend!r} is not allowed; allowed: {list(BACKENDS)}")
     if backend == "auto":
         return "gpu" if gpu_available() else "cpu"
     if backend == "gpu" and not gpu_available():

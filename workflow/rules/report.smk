@@ -3,14 +3,14 @@
 # descriptors; a cell that raises fails the rule. Its tables (CSV) and figures (PNG) are collected by
 # `snakemake --report` with captions (workflow/report/*.rst).
 
-NOTEBOOK = "notebooks/compare_networks.py"
+NOTEBOOK = str(REPO_ROOT / "notebooks" / "compare_networks.py")
 
 
 rule report_notebook:
     """Executed comparison notebook (.ipynb + .html), its tables and figures, under results/<config>/report/."""
     input:
         notebook=NOTEBOOK,
-        helpers="notebooks/comparison.py",
+        helpers=str(REPO_ROOT / "notebooks" / "comparison.py"),
         summary=f"{RESULTS}/summary.json",
         summary_md=f"{RESULTS}/summary.md",
         descriptors=[f"{RESULTS}/descriptors/descriptors.json"] if CFG.descriptors.enabled else [],
@@ -24,7 +24,7 @@ rule report_notebook:
                        caption="../report/figures.rst"),
     params:
         uses=stage_inputs("report"),
-        results_dir=RESULTS,
+        results_dir=os.path.abspath(RESULTS),  # the kernel runs in the repository root
         python=PYTHON,
     log:
         f"{LOGS}/report_notebook.log",
