@@ -152,3 +152,323 @@ def potential_profile_V(edges_nm: np.ndarray, charge_per_bin_e: np.ndarray, area
     tops = edges_nm[1:]
     phi = np.interp(centres, tops, phi_tops)
     return phi - phi[0]
+
+
+# ------------------------------------------------------------------------------------ atoms and files
+
+METAL_RESIDUE = "NAM"
+CATION_RESIDUE = "NA"
+
+
+def atom_class(element: str, residue: str, neighbours: Sequence[str]) -> str:
+    """Named class of an atom from its element, residue and bonded neighbours' elements.
+
+    Na+ (residue NA), PF6- P and F, carbonyl O (one bond, to C), ether/ester O (two bonds, to C), nitrate N and O,
+    ammonium N (four bonds), amine N (three bonds, not to O), C-F fluorine; otherwise the element symbol.
+    """
+    n = sorted(neighbours)
+    if residue == METAL_RESIDUE:
+        return "metal"
+    if residue == CATION_RESIDUE and element == "Na":
+        return "Na+"
+    if element == "P":
+        return "PF6- P"
+    if element == "F":
+        return "PF6- F" if "P" in n else "C-F F"
+    if element == "O":
+        if "N" in n:
+            return "nitrate O"
+        if len(n) == 1:
+            return "carbonyl O" if n == ["C"] else "O"
+        return "ether/ester O" if n == ["C", "C"] else "O"
+    if element == "N":
+        if n.count("O") == 3:
+            return "nitrate N"
+        return "ammonium N" if len(n) == 4 else "amine N"
+    return element
+
+
+def read_cell_topology(pdb_path: str):
+    """(classes per atom, residue names per atom, residue index per atom, element per atom) of a cell PDB."""
+    from openmm import app
+
+    topology = app.PDBFile(str(pdb_path)).topology
+    atoms = list(topology.atoms())
+    neighbours: dict[int, list[str]] = {a.index: [] for a in atoms}
+    for a, b in topology.bonds():
+        neighbours[a.index].append(b.element.symbol if b.element else b.name)
+        neighbours[b.index].append(a.element.symbol if a.element else a.name)
+    elements = [a.element.symbol if a.element else a.name for a in atoms]
+    residues = [a.residue.name for a in atoms]
+    classes = [atom_class(e, r, neighbours[a.index]) for e, r, a in zip(elements, residues, atoms)]
+    residue_index = np.array([a.residue.index for a in atoms])
+    return np.array(classes), np.array(residues), residue_index, np.array(elements)
+
+
+@dataclass
+class CellGeometry:
+    """What the analysis needs from cell.json (nm)."""
+
+    area_nm2: float
+    box_nm: np.ndarray
+    surface_planes_z_nm: tuple[float, float]
+    planes_per_slab: int
+    plane_spacing_nm: float
+    atoms_per_slab: int
+    electrodes: tuple[tuple[int, int], tuple[int, int]]
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CellGeometry":
+        return cls(area_nm2=float(data["area_nm2"]), box_nm=np.asarray(data["box_nm"], dtype=float),
+                   surface_planes_z_nm=tuple(data["surface_planes_z_nm"]), planes_per_slab=int(data["planes_per_slab"]),
+                   plane_spacing_nm=float(data["plane_spacing_nm"]), atoms_per_slab=int(data["atoms_per_slab"]),
+                   electrodes=tuple(tuple(e) for e in data["electrodes"]))
+
+    @property
+    def metal_bulk_density(self) -> float:
+        return self.atoms_per_slab / (self.area_nm2 * self.planes_per_slab * self.plane_spacing_nm)
+
+
+def _block_mean(values: np.ndarray, blocks: int) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    parts = [p.mean() for p in np.array_split(values, min(blocks, len(values))) if len(p)]
+    err = float(np.std(parts, ddof=1) / np.sqrt(len(parts))) if len(parts) > 1 else float("nan")
+    return float(values.mean()), err
+
+
+def analyse_run(run_dir, classes: np.ndarray, residues: np.ndarray, residue_index: np.ndarray, geometry: CellGeometry,
+                *, bin_nm: float, homogeneity_depth_nm: float, n_bins_2d: int, blocks: int, seed: int) -> dict:
+    """Profiles, first layer, Na+ homogeneity and electrode charges of one interface run folder."""
+    import csv
+    from pathlib import Path
+
+    from common.dcd import read_positions
+
+    run_dir = Path(run_dir)
+    positions, _, _ = read_positions(run_dir / "trajectory.dcd")
+    if len(positions) < blocks:
+        raise AnalysisError(f"{run_dir}: {len(positions)} frames; the analysis needs at least {blocks} (blocks)")
+    box = geometry.box_nm
+    z = np.mod(positions[:, :, 2], box[2])
+    edges = np.arange(0.0, box[2] + bin_nm, bin_nm)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    metal = classes == "metal"
+    electrolyte_heavy = ~metal & (classes != "H")
+    first, last = geometry.electrodes
+    index = np.arange(len(classes))
+    slab_a = (index >= first[0]) & (index <= first[1])
+    slab_b = (index >= last[0]) & (index <= last[1])
+    rho_b = geometry.metal_bulk_density
+    top_a, bottom_b = geometry.surface_planes_z_nm
+    half = 0.5 * (geometry.planes_per_slab - 1) * geometry.plane_spacing_nm
+    gds_a = gibbs_dividing_surface(centres, density_profile(list(z[:, slab_a]), geometry.area_nm2, edges), rho_b,
+                                   top_a - half, +1)
+    gds_b = gibbs_dividing_surface(centres, density_profile(list(z[:, slab_b]), geometry.area_nm2, edges), rho_b,
+                                   bottom_b + half, -1)
+    mid = 0.5 * (gds_a + gds_b)
+    distance = np.where(z < mid, z - gds_a, gds_b - z)  # from the nearer metal's Gibbs surface
+    d_edges = np.arange(-0.3, 0.5 * (gds_b - gds_a) + bin_nm, bin_nm)
+    d_centres = 0.5 * (d_edges[1:] + d_edges[:-1])
+    heavy_profile = density_profile(list(distance[:, electrolyte_heavy]), 2 * geometry.area_nm2, d_edges)
+    layer_end = first_layer_end(d_centres, heavy_profile)
+    bulk_from = 0.5 * (gds_b - gds_a) * (2.0 / 3.0)
+    layer_counts, bulk_counts = {}, {}
+    for name in sorted(set(classes[electrolyte_heavy])):
+        mask = classes == name
+        d = distance[:, mask]
+        layer_counts[name] = float(np.sum(d < layer_end)) / len(z)
+        bulk_counts[name] = float(np.sum(d >= bulk_from)) / len(z)
+    fractions, enrichment = composition(layer_counts, bulk_counts)
+    sodium = classes == "Na+"
+    xy_frames = [np.mod(positions[f, sodium][distance[f, sodium] < homogeneity_depth_nm, :2], box[:2])
+                 for f in range(len(positions))]
+    homogeneity = None
+    if sum(len(x) for x in xy_frames):
+        homogeneity = homogeneity_index(xy_frames, (box[0], box[1]), n_bins_2d, blocks, seed=seed)
+    charges = np.genfromtxt(run_dir / "charges.csv", delimiter=",", names=True)
+    q0, q0_err = _block_mean(np.atleast_1d(charges["electrode0_charge_e"]), blocks)
+    q1, q1_err = _block_mean(np.atleast_1d(charges["electrode1_charge_e"]), blocks)
+    with open(run_dir / "mean_charges.csv") as handle:
+        mean_charges = np.array([float(row["mean_charge_e"]) for row in csv.DictReader(handle)])
+    metal_z = z[0, metal]
+    facing_a = float(mean_charges[slab_a & (z[0] > top_a - half)].sum())
+    facing_b = float(mean_charges[slab_b & (z[0] < bottom_b + half)].sum())
+    charge_bins = np.zeros(len(centres))
+    for frame in z:
+        charge_bins += np.histogram(frame[~metal], bins=edges, weights=mean_charges[~metal])[0]
+    charge_bins = charge_bins / len(z) + np.histogram(metal_z, bins=edges, weights=mean_charges[metal])[0]
+    potential = potential_profile_V(edges, charge_bins, geometry.area_nm2)
+    profiles = {"z_nm": centres, "metal": density_profile(list(z[:, metal]), geometry.area_nm2, edges),
+                "charge_e_per_nm3": charge_bins / (geometry.area_nm2 * bin_nm), "potential_V": potential}
+    for name in sorted(set(classes[~metal])):
+        profiles[f"atoms:{name}"] = density_profile(list(z[:, classes == name]), geometry.area_nm2, edges)
+    for residue in sorted(set(residues[~metal])):
+        members = residue_index[residues == residue]
+        ids = np.unique(members)
+        centre_z = np.stack([np.bincount(np.searchsorted(ids, members), weights=frame[residues == residue]) /
+                             np.bincount(np.searchsorted(ids, members)) for frame in z])
+        profiles[f"residue:{residue}"] = density_profile(list(centre_z), geometry.area_nm2, edges)
+    inside = (centres > gds_a + 0.1) & (centres < gds_b - 0.1)
+    result = {
+        "frames": int(len(z)),
+        "gibbs_dividing_surfaces_z_nm": [gds_a, gds_b],
+        "first_layer": {"end_distance_from_gibbs_surface_nm": layer_end, "composition": fractions,
+                        "enrichment": enrichment, "atoms_per_frame": layer_counts,
+                        "bulk_region_distance_from_gibbs_surface_nm": [bulk_from, 0.5 * (gds_b - gds_a)]},
+        "na_homogeneity_index": None if homogeneity is None else {
+            "value": homogeneity.value, "stderr": homogeneity.stderr, "cv": homogeneity.cv,
+            "cv_stderr": homogeneity.cv_stderr, "random_cv": homogeneity.random_cv,
+            "random_cv_stderr": homogeneity.random_cv_stderr, "blocks": homogeneity.n_blocks,
+            "mean_ions_per_frame": homogeneity.mean_ions_per_frame, "depth_nm": homogeneity_depth_nm,
+            "bins_per_side": n_bins_2d},
+        "electrode_charge_e": {"electrode0": {"value": q0, "stderr": q0_err},
+                               "electrode1": {"value": q1, "stderr": q1_err},
+                               "electrolyte_facing_half": [facing_a, facing_b]},
+        "surface_charge_density_uC_per_cm2": [facing_a * ELEMENTARY_CHARGE_C * 1e6 / (geometry.area_nm2 * 1e-14),
+                                              facing_b * ELEMENTARY_CHARGE_C * 1e6 / (geometry.area_nm2 * 1e-14)],
+        "potential_drop_V": float(np.interp(bottom_b + half, centres, potential)
+                                  - np.interp(top_a - half, centres, potential)),
+        "potential_profile_between_metals": {"min_V": float(potential[inside].min()) if inside.any() else None,
+                                             "max_V": float(potential[inside].max()) if inside.any() else None},
+    }
+    return {"result": result, "profiles": profiles, "xy_frames": xy_frames}
+
+
+PROFILE_CLASSES = ("Na+", "PF6- P", "carbonyl O", "ether/ester O", "amine N", "ammonium N", "nitrate N")
+"""The atoms the issue names: Na+, PF6- P, carbonyl O, amine N of BMP, ester O of TPA, TEA N, nitrate N."""
+SCHEMA = "gelmd.analysis.interface/1"
+
+
+def _write_profiles_csv(path, profiles: dict) -> None:
+    from common.io import write_text_atomic
+
+    keys = list(profiles)
+    lines = [",".join(keys)] + [",".join(f"{profiles[k][i]:.6g}" for k in keys) for i in range(len(profiles[keys[0]]))]
+    write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def _plot(out_dir, label: str, analysed: dict, box_xy: tuple[float, float], n_bins: int) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    profiles, result = analysed["profiles"], analysed["result"]
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
+    for name in PROFILE_CLASSES:
+        key = f"atoms:{name}"
+        if key in profiles and profiles[key].max() > 0:
+            top.plot(profiles["z_nm"], profiles[key], label=name)
+    for z in result["gibbs_dividing_surfaces_z_nm"]:
+        top.axvline(z, color="grey", ls="--", lw=0.8)
+        bottom.axvline(z, color="grey", ls="--", lw=0.8)
+    top.set_ylabel("number density (nm$^{-3}$)")
+    if top.get_legend_handles_labels()[0]:
+        top.legend(fontsize=7)
+    top.set_title(f"bias {label}: profiles (dashed: metal Gibbs surfaces)")
+    bottom.plot(profiles["z_nm"], profiles["potential_V"], color="k")
+    bottom.set_xlabel("z (nm)")
+    bottom.set_ylabel("potential (V)")
+    figure.tight_layout()
+    profile_png = f"{out_dir}/profiles_{label}.png"
+    figure.savefig(profile_png, dpi=110)
+    plt.close(figure)
+    xy = np.concatenate([f for f in analysed["xy_frames"] if len(f)] or [np.zeros((0, 2))])
+    figure, axis = plt.subplots(figsize=(5, 4.5))
+    counts, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=n_bins, range=[[0, box_xy[0]], [0, box_xy[1]]])
+    image = axis.imshow(counts.T / max(len(analysed["xy_frames"]), 1), origin="lower",
+                        extent=[0, box_xy[0], 0, box_xy[1]], cmap="viridis")
+    figure.colorbar(image, label="Na$^+$ per bin per frame")
+    index = result["na_homogeneity_index"]
+    text = "no Na+ in the layer" if index is None else f"index {index['value']:.2f} ± {index['stderr']:.2f}"
+    axis.set_title(f"Na$^+$ within the first layers, bias {label}: {text}", fontsize=9)
+    axis.set_xlabel("x (nm)")
+    axis.set_ylabel("y (nm)")
+    figure.tight_layout()
+    map_png = f"{out_dir}/na_map_{label}.png"
+    figure.savefig(map_png, dpi=110)
+    plt.close(figure)
+    return [profile_png, map_png]
+
+
+def build_parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m analysis.interface", description=__doc__.splitlines()[0])
+    parser.add_argument("--cell", required=True, help="cell.json of the cell builder")
+    parser.add_argument("--topology", required=True, help="cell.pdb")
+    parser.add_argument("--run", action="append", nargs=2, metavar=("LABEL", "DIR"), required=True,
+                        help="a run folder of simulation.interface and its label (e.g. 0V DIR); the first is the "
+                             "unbiased reference, the second the plating bias")
+    parser.add_argument("--system-name", required=True)
+    parser.add_argument("--bin", default="0.05 nm", help="z bin width")
+    parser.add_argument("--homogeneity-depth", required=True, help='Na+ counted within this of a Gibbs surface')
+    parser.add_argument("--bins-2d", type=int, required=True, help="2D bins per side of the Na+ maps")
+    parser.add_argument("--blocks", type=int, required=True, help="blocks for standard errors")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ion-charge-scale", type=float, required=True)
+    parser.add_argument("--out-dir", required=True)
+    return parser
+
+
+def main(argv=None) -> int:
+    from pathlib import Path
+
+    from common.cli import run_main
+    from common.io import read_json, write_json_atomic
+    from common.units import parse_quantity
+
+    args = build_parser().parse_args(argv)
+
+    def body() -> None:
+        out = Path(args.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        cell = read_json(args.cell, "cell report")
+        geometry = CellGeometry.from_json(cell)
+        classes, residues, residue_index, _ = read_cell_topology(args.topology)
+        runs, files = {}, []
+        for label, folder in args.run:
+            analysed = analyse_run(folder, classes, residues, residue_index, geometry,
+                                   bin_nm=parse_quantity(args.bin, "length"),
+                                   homogeneity_depth_nm=parse_quantity(args.homogeneity_depth, "length"),
+                                   n_bins_2d=args.bins_2d, blocks=args.blocks, seed=args.seed)
+            run_report = read_json(Path(folder) / "run.json", "interface run report")
+            analysed["result"]["run"] = {k: run_report[k] for k in (
+                "bias_V", "electrode_potentials_V", "ensemble", "temperature_K", "timestep_ps", "equilibration_ps",
+                "production_ps", "frame_interval_ps", "constant_potential_method", "wall_time_s")}
+            _write_profiles_csv(out / f"profiles_{label}.csv", analysed["profiles"])
+            files += [f"profiles_{label}.csv"] + [Path(p).name for p in _plot(out, label, analysed,
+                                                                               tuple(geometry.box_nm[:2]), args.bins_2d)]
+            runs[label] = analysed["result"]
+        labels = [label for label, _ in args.run]
+        reference, biased = runs[labels[0]], runs[labels[-1]]
+        write_json_atomic(out / "interface.json", {
+            "schema": SCHEMA, "system": args.system_name,
+            "first_layer": reference["first_layer"],
+            "na_homogeneity_index": reference["na_homogeneity_index"],
+            "bias_V": biased["run"]["bias_V"],
+            "electrode_charge_e": biased["electrode_charge_e"],
+            "runs": runs,
+            "method": {
+                "cell": {k: cell[k] for k in ("orientation", "lattice_constant_nm", "box_nm", "area_nm2",
+                                              "planes_per_slab", "electrolyte_thickness_nm", "gap_nm", "metal_model",
+                                              "metal_lj", "eam", "gaussian_width_nm", "network_bonds_cut",
+                                              "network_bonds_cut_per_nm2_per_surface")},
+                "ion_charge_scale": args.ion_charge_scale,
+                "first_layer": "electrolyte heavy atoms from the metal's Gibbs dividing surface to the first minimum "
+                               "of their density; enrichment over the central third of the electrolyte",
+                "na_homogeneity_index": "CV of Na+ counts on a bins-2d^2 grid within homogeneity depth of either "
+                                        "surface, summed per block, over the CV of as many random positions; "
+                                        "stderr over blocks",
+                "potential": "1D Poisson of the laterally averaged fixed and mean electrode charges (point charges)",
+                "limits": "classical non-reactive MD: adsorption and ordering, no SEI chemistry; short runs are not "
+                          "converged (see the stderr fields and frames)",
+            },
+            "files": files,
+        })
+
+    return run_main("analysis.interface", body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -56,6 +56,7 @@ from common.io import read_json, write_json_atomic, write_text_atomic
 SCHEMA = "gelmd.analysis.summary/2"
 FILE_KEYS = ("manifest", "forcefield", "density", "production", "transport", "network", "mechanics",
              "viscosity")
+FILE_KEYS = FILE_KEYS + ("interface",)
 CONDUCTIVITY_BLOCKS = {"scaled": "conductivity", "formal": "conductivity_formal_charges"}
 """transport.json key of the conductivity block of each charge convention."""
 COMPARED_SIGMA = f"sigma_EH_{COMPARISON_CHARGE_CONVENTION}_S_per_m"
@@ -91,6 +92,7 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
     network = _read(files.get("network"), "network", required=False)
     mechanics = _read(files.get("mechanics"), "mechanics", required=False)
     viscosity = _read(files.get("viscosity"), "viscosity", required=False)
+    interface = _read(files.get("interface"), "interface", required=False)
     row: dict = {
         "system": name,
         "n_atoms": _value(manifest, "n_atoms"),
@@ -124,6 +126,8 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         row.update(mechanics_fields(mechanics))
     if viscosity is not None:
         row.update(viscosity_fields(viscosity))
+    if interface is not None:
+        row.update(interface_fields(interface))
     row["kind"] = _value(manifest, "kind")
     row["reference_conductivity"] = reference_conductivity or None
     row.update(experiment_fields(reference_conductivity))
@@ -180,6 +184,34 @@ def viscosity_fields(viscosity: dict) -> dict:
             "viscosity_experiment_source": reference.get("source") or viscosity.get("reference_note"),
             "viscosity_deviation_percent": viscosity.get("deviation_percent"),
             "viscosity_linear_response": _value(viscosity, "linear_response", "consistent")}
+
+
+def interface_fields(interface: dict) -> dict:
+    """Na | system | Na cell (interface stage): first-layer composition and enrichment at 0 V, Na+ homogeneity
+    index (value, stderr, random reference), electrode charge under the plating bias."""
+    layer = interface.get("first_layer") or {}
+    return {"interface_first_layer_composition": layer.get("composition"),
+            "interface_first_layer_enrichment": layer.get("enrichment"),
+            "interface_na_homogeneity_index": interface.get("na_homogeneity_index"),
+            "interface_bias_V": interface.get("bias_V"),
+            "interface_electrode_charge_e": interface.get("electrode_charge_e")}
+
+
+def _interface_line(r: dict) -> str | None:
+    """summary.md line of the interface stage."""
+    if "interface_bias_V" not in r:
+        return None
+    composition = r.get("interface_first_layer_composition") or {}
+    enrichment = r.get("interface_first_layer_enrichment") or {}
+    top = sorted(composition.items(), key=lambda item: -item[1])[:4]
+    layer = ", ".join(f"{name} {fraction:.2f} (x{enrichment.get(name) or 0:.2f})" for name, fraction in top)
+    index = r.get("interface_na_homogeneity_index")
+    homogeneity = ("no Na+ within the first layers" if not index else
+                   f"{index['value']:.2f} ± {index['stderr']:.2f} (CV {index['cv']:.2f} vs random {index['random_cv']:.2f})")
+    charge = (r.get("interface_electrode_charge_e") or {}).get("electrode0") or {}
+    return (f"- Na metal interface: first layer {layer} (fraction, enrichment over bulk); Na⁺ homogeneity index "
+            f"{homogeneity}; at {r['interface_bias_V']:g} V the negative electrode holds "
+            f"{charge.get('value', float('nan')):.3f} ± {charge.get('stderr', float('nan')):.2g} e")
 
 
 def _viscosity_line(r: dict) -> str | None:
@@ -510,6 +542,8 @@ def _system_section(r: dict) -> list[str]:
         lines.append(_mechanics_line(r))
     if _viscosity_line(r):
         lines.append(_viscosity_line(r))
+    if _interface_line(r):
+        lines.append(_interface_line(r))
     return lines + [""]
 
 

@@ -167,6 +167,9 @@ NETWORK = "network_build"
 """The build of a gel, which also runs MD (engine, force field, temperature and pressure matter to it)."""
 SIMULATION = ("equilibrate", "produce", "mechanics")
 ANALYSIS = ("density", "transport", "summary")
+ALL_STAGES = ALL_STAGES + ("interface",)
+SIMULATION = SIMULATION + ("interface",)
+"""The interface stage (Na | system | Na cells) runs MD: engine, force field, temperature and seed matter to it."""
 
 
 class _Model(BaseModel):
@@ -351,6 +354,30 @@ class ReportSettings(_Model):
     enabled: bool = setting("report")
 
 
+class InterfaceSettings(_Model):
+    """Na | system | Na cells (systems/na_interface.py, simulation/interface.py, analysis/interface.py); nm, ps, V."""
+
+    enabled: bool = setting("interface", "summary")
+    eam_potential: Literal["nichol_ackland_2016", "mendelev_2014"] = setting("interface")
+    orientation: Literal["100", "110", "111"] = setting("interface")
+    planes_per_slab: int = setting("interface")
+    lattice_constant_nm: float = setting("interface")
+    gap_nm: float = setting("interface")
+    electrolyte_thickness_nm: float | None = setting("interface")
+    mobile_metal: bool = setting("interface")
+    metal_lj_sigma_nm: float = setting("interface")
+    metal_lj_epsilon_kJ_per_mol: float = setting("interface")
+    gaussian_width_nm: float = setting("interface")
+    bias_V: float = setting("interface", "summary")
+    timestep_ps: float = setting("interface")
+    equilibration_ps: float = setting("interface")
+    production_ps: float = setting("interface")
+    frame_interval_ps: float = setting("interface")
+    homogeneity_depth_nm: float = setting("interface")
+    map_bins: int = setting("interface")
+    blocks: int = setting("interface")
+
+
 class Resources(_Model):
     gpu: int = setting()
     runtime_min: int = setting()
@@ -373,6 +400,7 @@ class GelmdConfig(_Model):
     validation: ValidationSettings = setting("validation", "summary")
     descriptors: DescriptorSettings = setting("descriptors", "report")
     report: ReportSettings = setting("report")
+    interface: InterfaceSettings = setting("interface", "summary")
 
     def system(self, name: str) -> SystemSpec:
         """The system called ``name``; ConfigError listing the systems when there is none."""
@@ -685,6 +713,49 @@ def _declared_species(section: dict, vocabulary: ConfigVocabulary) -> dict[str, 
     return declared
 
 
+def _interface_settings(section: dict) -> InterfaceSettings:
+    """The interface block: lengths, times and the bias parsed once; whole steps and enough frames per block."""
+    p = "interface."
+    length = {key: _quantity(section, key, "length", p) for key in
+              ("lattice_constant", "gap", "metal_lj_sigma", "gaussian_width", "homogeneity_depth")}
+    times = {key: _quantity(section, key, "time", p) for key in
+             ("timestep", "equilibration", "production", "frame_interval")}
+    for key in ("equilibration", "production", "frame_interval"):
+        steps = times[key] / times["timestep"]
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise ConfigError(f"config key '{p}{key}': {section[key]!r} is not a whole number of "
+                              f"interface.timestep {section['timestep']!r}")
+    if times["timestep"] > MAX_TIMESTEP_WITH_HMR_PS + 1e-12:
+        raise ConfigError(f"config key '{p}timestep': {section['timestep']!r}; at most 4 fs (with HMR)")
+    frames = times["production"] / times["frame_interval"]
+    if frames < 2 * section["blocks"]:
+        raise ConfigError(f"config key '{p}production': {section['production']!r} gives {frames:.0f} frames of "
+                          f"{section['frame_interval']!r}; interface.blocks = {section['blocks']} needs at least "
+                          f"{2 * section['blocks']}")
+    bias = section["bias"].strip()
+    if not bias.endswith("V"):
+        raise ConfigError(f"config key '{p}bias': {section['bias']!r} is not a potential difference in volts, e.g. '1 V'")
+    try:
+        bias_V = float(bias[:-1])
+    except ValueError:
+        raise ConfigError(f"config key '{p}bias': {section['bias']!r} is not '<number> V'") from None
+    if not 0.0 < abs(bias_V) <= 5.0:
+        raise ConfigError(f"config key '{p}bias': {section['bias']!r}; allowed: a non-zero bias up to 5 V (the 0 V run "
+                          "is always made)")
+    thickness = section["electrolyte_thickness"]
+    return InterfaceSettings(
+        enabled=section["enabled"], eam_potential=section["eam_potential"], orientation=str(section["orientation"]),
+        planes_per_slab=section["planes_per_slab"], lattice_constant_nm=length["lattice_constant"],
+        gap_nm=length["gap"],
+        electrolyte_thickness_nm=_quantity(section, "electrolyte_thickness", "length", p) if thickness else None,
+        mobile_metal=section["mobile_metal"], metal_lj_sigma_nm=length["metal_lj_sigma"],
+        metal_lj_epsilon_kJ_per_mol=_quantity(section, "metal_lj_epsilon", "energy", p),
+        gaussian_width_nm=length["gaussian_width"], bias_V=bias_V, timestep_ps=times["timestep"],
+        equilibration_ps=times["equilibration"], production_ps=times["production"],
+        frame_interval_ps=times["frame_interval"], homogeneity_depth_nm=length["homogeneity_depth"],
+        map_bins=section["map_bins"], blocks=section["blocks"])
+
+
 def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
     """Validate ``raw`` (a parsed YAML mapping) and return the typed configuration."""
     config = fill_and_check_schema(raw)
@@ -724,6 +795,7 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
         descriptors=DescriptorSettings(**{**config["descriptors"],
                                           "extra_species": tuple(config["descriptors"]["extra_species"])}),
         report=ReportSettings(**config["report"]),
+        interface=_interface_settings(config["interface"]),
     )
 
 

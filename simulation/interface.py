@@ -10,8 +10,8 @@ The cell's ConstantPotentialForce holds the bottom slab (electrode 0) at -bias/2
 (electrode 1) at +bias/2: at a positive bias the bottom slab is the negative electrode, where Na+ plates.
 Minimise, equilibrate (Langevin, settings' temperature and friction), then produce with DCD frames and the
 electrode charges (ConstantPotentialForce.getCharges) at every frame. Outputs: ``trajectory.dcd``,
-``charges.csv`` (time, charge of each electrode in e), ``metal_charges.csv`` (mean charge of every metal
-atom), ``run.json`` (written last: bias, potentials, run lengths, time step, temperature, ensemble, platform,
+``charges.csv`` (time, charge of each electrode in e), ``mean_charges.csv`` (mean charge of every particle:
+the electrodes' solved ones and the fixed ones), ``run.json`` (written last: bias, potentials, run lengths, time step, temperature, ensemble, platform,
 wall time).
 """
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, log: RunLog) -> None:
     context.setPositions(inputs.state.getPositions())
     context.applyConstraints(1e-6)
     started = time.time()
-    openmm.LocalEnergyMinimizer.minimize(context, 10.0, 500)
+    openmm.LocalEnergyMinimizer.minimize(context, 10.0, 100)  # the builder minimised already
     context.setVelocitiesToTemperature(settings.temperature_K, settings.seed_for(f"interface-velocities-{bias:g}V"))
     log.message(f"bias {bias:g} V: electrode potentials {potentials} V; equilibration {steps['equilibration']} steps")
     integrator.step(steps["equilibration"])
@@ -106,10 +106,9 @@ def run(args: argparse.Namespace, log: RunLog) -> None:
     writer.writerow(["time_ps", "electrode0_charge_e", "electrode1_charge_e", "potential_energy_kJ_per_mol"])
     writer.writerows(rows)
     write_text_atomic(out / "charges.csv", buffer.getvalue())
-    metal = sorted(i for k in range(force.getNumElectrodes()) for i in force.getElectrodeParameters(k)[0])
     mean = metal_sum / max(frames, 1)
-    write_text_atomic(out / "metal_charges.csv", "particle,mean_charge_e\n" +
-                      "".join(f"{i},{mean[i]:.8f}\n" for i in metal))
+    write_text_atomic(out / "mean_charges.csv", "particle,mean_charge_e\n" +
+                      "".join(f"{i},{q:.8f}\n" for i, q in enumerate(mean)))
     write_json_atomic(out / "run.json", {
         "schema": REPORT_SCHEMA, "bias_V": bias, "electrode_potentials_V": potentials,
         "electrode_roles": ["bottom slab (negative at positive bias: Na plating side)", "top slab"],

@@ -10,8 +10,9 @@ crystal at 0 V)::
    target side (sqrt of the bulk volume over the configured electrolyte thickness, or the bulk box's own
    side when none is configured) and at least twice the longest cutoff.
 2. The bulk box is mapped onto it at constant volume (so at the equilibrated density): H = V / (Lx Ly).
-   Molecules (bond-graph components of at most ``RIGID_MAX_ATOMS`` atoms) are moved rigidly with their
-   centres; a network (larger components) is scaled atom by atom. The deformation is relaxed by the run's
+   Molecules (bond-graph components of at most ``RIGID_MAX_ATOMS`` atoms that are not bonded to their own
+   periodic image) are moved rigidly with their centres; a network (percolating or larger components) is
+   scaled atom by atom. The deformation is relaxed by the run's
    minimisation.
 3. The bulk box is opened at the height z_c that the fewest network bonds and molecules cross. A gel's
    bonds that cross z_c are cut (the network is "cut from the bulk"); their bond, angle and torsion terms
@@ -46,7 +47,8 @@ from systems.na_slab import Slab, bcc_slab, lateral_cells
 METAL_RESIDUE = "NAM"
 METAL_CHAIN = "M"
 RIGID_MAX_ATOMS = 200
-"""Bond-graph components up to this size are molecules moved rigidly; larger ones are a network."""
+"""Bond-graph components up to this size that do not span the box are molecules moved rigidly; larger or
+percolating ones are a network (scaled atom-wise, cut at the opened boundary)."""
 MAX_ASPECT_CHANGE = 2.5
 """Largest ratio between the cell's electrolyte height and the bulk box side (either way) accepted."""
 
@@ -122,6 +124,19 @@ def _unwrap_component(atoms: list[int], pos: np.ndarray, box: np.ndarray, adjace
             stack.append(j)
 
 
+def _percolates(atoms: list[int], pos: np.ndarray, box: np.ndarray, adjacency: dict[int, list[int]]) -> bool:
+    """Whether a bonded component is bonded to its own periodic image (a network spanning the box)."""
+    if len(atoms) < 2:
+        return False
+    whole = pos.copy()
+    _unwrap_component(atoms, whole, box, adjacency, slice(0, 3))
+    for i in atoms:
+        for j in adjacency.get(i, ()):
+            if np.any(np.abs(whole[j] - whole[i]) > 0.5 * box):
+                return True
+    return False
+
+
 def _cut_plane(pos: np.ndarray, box: np.ndarray, bonds: np.ndarray, network_bond: np.ndarray,
                molecules: list[list[int]], n_candidates: int = 64) -> tuple[float, np.ndarray]:
     """The height z_c (nm) crossed by the fewest network bonds (then molecules); the network bonds crossing it."""
@@ -160,11 +175,11 @@ def map_electrolyte(topology: app.Topology, positions_nm: np.ndarray, box_nm: np
         adjacency.setdefault(int(b), []).append(int(a))
     in_network = np.zeros(len(pos), dtype=bool)
     for comp in components:
-        if len(comp) > RIGID_MAX_ATOMS:
+        if len(comp) > RIGID_MAX_ATOMS or _percolates(comp, pos, box, adjacency):
             in_network[comp] = True
     network_bond = in_network[bonds[:, 0]] if len(bonds) else np.zeros(0, dtype=bool)
     pos = pos - box * np.floor(pos / box)
-    molecules = [c for c in components if len(c) <= RIGID_MAX_ATOMS]
+    molecules = [c for c in components if not in_network[c[0]]]
     zc, cut = _cut_plane(pos, box, bonds, network_bond, molecules)
     pos[:, 2] = (pos[:, 2] - zc) % box[2]
     cut_pairs = bonds[cut] if len(bonds) else np.zeros((0, 2), dtype=int)
@@ -182,7 +197,7 @@ def map_electrolyte(topology: app.Topology, positions_nm: np.ndarray, box_nm: np
     network_atoms = np.flatnonzero(in_network)
     if len(network_atoms):
         for comp in components:
-            if len(comp) > RIGID_MAX_ATOMS:
+            if in_network[comp[0]]:
                 _unwrap_component(comp, new, box, kept, slice(2, 3))
         new[network_atoms] *= scale
     info = {"cut_height_in_bulk_box_nm": float(zc), "network_bonds_cut": int(len(cut_pairs)),
@@ -365,6 +380,23 @@ def build_cell(system: openmm.System, topology: app.Topology, positions_nm: np.n
     return Cell(new_system, new_topology, positions, cell_box, electrodes, info)
 
 
+def relax_electrolyte(cell: Cell, max_iterations: int = 500) -> tuple[np.ndarray, dict]:
+    """Minimise the cell with ordinary PME electrostatics (uncharged metal), before the electrodes are made
+    conducting: the constant-potential solve at every minimiser step would cost ~10x more. A frozen metal
+    (zero mass) is not moved by OpenMM's minimiser."""
+    context = openmm.Context(openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(cell.system)),
+                             openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"))
+    context.setPeriodicBoxVectors(*[openmm.Vec3(*row) for row in np.diag(cell.box_nm)])
+    context.setPositions(cell.positions_nm)
+    context.applyConstraints(1e-6)
+    before = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
+    openmm.LocalEnergyMinimizer.minimize(context, 10.0, max_iterations)
+    state = context.getState(getEnergy=True, getPositions=True)
+    after = state.getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
+    return (state.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer),
+            {"energy_before_kJ_per_mol": before, "energy_after_kJ_per_mol": after, "max_iterations": max_iterations})
+
+
 # --------------------------------------------------------------------------------------------------- CLI
 
 
@@ -423,6 +455,7 @@ def main(argv=None) -> int:
         tables = read_setfl_fs(args.eam)
         positions = state.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer)
         cell = build_cell(system, topology, positions, np.diag(box), tables, spec)
+        cell.positions_nm, minimised = relax_electrolyte(cell)
         width = length(args.gaussian_width)
         move_charges_to_constant_potential(cell.system, cell.electrode_atoms, [0.0, 0.0],
                                            method="CG" if spec.mobile_metal else "Matrix", gaussian_width_nm=width)
@@ -439,6 +472,7 @@ def main(argv=None) -> int:
                           "metal_model": "mobile EAM, CG electrodes" if spec.mobile_metal else
                           "EAM-relaxed slabs held fixed, Matrix electrodes",
                           "gaussian_width_nm": width, "thomas_fermi_length_nm": 0.0,
+                          "minimisation_before_electrodes": minimised,
                           "n_atoms": cell.system.getNumParticles(), "inputs": vars(args)})
         write_json_atomic(out / "cell.json", cell.info)
 

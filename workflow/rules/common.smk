@@ -46,6 +46,8 @@ MECHANICS_SYSTEMS = [s for s in SYSTEMS if s in GELS or s in SALTED] if CFG.mech
 # Shear viscosity by periodic perturbation (workflow/rules/viscosity.smk): every liquid (kind electrolyte, salted
 # or not); its viscosity.json feeds the Yeh-Hummer correction of the liquid's transport.
 VISCOSITY_SYSTEMS = ELECTROLYTES if CFG.viscosity.enabled else []
+# Na | system | Na cells (workflow/rules/interface.smk): every system.
+INTERFACE_SYSTEMS = SYSTEMS if CFG.interface.enabled else []
 # RESP templates of species that are not shipped in forcefields/data/templates are computed per campaign.
 CAMPAIGN_TEMPLATE_DIR = f"{RESULTS}/templates"
 TOPOLOGY = f"{RESULTS}/{{system}}/build/system.pdb"  # written by build_electrolyte or build_network
@@ -185,6 +187,8 @@ def summary_arguments(wildcards, input):
             words += ["--mechanics", input[f"mechanics_{system}"]]
         if system in VISCOSITY_SYSTEMS:
             words += ["--viscosity", input[f"viscosity_{system}"]]
+        if system in INTERFACE_SYSTEMS:
+            words += ["--interface", input[f"interface_{system}"]]
         words += optional_argument("--reference-conductivity", CFG.systems[system].reference_conductivity)
     return words
 

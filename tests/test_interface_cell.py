@@ -1,0 +1,110 @@
+"""Na | electrolyte | Na cells (systems/na_slab.py, systems/na_interface.py) and the interface stage's three
+entry points run end to end on a small water cell."""
+
+import json
+
+import numpy as np
+import openmm
+import pytest
+
+import testsystems
+from analysis.interface import main as analyse_main
+from forcefields.eam import read_setfl_fs
+from simulation.interface import main as run_main
+from systems.na_interface import METAL_RESIDUE, CellSpec, MetalLJ, build_cell, main as build_main
+from systems.na_slab import bcc_slab, cell_periods_angstrom
+
+A = 4.2906
+UFF = MetalLJ(0.2658, 0.1255, "UFF Na")
+
+
+def _box(system):
+    return np.array([system.getDefaultPeriodicBoxVectors()[k][k].value_in_unit(openmm.unit.nanometer)
+                     for k in range(3)])
+
+
+@pytest.mark.parametrize("orientation, spacing, per_plane", [("100", A / 2, 1), ("110", A / np.sqrt(2), 2),
+                                                             ("111", A / (2 * np.sqrt(3)), 2)])
+def test_bcc_slabs_have_the_lattice_geometry(orientation, spacing, per_plane):
+    slab = bcc_slab(A, orientation, 2, 2, 6)
+    px, py, _ = cell_periods_angstrom(orientation, A)
+    assert slab.box_xy_angstrom == pytest.approx((2 * px, 2 * py))
+    assert slab.plane_spacing_angstrom == pytest.approx(spacing)
+    assert slab.atoms_per_plane == 4 * per_plane
+    heights = np.unique(np.round(slab.positions_angstrom[:, 2], 6))
+    assert np.diff(heights) == pytest.approx(spacing)
+    d = slab.positions_angstrom[:, None, :] - slab.positions_angstrom[None, :, :]
+    box = np.array([*slab.box_xy_angstrom, 1e6])
+    d -= np.rint(d / box) * box
+    r = np.linalg.norm(d, axis=-1)
+    assert r[r > 0].min() == pytest.approx(A * np.sqrt(3) / 2)  # bcc nearest neighbours
+
+
+def test_water_cell_keeps_molecules_density_and_puts_metal_outside():
+    system, topology, positions = testsystems.water_box(300, cutoff_nm=0.8)
+    box = _box(system)
+    spec = CellSpec("110", 3, A / 10, 0.25, None, UFF, 0.8)
+    cell = build_cell(system, topology, positions, box, read_setfl_fs("nichol_ackland_2016"), spec)
+    n_water = system.getNumParticles()
+    px, py, _ = cell_periods_angstrom("110", A)
+    assert cell.box_nm[0] / (px / 10) == pytest.approx(round(cell.box_nm[0] / (px / 10)))
+    assert cell.box_nm[1] / (py / 10) == pytest.approx(round(cell.box_nm[1] / (py / 10)))
+    assert cell.info["electrolyte_thickness_nm"] * cell.info["area_nm2"] == pytest.approx(np.prod(box))
+    metal = [a.index for a in cell.topology.atoms() if a.residue.name == METAL_RESIDUE]
+    assert metal == list(range(n_water, cell.system.getNumParticles()))
+    assert len(metal) == 2 * cell.info["atoms_per_slab"]
+    assert all(cell.system.getParticleMass(i)._value == 0.0 for i in metal)  # frozen slabs
+    water = cell.positions_nm[:n_water]
+    top_a, bottom_b = cell.info["surface_planes_z_nm"]
+    assert water[:, 2].min() > top_a + 0.1 and water[:, 2].max() < bottom_b - 0.1
+    oh = np.linalg.norm(water[1::3] - water[0::3], axis=1)
+    assert oh == pytest.approx(0.09572, abs=2e-3)  # molecules moved rigidly, not stretched
+
+
+def test_gel_network_is_cut_once_per_strand_at_the_opened_boundary():
+    system, topology, positions = testsystems.percolating_network(3)  # 9 rings closed through z
+    box = _box(system)
+    spec = CellSpec("100", 3, A / 10, 0.25, None, UFF, min(1.0, 0.4 * box[0]))
+    cell = build_cell(system, topology, positions, box, read_setfl_fs("nichol_ackland_2016"), spec)
+    assert cell.info["network_bonds_cut"] == 9
+    assert cell.info["cut_bond_terms_switched_off"]["bonds"] == 9
+    n_bonds = sum(1 for _ in topology.bonds())
+    assert sum(1 for _ in cell.topology.bonds()) == n_bonds - 9
+    bonds = next(f for f in cell.system.getForces() if isinstance(f, openmm.HarmonicBondForce))
+    assert sum(1 for k in range(bonds.getNumBonds()) if bonds.getBondParameters(k)[3]._value == 0.0) == 9
+
+
+def test_interface_stage_end_to_end_on_a_water_cell(tmp_path):
+    system, topology, positions = testsystems.water_box(300, cutoff_nm=0.8)
+    bulk = testsystems.write_inputs(tmp_path / "bulk", system, topology, positions)
+    settings = tmp_path / "settings.json"
+    testsystems.quick_settings(settings)
+    cell_dir = tmp_path / "cell"
+    assert build_main(["--system", str(bulk["system"]), "--state", str(bulk["state"]), "--topology",
+                       str(bulk["topology"]), "--eam", "nichol_ackland_2016", "--orientation", "110", "--planes", "2",
+                       "--lattice-constant", "0.42906 nm", "--gap", "0.25 nm", "--metal-sigma", "0.2658 nm",
+                       "--metal-epsilon", "0.1255 kJ/mol", "--metal-lj-source", "UFF", "--gaussian-width", "0.0505 nm",
+                       "--out-dir", str(cell_dir)]) == 0
+    runs = []
+    for label, bias in (("0V", "0 V"), ("bias", "2 V")):
+        out = tmp_path / f"run_{label}"
+        assert run_main(["--system", str(cell_dir / "system.xml"), "--state", str(cell_dir / "state.xml"),
+                         "--topology", str(cell_dir / "cell.pdb"), "--settings", str(settings), "--bias", bias,
+                         "--equilibration", "0.02 ps", "--production", "0.16 ps", "--frame-interval", "0.02 ps",
+                         "--timestep", "2 fs", "--out-dir", str(out)]) == 0
+        runs += ["--run", label, str(out)]
+    assert analyse_main(["--cell", str(cell_dir / "cell.json"), "--topology", str(cell_dir / "cell.pdb"), *runs,
+                         "--system-name", "water", "--homogeneity-depth", "0.8 nm", "--bins-2d", "3", "--blocks", "4",
+                         "--ion-charge-scale", "1.0", "--out-dir", str(tmp_path / "interface")]) == 0
+    report = json.loads((tmp_path / "interface" / "interface.json").read_text())
+    assert {"first_layer", "na_homogeneity_index", "bias_V", "electrode_charge_e", "method", "runs"} <= set(report)
+    assert set(report["first_layer"]) >= {"composition", "enrichment"}
+    assert sum(report["first_layer"]["composition"].values()) == pytest.approx(1.0)
+    assert report["na_homogeneity_index"] is None  # pure water: no Na+
+    assert report["bias_V"] == 2.0
+    q = report["electrode_charge_e"]
+    assert q["electrode0"]["value"] < -0.1 and q["electrode1"]["value"] == pytest.approx(-q["electrode0"]["value"], abs=1e-4)
+    assert report["runs"]["0V"]["electrode_charge_e"]["electrode0"]["value"] == pytest.approx(0.0, abs=0.5)
+    assert abs(report["runs"]["bias"]["potential_drop_V"] - 2.0) < 0.3  # Poisson of the charges gives the bias back
+    for name in ("profiles_0V.csv", "profiles_bias.csv", "profiles_bias.png", "na_map_0V.png"):
+        assert (tmp_path / "interface" / name).stat().st_size > 0
