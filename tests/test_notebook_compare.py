@@ -2,8 +2,9 @@
 
 The results folder is synthetic but schema-correct: summary.json rows as analysis/summary.py writes them
 (schema gelmd.analysis.summary/2), transport.json species blocks, mechanics.json stress_strain rows, the
-retention contract of issue 10 and the descriptors contract of issue 12; no interface.json, so the
-notebook must skip that section cleanly.
+retention contract of issue 10 (for the gel only), the interface contract of issue 11 (for the LE only) and the
+descriptors contract of issue 12. The end-to-end workflow test runs the notebook where these stages are
+absent (the skip path).
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def results(tmp_path_factory):
         "solvation_free_energy_kJ_per_mol": {"PC": {"value": -38.2, "stderr": 0.2}},
         "vapour_pressure_ratio": {"PC": {"value": 0.97, "stderr": 0.03}}, "reference": "LE",
         "evaporation": {"rate_per_ns_per_nm2": {"PC": {"value": 0.011, "stderr": 0.002}}, "temperature_K": 450.0}})
+    write(root / "LE" / "interface" / "interface.json", {
+        "na_homogeneity_index": {"value": 1.4, "stderr": 0.2}, "bias_V": 1.0, "electrode_charge_e": 0.21,
+        "first_layer": {"composition": {"carbonyl_O": 0.6, "F": 0.4}}, "method": "synthetic"})
     write(root / "descriptors" / "descriptors.json", {
         "species": {"PC": {"na_binding_eV": -0.12, "charge_transfer_e": 0.08, "lumo_eV": 1.1, "binding_site": "carbonyl O"},
                     "FEC": {"na_binding_eV": -0.10, "charge_transfer_e": 0.07, "lumo_eV": 0.6, "binding_site": "carbonyl O"}},
@@ -103,7 +107,7 @@ def test_notebook_writes_executed_copy_and_html(results):
     assert all(c.get("execution_count") for c in code)
     assert any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
                for c in code for o in c.get("outputs", []))
-    assert "interface/interface.json" in (root / "report" / "compare_networks.html").read_text()  # the skip note
+    assert (root / "report" / "figures" / "transport.png").stat().st_size > 0
 
 
 def test_transport_table_matches_summary_json(results):
@@ -137,7 +141,9 @@ def test_network_mechanics_viscosity_retention_descriptor_tables_match(results):
     assert math.isclose(diff.loc[("GPE_PBMP", "PC"), "D_1e-10_m2_per_s"], 0.3)
     desc = pd.read_csv(tables / "descriptors.csv").set_index("species")
     assert desc.loc["PC", "na_binding_eV"] == -0.12 and desc.loc["FEC", "binding_site"] == "carbonyl O"
-    assert (tables / "interface.csv").read_text().strip() == ""  # absent stage: empty table, no invented rows
+    itf = pd.read_csv(tables / "interface.csv")
+    assert list(itf["system"]) == ["LE"] and itf.loc[0, "na_homogeneity_index"] == 1.4  # GPE_PBMP has none
+    assert itf.loc[0, "first_layer_F"] == 0.4
 
 
 def test_a_notebook_that_raises_fails(tmp_path):

@@ -46,8 +46,9 @@ MECHANICS_SYSTEMS = [s for s in SYSTEMS if s in GELS or s in SALTED] if CFG.mech
 # Shear viscosity by periodic perturbation (workflow/rules/viscosity.smk): every liquid (kind electrolyte, salted
 # or not); its viscosity.json feeds the Yeh-Hummer correction of the liquid's transport.
 VISCOSITY_SYSTEMS = ELECTROLYTES if CFG.viscosity.enabled else []
-# Na | system | Na cells (workflow/rules/interface.smk): every system.
-INTERFACE_SYSTEMS = SYSTEMS if CFG.interface.enabled else []
+# Na | system | Na cells (workflow/rules/interface.smk): every system with a Na salt (without Na+ there is
+# nothing to plate and no Na+ homogeneity to measure).
+INTERFACE_SYSTEMS = SALTED if CFG.interface.enabled else []
 # RESP templates of species that are not shipped in forcefields/data/templates are computed per campaign.
 CAMPAIGN_TEMPLATE_DIR = f"{RESULTS}/templates"
 TOPOLOGY = f"{RESULTS}/{{system}}/build/system.pdb"  # written by build_electrolyte or build_network
