@@ -74,3 +74,38 @@ def test_bad_tables_are_refused(tmp_path):
     short.write_text("\n".join(text[:200]))
     with pytest.raises(ParameterError, match="tabulated values"):
         read_setfl_fs(short)
+
+
+def _slab_site_displacements(temperature_K: float) -> np.ndarray:
+    """Distance (Angstrom) of each atom's mean position over the last 2 ps of 5 ps of Langevin MD from its
+    lattice site, for a free-standing 6-plane Na(110) slab (72 atoms, 3 x 2 cells, 30 Angstrom of vacuum)."""
+    from systems.na_slab import bcc_slab
+
+    tables = read_setfl_fs(NICHOL_ACKLAND)
+    slab = bcc_slab(PUBLISHED_A_ANGSTROM, "110", 3, 2, 6)
+    sites = slab.positions_angstrom + [0.0, 0.0, 5.0]
+    box = np.array([*slab.box_xy_angstrom, slab.thickness_angstrom + 30.0])
+    system = metal_system(tables, len(sites), box)
+    integrator = openmm.LangevinMiddleIntegrator(temperature_K, 5.0, 0.002)
+    integrator.setRandomNumberSeed(11)
+    context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("CPU"), {"Threads": "1"})
+    context.setPositions(sites / 10.0)
+    context.setVelocitiesToTemperature(temperature_K, 3)
+    integrator.step(1500)
+    samples = []
+    for _ in range(20):
+        integrator.step(50)
+        samples.append(context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(
+            openmm.unit.angstrom))
+    shift = np.mean(samples, axis=0) - sites
+    shift -= shift.mean(axis=0)
+    shift -= np.rint(shift / box) * box
+    return np.linalg.norm(shift, axis=1)
+
+
+def test_na_slab_stays_crystalline_at_298_K_and_melts_when_hot():
+    """Every atom stays within 1 Angstrom (a quarter of the 3.7 Angstrom neighbour distance) of its site at
+    298 K (measured: rms 0.25, max 0.6 Angstrom); at 600 K, far above the potential's 336 K melting point, the
+    same 5 ps leave most atoms away from their sites (measured: 38 % within 1 Angstrom), so the check can fail."""
+    assert _slab_site_displacements(298.0).max() < 1.0
+    assert (_slab_site_displacements(600.0) < 1.0).mean() < 0.8

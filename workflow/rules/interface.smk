@@ -1,4 +1,4 @@
-# Stage: Na | system | Na cells for every system (INTERFACE_SYSTEMS below) from its equilibrated state.
+# Stage: Na | system | Na cells for every system with a Na salt (INTERFACE_SYSTEMS, common.smk) from its equilibrated state.
 # interface_cell builds the cell (systems/na_interface.py: bcc Na slabs, the bulk box remapped between them, the
 # charges moved into a ConstantPotentialForce); interface_run runs it at 0 V and at the plating bias
 # (simulation/interface.py); interface analyses both (analysis/interface.py) into interface/interface.json.
