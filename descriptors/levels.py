@@ -8,7 +8,7 @@ The reported level (:data:`PRODUCTION`) and why
   def2-SVP (Weigend & Ahlrichs, PCCP 7 (2005) 3297) is all-electron for Na. The Coulomb and exchange
   integrals are density fitted (RI-JK, def2-universal-jkfit, Weigend 2008), error ~1e-5 Eh on binding.
 - Geometries: isolated molecules optimised with geomeTRIC (Wang & Song, J. Chem. Phys. 144 (2016) 214108)
-  at the same level; the Na atom at each site optimised with the molecule frozen (see
+  at the same level; the Na atom at each site placed by a distance scan with the molecule frozen (see
   :mod:`descriptors.binding`).
 - Why not def2-TZVP: a 44-atom monomer at def2-TZVP is ~3x the basis functions (~30x the cost) of def2-SVP,
   beyond the 2 shared cores this campaign was computed on. The price is a larger basis-set superposition
@@ -31,7 +31,9 @@ from dataclasses import asdict, dataclass
 class Level:
     """One level of theory. ``xc`` is a libxc/pyscf functional name, ``dispersion`` a pyscf ``disp`` value
     (``"d3bj"``, ``"d4"`` or ``""`` for none), ``grid_level`` pyscf's Treutler–Ahlrichs grid level (0-9),
-    ``conv_tol`` the SCF energy convergence in Hartree, ``geom_max_steps`` geomeTRIC's step limit."""
+    ``conv_tol`` the SCF energy convergence in Hartree, ``geom_max_steps`` geomeTRIC's step limit for the
+    molecules; ``na_max_steps`` is the step limit of a geomeTRIC Na placement, which the current (scan)
+    protocol does not use — it stays in the record so that the cached records keep their key."""
 
     xc: str = "B3LYP"
     dispersion: str = "d3bj"
