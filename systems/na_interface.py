@@ -189,11 +189,16 @@ def map_electrolyte(topology: app.Topology, positions_nm: np.ndarray, box_nm: np
     height = float(np.prod(box) / (lateral_nm[0] * lateral_nm[1]))
     scale[2] = height / box[2]
     new = pos.copy()
+    pushed = 0
     for comp in molecules:
         _unwrap_component(comp, new, box, kept, slice(0, 3))
         centre = new[comp].mean(axis=0)
-        centre[2] = np.clip(centre[2], 0.0, box[2])
-        new[comp] += centre * (scale - 1.0)
+        shift = -box * np.floor(centre / box)  # centre back into the box: the molecule lies on its centre's side
+        new[comp] += shift + (centre + shift) * (scale - 1.0)
+        low, high = new[comp, 2].min(), new[comp, 2].max()
+        if low < 0.0 or high > height:  # straddled the opened boundary: moved whole to the inside
+            new[comp, 2] += -low if low < 0.0 else height - high
+            pushed += 1
     network_atoms = np.flatnonzero(in_network)
     if len(network_atoms):
         for comp in components:
@@ -201,6 +206,7 @@ def map_electrolyte(topology: app.Topology, positions_nm: np.ndarray, box_nm: np
                 _unwrap_component(comp, new, box, kept, slice(2, 3))
         new[network_atoms] *= scale
     info = {"cut_height_in_bulk_box_nm": float(zc), "network_bonds_cut": int(len(cut_pairs)),
+            "molecules_moved_inside_at_the_cut": pushed,
             "molecules_moved_rigidly": len(molecules), "network_atoms_scaled": int(len(network_atoms)),
             "lateral_scale": [float(scale[0]), float(scale[1])], "height_scale": float(scale[2])}
     return new, height, cut_pairs, info
