@@ -80,3 +80,17 @@ def test_potential_of_a_parallel_plate_capacitor():
     assert slope == pytest.approx(-1.8095 / 2, rel=2e-3)  # V/nm: the potential falls from + to - sheet
     outside = centres > 3.1
     assert np.polyfit(centres[outside], phi[outside], 1)[0] == pytest.approx(1.8095 / 2, rel=2e-3)
+
+
+def test_summary_reads_the_interface_contract():
+    from analysis.summary import _interface_line, interface_fields
+
+    report = {"first_layer": {"composition": {"carbonyl O": 0.5, "amine N": 0.3, "C": 0.2},
+                              "enrichment": {"carbonyl O": 1.2, "amine N": 4.0, "C": 0.5}},
+              "na_homogeneity_index": {"value": 1.3, "stderr": 0.2, "cv": 0.65, "random_cv": 0.5},
+              "bias_V": 1.0, "electrode_charge_e": {"electrode0": {"value": -1.2, "stderr": 0.05}}}
+    row = interface_fields(report)
+    assert row["interface_na_homogeneity_index"]["value"] == 1.3
+    line = _interface_line(row)
+    assert "amine N 0.30 (x4.00)" in line and "1.30 ± 0.20" in line and "-1.200" in line
+    assert _interface_line({}) is None
