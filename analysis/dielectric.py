@@ -19,11 +19,12 @@ same dipole). Only neutral molecules are allowed: the dipole of a charged molecu
 the box dipole of an electrolyte carries the ionic current, whose fluctuations diverge (an electrolyte has
 no static permittivity from this formula; :func:`box_dipoles` refuses it by name).
 
-Uncertainty: eps is evaluated on ``n_blocks`` contiguous blocks of the frames (each block's own mean and
-variance); the reported stderr is the standard deviation of the block values over sqrt(n_blocks). The
-fluctuation of M decorrelates with the collective dipole relaxation time (PC: tens of ps), so nanoseconds
-are needed for a few-per-cent error; short runs give a large stderr and the report says how many frames and
-blocks it used.
+Uncertainty: eps is evaluated on ``n_blocks`` contiguous blocks of the frames, each block's <M.M> taken about
+the whole run's <M> (a block's own mean would absorb the slow fluctuations of M and bias short blocks low), so
+the block values average to the whole-run value; the reported stderr is their standard deviation over
+sqrt(n_blocks). M decorrelates with the collective dipole relaxation time (PC: tens of ps; longer in a
+sluggish model), so nanoseconds are needed for a few-per-cent error; a run of a few relaxation times
+underestimates eps and its block error understates the uncertainty; the report gives frames and blocks.
 """
 
 from __future__ import annotations
@@ -73,14 +74,17 @@ def box_dipoles(positions_nm: np.ndarray, boxes_nm: np.ndarray, charges_e: np.nd
     return np.einsum("cni,n->ci", whole, q)
 
 
-def dielectric_constant(dipoles_e_nm: np.ndarray, volume_nm3: float, temperature_K: float) -> float:
-    """eps = 1 + (<M^2> - <M>^2) / (3 eps0 V kB T) of a dipole series (c, 3) in e nm (module docstring)."""
+def dielectric_constant(dipoles_e_nm: np.ndarray, volume_nm3: float, temperature_K: float,
+                        mean_e_nm: np.ndarray | None = None) -> float:
+    """eps = 1 + (<M^2> - <M>^2) / (3 eps0 V kB T) of a dipole series (c, 3) in e nm (module docstring); with
+    ``mean_e_nm`` the fluctuation is taken about that mean (e.g. the whole run's) instead of the series' own."""
     m = np.asarray(dipoles_e_nm, dtype=float) * E_NM_TO_C_M
     if m.ndim != 2 or m.shape[1] != 3 or m.shape[0] < 2:
         raise AnalysisError(f"a dipole series of shape (frames >= 2, 3) is needed, got {m.shape}")
     if volume_nm3 <= 0 or temperature_K <= 0:
         raise AnalysisError(f"volume {volume_nm3} nm^3 and temperature {temperature_K} K must be > 0")
-    fluctuation = float(np.mean(np.sum(m * m, axis=1)) - np.sum(np.mean(m, axis=0) ** 2))
+    mean = np.mean(m, axis=0) if mean_e_nm is None else np.asarray(mean_e_nm, dtype=float) * E_NM_TO_C_M
+    fluctuation = float(np.mean(np.sum(m * m, axis=1)) - np.sum(mean ** 2))
     return 1.0 + fluctuation / (3.0 * EPSILON0_F_PER_M * volume_nm3 * 1e-27 * BOLTZMANN_J_PER_K * temperature_K)
 
 
@@ -100,7 +104,8 @@ class DielectricResult:
                 "n_blocks": len(self.block_values), "n_frames": self.n_frames,
                 "mean_volume_nm3": self.mean_volume_nm3, "mean_molecular_dipole_D": self.mean_molecular_dipole_D,
                 "estimator": "1 + (<M.M> - <M>.<M>)/(3 eps0 V kB T), tin-foil boundary (PME)",
-                "error": "standard deviation of the block estimates / sqrt(n_blocks)"}
+                "error": "standard deviation of the block estimates (each about the whole run's <M>) / "
+                         "sqrt(n_blocks); understated when the run spans few dipole relaxation times"}
 
 
 def dielectric_with_blocks(dipoles_e_nm: np.ndarray, volumes_nm3: np.ndarray, temperature_K: float,
@@ -112,7 +117,9 @@ def dielectric_with_blocks(dipoles_e_nm: np.ndarray, volumes_nm3: np.ndarray, te
         raise AnalysisError(f"{m.shape[0]} frames cannot make {n_blocks} blocks of >= 2 frames (n_blocks >= 2)")
     value = dielectric_constant(m, float(v.mean()), temperature_K)
     edges = np.linspace(0, m.shape[0], n_blocks + 1).astype(int)
-    blocks = [dielectric_constant(m[a:b], float(v[a:b].mean()), temperature_K) for a, b in zip(edges[:-1], edges[1:])]
+    mean = m.mean(axis=0)
+    blocks = [dielectric_constant(m[a:b], float(v[a:b].mean()), temperature_K, mean)
+              for a, b in zip(edges[:-1], edges[1:])]
     stderr = float(np.std(blocks, ddof=1) / math.sqrt(n_blocks))
     return DielectricResult(value=float(value), stderr=stderr, block_values=[float(b) for b in blocks],
                             n_frames=int(m.shape[0]), mean_volume_nm3=float(v.mean()))

@@ -56,6 +56,7 @@ from common.io import read_json, write_json_atomic, write_text_atomic
 SCHEMA = "gelmd.analysis.summary/2"
 FILE_KEYS = ("manifest", "forcefield", "density", "production", "transport", "network", "mechanics",
              "viscosity")
+FILE_KEYS = FILE_KEYS + ("retention",)
 FILE_KEYS = FILE_KEYS + ("interface",)
 CONDUCTIVITY_BLOCKS = {"scaled": "conductivity", "formal": "conductivity_formal_charges"}
 """transport.json key of the conductivity block of each charge convention."""
@@ -92,6 +93,7 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
     network = _read(files.get("network"), "network", required=False)
     mechanics = _read(files.get("mechanics"), "mechanics", required=False)
     viscosity = _read(files.get("viscosity"), "viscosity", required=False)
+    retention = _read(files.get("retention"), "retention", required=False)
     interface = _read(files.get("interface"), "interface", required=False)
     row: dict = {
         "system": name,
@@ -126,6 +128,8 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         row.update(mechanics_fields(mechanics))
     if viscosity is not None:
         row.update(viscosity_fields(viscosity))
+    if retention is not None:
+        row.update(retention_fields(retention))
     if interface is not None:
         row.update(interface_fields(interface))
     row["kind"] = _value(manifest, "kind")
@@ -212,6 +216,44 @@ def _interface_line(r: dict) -> str | None:
     return (f"- Na metal interface: first layer {layer} (fraction, enrichment over bulk); Na⁺ homogeneity index "
             f"{homogeneity}; at {r['interface_bias_V']:g} V the negative electrode holds "
             f"{charge.get('value', float('nan')):.3f} ± {charge.get('stderr', float('nan')):.2g} e")
+
+
+def retention_fields(retention: dict) -> dict:
+    """Solvent retention (retention stage): ΔG_solv and p/p(reference) per solvent, evaporation rates, the neat
+    solvent's check against experiment, and whether any of it is converged."""
+    evaporation = retention.get("evaporation") or {}
+    return {"retention_reference": retention.get("reference"),
+            "retention_dG_solv_kJ_per_mol": {k: {"value": v["value"], "stderr": v["stderr"], "converged": v["converged"]}
+                                             for k, v in (retention.get("solvation_free_energy_kJ_per_mol") or {}).items()},
+            "retention_vapour_pressure_ratio": {k: {"value": v["value"], "stderr": v["stderr"]}
+                                                for k, v in (retention.get("vapour_pressure_ratio") or {}).items()},
+            "retention_evaporation_temperature_K": evaporation.get("temperature_K"),
+            "retention_evaporation_status": evaporation.get("status"),
+            "retention_evaporation_rate_per_ns_per_nm2": {
+                k: {"value": v["value"], "stderr": v["stderr"], "events": v.get("events")}
+                for k, v in (evaporation.get("rate_per_ns_per_nm2") or {}).items()},
+            "retention_network_intact": evaporation.get("network_intact"),
+            "retention_experiment": retention.get("experiment"),
+            "retention_converged": retention.get("converged")}
+
+
+def _retention_line(r: dict) -> str | None:
+    """summary.md line of the retention stage."""
+    if r.get("retention_dG_solv_kJ_per_mol") is None:
+        return None
+    dg = "; ".join(f"{k} {v['value']:.2f} ± {v['stderr']:.2f}" for k, v in r["retention_dG_solv_kJ_per_mol"].items())
+    ratio = "; ".join(f"{k} {v['value']:.3g} ± {v['stderr']:.2g}" for k, v in r["retention_vapour_pressure_ratio"].items())
+    rates = "; ".join(f"{k} {v['value']:.3g} ± {v['stderr']:.2g} ({v['events']} events)"
+                      for k, v in r["retention_evaporation_rate_per_ns_per_nm2"].items()) or r.get("retention_evaporation_status")
+    line = (f"- solvent retention: ΔG_solv {dg} kJ/mol; p/p({r['retention_reference']}) {ratio}; evaporation at "
+            f"{_num(r.get('retention_evaporation_temperature_K'), '.0f')} K: {rates} /ns/nm²")
+    if r.get("retention_network_intact") is not None:
+        line += f"; network stayed in the film: {r['retention_network_intact']}"
+    if r.get("retention_experiment"):
+        e = r["retention_experiment"]
+        line += (f"; {e['residue']} from experiment {e['value_kJ_per_mol']:.1f} ± {e['uncertainty_kJ_per_mol']:.1f} kJ/mol "
+                 f"(deviation {e['deviation_kJ_per_mol']:+.1f})")
+    return line + ("" if r.get("retention_converged") else " — NOT CONVERGED (run length; see retention.json)")
 
 
 def _viscosity_line(r: dict) -> str | None:
@@ -542,6 +584,8 @@ def _system_section(r: dict) -> list[str]:
         lines.append(_mechanics_line(r))
     if _viscosity_line(r):
         lines.append(_viscosity_line(r))
+    if _retention_line(r):
+        lines.append(_retention_line(r))
     if _interface_line(r):
         lines.append(_interface_line(r))
     return lines + [""]

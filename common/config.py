@@ -163,9 +163,10 @@ def setting(*stages: str, **kwargs) -> Any:
 
 ALL_STAGES = ("build", "network_build", "parameterise", "equilibrate", "produce", "density", "transport", "summary",
               "mechanics", "viscosity", "validation", "descriptors", "report")
+ALL_STAGES = ALL_STAGES + ("retention",)
 NETWORK = "network_build"
 """The build of a gel, which also runs MD (engine, force field, temperature and pressure matter to it)."""
-SIMULATION = ("equilibrate", "produce", "mechanics")
+SIMULATION = ("equilibrate", "produce", "mechanics", "retention")
 ANALYSIS = ("density", "transport", "summary")
 ALL_STAGES = ALL_STAGES + ("interface",)
 SIMULATION = SIMULATION + ("interface",)
@@ -378,6 +379,30 @@ class InterfaceSettings(_Model):
     blocks: int = setting("interface")
 
 
+class RetentionSettings(_Model):
+    """Solvent retention (simulation/solvation_free_energy.py, simulation/evaporation.py, analysis/retention.py):
+    alchemical decoupling of solvent molecules and evaporation from a film; internal units in the names."""
+
+    enabled: bool = setting("retention", "summary")
+    reference_system: str = setting("retention")
+    solvents: tuple[str, ...] = setting("retention")
+    molecules_per_solvent: int = setting("retention")
+    lambda_electrostatics: tuple[float, ...] = setting("retention")
+    lambda_sterics: tuple[float, ...] = setting("retention")
+    window_equilibration_ps: float = setting("retention")
+    window_duration_ps: float = setting("retention")
+    sample_interval_ps: float = setting("retention")
+    collision_rate_per_ps: float = setting("retention")
+    flory_huggins_chi: float = setting("retention")
+    evaporation_temperature_K: float = setting("retention")
+    evaporation_duration_ps: float = setting("retention")
+    evaporation_sample_interval_ps: float = setting("retention")
+    evaporation_replicas: int = setting("retention")
+    vacuum_gap_nm: float = setting("retention")
+    evaporation_distance_nm: float = setting("retention")
+    wall_force_constant_kJ_per_mol_per_nm2: float = setting("retention")
+
+
 class Resources(_Model):
     gpu: int = setting()
     runtime_min: int = setting()
@@ -397,6 +422,7 @@ class GelmdConfig(_Model):
     mechanics: MechanicsSettings = setting("mechanics", "summary")
     resources: Resources = setting()
     viscosity: ViscositySettings = setting("viscosity", "transport", "summary")
+    retention: RetentionSettings = setting("retention", "summary")
     validation: ValidationSettings = setting("validation", "summary")
     descriptors: DescriptorSettings = setting("descriptors", "report")
     report: ReportSettings = setting("report")
@@ -687,6 +713,56 @@ def _viscosity_settings(section: dict, timestep_ps: float) -> ViscositySettings:
         collision_rate_per_ps=_quantity(section, "collision_rate", "rate", p), blocks=section["blocks"])
 
 
+def _lambda_schedule(section: dict, key: str) -> tuple[float, ...]:
+    values = tuple(float(v) for v in section[key])
+    if values[0] != 1.0 or values[-1] != 0.0 or any(b >= a for a, b in zip(values, values[1:])):
+        raise ConfigError(f"config key 'retention.{key}': {list(section[key])} is not allowed; it must start at 1, "
+                          "end at 0 and decrease strictly")
+    return values
+
+
+def _retention_settings(section: dict, timestep_ps: float, systems: dict, roles: dict[str, str]) -> RetentionSettings:
+    """The retention block: times parsed once, λ schedules and names checked, whole time steps."""
+    p = "retention."
+    times = {key: _quantity(section, key, "time", p, allow_zero=(key == "window_equilibration"))
+             for key in ("window_equilibration", "window_duration", "sample_interval", "evaporation_duration",
+                         "evaporation_sample_interval")}
+    for key, value in times.items():
+        steps = value / timestep_ps
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise ConfigError(f"config key 'retention.{key}': {section[key]!r} is not a whole number of time steps "
+                              f"(protocol.timestep {timestep_ps * 1000:g} fs)")
+    for short, long in (("sample_interval", "window_duration"), ("evaporation_sample_interval", "evaporation_duration")):
+        if times[short] > times[long] + 1e-9:
+            raise ConfigError(f"config key 'retention.{short}': {section[short]!r} is longer than retention.{long} "
+                              f"{section[long]!r}")
+    for name in section["solvents"]:
+        if roles.get(name) != "solvent":
+            raise ConfigError(f"config key 'retention.solvents': {name!r} is not a known solvent; solvents: "
+                              f"{sorted(k for k, r in roles.items() if r == 'solvent')}")
+    reference = section["reference_system"]
+    if section["enabled"] and reference and (reference not in systems or systems[reference]["kind"] != "electrolyte"):
+        raise ConfigError(f"config key 'retention.reference_system': {reference!r} is not a liquid electrolyte of this "
+                          f"config; allowed: {sorted(n for n, s in systems.items() if s['kind'] == 'electrolyte')} or '' "
+                          "(no vapour-pressure ratios)")
+    return RetentionSettings(
+        enabled=section["enabled"], reference_system=reference, solvents=tuple(section["solvents"]),
+        molecules_per_solvent=section["molecules_per_solvent"],
+        lambda_electrostatics=_lambda_schedule(section, "lambda_electrostatics"),
+        lambda_sterics=_lambda_schedule(section, "lambda_sterics"),
+        window_equilibration_ps=times["window_equilibration"], window_duration_ps=times["window_duration"],
+        sample_interval_ps=times["sample_interval"], collision_rate_per_ps=_quantity(section, "collision_rate", "rate", p),
+        flory_huggins_chi=section["flory_huggins_chi"],
+        evaporation_temperature_K=_quantity(section, "evaporation_temperature", "temperature", p),
+        evaporation_duration_ps=times["evaporation_duration"],
+        evaporation_sample_interval_ps=times["evaporation_sample_interval"],
+        evaporation_replicas=section["evaporation_replicas"],
+        vacuum_gap_nm=_quantity(section, "vacuum_gap", "length", p),
+        evaporation_distance_nm=_quantity(section, "evaporation_distance", "length", p),
+        wall_force_constant_kJ_per_mol_per_nm2=_positive(float(section["wall_force_constant"]),
+                                                         p + "wall_force_constant", section["wall_force_constant"]))
+
+
 def _declared_species(section: dict, vocabulary: ConfigVocabulary) -> dict[str, SpeciesDeclaration]:
     declared = {}
     for name, decl in section.items():
@@ -788,6 +864,8 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
         mechanics=_mechanics(config["mechanics"]),
         resources=Resources(**config["resources"]),
         viscosity=_viscosity_settings(config["viscosity"], _quantity(config["protocol"], "timestep", "time", "protocol.")),
+        retention=_retention_settings(config["retention"], _quantity(config["protocol"], "timestep", "time", "protocol."),
+                                      systems, roles),
         validation=ValidationSettings(
             enabled=config["validation"]["enabled"],
             gas_phase_duration_ps=_quantity(config["validation"], "gas_phase_duration", "time", "validation."),

@@ -27,6 +27,8 @@ def test_dielectric_constant_of_gaussian_dipoles_with_known_variance():
     result = diel.dielectric_with_blocks(m, np.full(len(m), volume_nm3), temperature, n_blocks=8)
     assert abs(result.value - 60.0) < 3 * result.stderr + 0.5
     assert 0.05 < result.stderr < 1.5  # ~ (eps-1) sqrt(2/(3 n/8)) / sqrt(8) for independent samples
+    # blocks are taken about the whole run's <M>: equal blocks average to the whole-run value
+    assert np.mean(result.block_values) == pytest.approx(result.value, rel=1e-9)
     with pytest.raises(AnalysisError, match="cannot make 8 blocks"):
         diel.dielectric_with_blocks(m[:10], np.full(10, volume_nm3), temperature, n_blocks=8)
 

@@ -87,6 +87,7 @@ rule summary:
         **{f"network_{s}": f"{RESULTS}/{s}/build/network.json" for s in GELS},
         **{f"mechanics_{s}": f"{RESULTS}/{s}/mechanics/mechanics.json" for s in MECHANICS_SYSTEMS},
         **{f"viscosity_{s}": f"{RESULTS}/{s}/viscosity/viscosity.json" for s in VISCOSITY_SYSTEMS},
+        **{f"retention_{s}": f"{RESULTS}/{s}/retention/retention.json" for s in RETENTION_SYSTEMS},
         **{f"interface_{s}": f"{RESULTS}/{s}/interface/interface.json" for s in INTERFACE_SYSTEMS},
     output:
         md=f"{RESULTS}/summary.md",

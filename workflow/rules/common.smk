@@ -46,6 +46,9 @@ MECHANICS_SYSTEMS = [s for s in SYSTEMS if s in GELS or s in SALTED] if CFG.mech
 # Shear viscosity by periodic perturbation (workflow/rules/viscosity.smk): every liquid (kind electrolyte, salted
 # or not); its viscosity.json feeds the Yeh-Hummer correction of the liquid's transport.
 VISCOSITY_SYSTEMS = ELECTROLYTES if CFG.viscosity.enabled else []
+# Solvent retention (workflow/rules/retention.smk): every system that holds a solvent listed in retention.solvents.
+RETENTION_SYSTEMS = [s for s in SYSTEMS if set(CFG.systems[s].solvent_volume_fractions) & set(CFG.retention.solvents)
+                     ] if CFG.retention.enabled else []
 # Na | system | Na cells (workflow/rules/interface.smk): every system with a Na salt (without Na+ there is
 # nothing to plate and no Na+ homogeneity to measure).
 INTERFACE_SYSTEMS = SALTED if CFG.interface.enabled else []
@@ -188,9 +191,49 @@ def summary_arguments(wildcards, input):
             words += ["--mechanics", input[f"mechanics_{system}"]]
         if system in VISCOSITY_SYSTEMS:
             words += ["--viscosity", input[f"viscosity_{system}"]]
+        if system in RETENTION_SYSTEMS:
+            words += ["--retention", input[f"retention_{system}"]]
         if system in INTERFACE_SYSTEMS:
             words += ["--interface", input[f"interface_{system}"]]
         words += optional_argument("--reference-conductivity", CFG.systems[system].reference_conductivity)
+    return words
+
+
+def retention_residues(system):
+    """Residues of the solvents of retention.solvents that ``system`` contains (decoupled and counted)."""
+    present = CFG.systems[system].solvent_volume_fractions
+    return [SPECIES[name].residue for name in CFG.retention.solvents if name in present]
+
+
+def retention_partner_flags(system):
+    """--solvent-residues (every solvent of the system) and --ion-residues (its salt, if any) for the retention MD."""
+    words = ["--solvent-residues", *system_residues(system)]
+    return words + (["--ion-residues", *ion_residues(system)] if CFG.systems[system].has_salt else [])
+
+
+def retention_reference_inputs(wildcards):
+    """The reference electrolyte's solvation outputs (none for the reference itself or without a reference)."""
+    reference = CFG.retention.reference_system
+    if not reference or wildcards.system == reference:
+        return {}
+    folder = f"{RESULTS}/{reference}/retention"
+    return {"reference_arrays": f"{folder}/solvation.npz", "reference_run": f"{folder}/solvation_run.json"}
+
+
+def retention_analysis_flags(wildcards, input):
+    """The optional flags of analysis.retention: the reference, a gel's polymer fraction, a neat solvent's check."""
+    from analysis.retention_reference import NEAT_SOLVENT_REFERENCE
+
+    spec = CFG.systems[wildcards.system]
+    words = []
+    if "reference_arrays" in input.keys():
+        words += ["--reference-name", CFG.retention.reference_system, "--reference-solvation", input.reference_arrays,
+                  "--reference-solvation-run", input.reference_run]
+    if spec.network is not None:
+        words += ["--polymer-weight-fraction", repr(spec.network.polymer_weight_fraction)]
+    residues = retention_residues(wildcards.system)
+    if len(spec.solvent_volume_fractions) == 1 and not spec.has_salt and residues and residues[0] in NEAT_SOLVENT_REFERENCE:
+        words += ["--neat-solvent", residues[0]]
     return words
 
 
