@@ -73,20 +73,3 @@ def move_charges_to_constant_potential(system: openmm.System, electrodes: Sequen
     nonbonded.setNonbondedMethod(openmm.NonbondedForce.CutoffPeriodic)
     system.addForce(force)
     return force
-
-
-def electrode_force(system: openmm.System) -> openmm.ConstantPotentialForce:
-    for force in system.getForces():
-        if isinstance(force, openmm.ConstantPotentialForce):
-            return force
-    raise ParameterError("the System holds no ConstantPotentialForce (build the cell with the interface builder)")
-
-
-def set_potentials(system: openmm.System, potentials_V: Sequence[float]) -> None:
-    """Set the electrodes' potentials (V) of ``system``'s ConstantPotentialForce (before a Context is made)."""
-    force = electrode_force(system)
-    if force.getNumElectrodes() != len(potentials_V):
-        raise ParameterError(f"{force.getNumElectrodes()} electrodes but {len(potentials_V)} potentials given")
-    for k, volts in enumerate(potentials_V):
-        atoms, _, width, tf = force.getElectrodeParameters(k)
-        force.setElectrodeParameters(k, atoms, volts_to_kJ_per_mol_per_e(volts), width, tf)

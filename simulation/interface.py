@@ -27,9 +27,10 @@ import numpy as np
 import openmm
 from openmm import unit
 
+from common.constants import ELECTRON_VOLT_KJ_PER_MOL
+from common.errors import ConfigError, SimulationError
 from common.io import write_json_atomic, write_text_atomic
 from common.units import parse_quantity
-from forcefields.electrode import electrode_force, set_potentials
 from simulation.cli import add_input_arguments, load_inputs, run_cli
 from simulation.platform import choose_platform
 from simulation.reporters import RunLog, interval_steps
@@ -52,9 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _volts(text: str) -> float:
     value = text.strip()
-    if not value.endswith("V"):
-        raise ValueError(f"--bias {text!r}: give volts, e.g. '0 V' or '1.0 V'")
-    return float(value[:-1])
+    try:
+        if not value.endswith("V"):
+            raise ValueError
+        return float(value[:-1])
+    except ValueError:
+        raise ConfigError(f"--bias {text!r}: give a potential difference in volts, e.g. '0 V' or '1.0 V'") from None
+
+
+def electrode_force(system: openmm.System) -> openmm.ConstantPotentialForce:
+    for force in system.getForces():
+        if isinstance(force, openmm.ConstantPotentialForce):
+            return force
+    raise SimulationError("the System holds no ConstantPotentialForce (build the cell with systems.na_interface)")
+
+
+def set_potentials(system: openmm.System, potentials_V: list[float]) -> None:
+    """Set the electrodes' potentials (V; OpenMM takes kJ/mol per proton charge) before a Context is made."""
+    force = electrode_force(system)
+    if force.getNumElectrodes() != len(potentials_V):
+        raise SimulationError(f"the cell has {force.getNumElectrodes()} electrodes; {len(potentials_V)} potentials given")
+    for k, volts in enumerate(potentials_V):
+        atoms, _, width, thomas_fermi = force.getElectrodeParameters(k)
+        force.setElectrodeParameters(k, atoms, volts * ELECTRON_VOLT_KJ_PER_MOL, width, thomas_fermi)
 
 
 def electrode_charges(force: openmm.ConstantPotentialForce, context: openmm.Context) -> tuple[list[float], np.ndarray]:
