@@ -207,9 +207,34 @@ def _atoms_of_charged_species(mol: Chem.Mol) -> dict[int, int]:
     charged: dict[int, int] = {}
     for fragment in Chem.GetMolFrags(mol, asMols=False, sanitizeFrags=False):
         charges = [mol.GetAtomWithIdx(i).GetFormalCharge() for i in fragment]
-        if any(charges):
+        if any(charges) and not _is_gaff2_molecular_ion(mol, fragment):
             charged.update({i: sum(charges) for i in fragment})
     return charged
+
+
+def _is_gaff2_molecular_ion(mol: Chem.Mol, fragment: tuple[int, ...]) -> bool:
+    """Molecular ions that GAFF2 types like molecules (their charges come from RESP like any residue's):
+    quaternary ammonium (every charged atom an N+ with four carbon neighbours: ``n4``, ``hx``) and nitrate
+    (an N+ bonded to three O, the charged O bonded to it: ``no``, ``o``)."""
+    for i in fragment:
+        atom = mol.GetAtomWithIdx(i)
+        charge = atom.GetFormalCharge()
+        if charge == 0:
+            continue
+        neighbours = [nb.GetAtomicNum() for nb in atom.GetNeighbors()]
+        if atom.GetAtomicNum() == 7 and charge == 1 and (neighbours == [6] * 4 or sorted(neighbours) == [8, 8, 8]):
+            continue
+        if (atom.GetAtomicNum() == 8 and charge == -1 and len(neighbours) == 1
+                and _is_nitro_nitrogen(atom.GetNeighbors()[0])):
+            continue
+        return False
+    return True
+
+
+def _is_nitro_nitrogen(atom: Chem.Atom) -> bool:
+    """An N with three neighbours of which at least two are singly connected O (nitro, nitrate: ``no``)."""
+    return (atom.GetAtomicNum() == 7 and atom.GetDegree() == 3
+            and sum(1 for nb in atom.GetNeighbors() if nb.GetAtomicNum() == 8 and nb.GetDegree() == 1) >= 2)
 
 
 def _kekulized(mol: Chem.Mol, failures: dict[int, str]) -> Chem.Mol:
@@ -434,6 +459,10 @@ def _sp_carbon_type(atom: Chem.Atom) -> str:
 def _nitrogen_type(atom: Chem.Atom, planar: frozenset[int]) -> str:
     """Nitrogen by number of neighbours: 3 -> amine/amide, 1 -> nitrile ``n1 * 7 1``."""
     degree = atom.GetDegree()
+    if _is_nitro_nitrogen(atom):
+        return "no"  # ATD no * 7 3 (O1,O1): nitro N, here nitrate
+    if degree == 4:
+        return "n4"  # ATD n4 * 7 4: sp3 N with four connected atoms (quaternary ammonium)
     if degree == 3:
         return _trivalent_nitrogen_type(atom, planar)
     if degree == 1:
@@ -529,6 +558,8 @@ def _hydrogen_type(atom: Chem.Atom) -> str:
         return "ho"
     if z != 6:
         raise _NoRule(f"hydrogen bonded to {heavy.GetSymbol()}: not supported")
+    if any(nb.GetAtomicNum() == 7 and nb.GetDegree() == 4 for nb in heavy.GetNeighbors()):
+        return "hx"  # ATD hx * 1 1 (C(N4)): H on a carbon bonded to a positively charged (four-connected) N
     withdrawing = _electron_withdrawing_count(heavy)
     if heavy.GetDegree() == 4:
         return {1: "h1", 2: "h2", 3: "h3"}.get(withdrawing, "hc")
