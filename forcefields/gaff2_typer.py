@@ -457,7 +457,7 @@ def _sp_carbon_type(atom: Chem.Atom) -> str:
 
 
 def _nitrogen_type(atom: Chem.Atom, planar: frozenset[int]) -> str:
-    """Nitrogen by number of neighbours: 3 -> amine/amide, 1 -> nitrile ``n1 * 7 1``."""
+    """Nitrogen: nitro/nitrate ``no``, 4 neighbours -> ``n4`` (ammonium), 3 -> amine/amide, 1 -> nitrile ``n1``."""
     degree = atom.GetDegree()
     if _is_nitro_nitrogen(atom):
         return "no"  # ATD no * 7 3 (O1,O1): nitro N, here nitrate
@@ -467,8 +467,7 @@ def _nitrogen_type(atom: Chem.Atom, planar: frozenset[int]) -> str:
         return _trivalent_nitrogen_type(atom, planar)
     if degree == 1:
         return "n1"
-    raise _NoRule(f"nitrogen with {degree} neighbours (imine/azo/aromatic n2, ne, nb, nc; "
-                  "ammonium n4): not supported")
+    raise _NoRule(f"nitrogen with {degree} neighbours (imine/azo/aromatic n2, ne, nb, nc): not supported")
 
 
 def _trivalent_nitrogen_type(atom: Chem.Atom, planar: frozenset[int]) -> str:
@@ -546,7 +545,7 @@ def _hydrogen_type(atom: Chem.Atom) -> str:
     On an sp3 carbon (``C4``): ``h3``/``h2``/``h1`` with 3/2/1 electron-withdrawing neighbours of that
     carbon, else ``hc``. On an sp2 carbon (``C3``): ``h5``/``h4`` with 2/1, else ``ha``; ``ha`` is
     also the fall-through for H on sp carbon. (``hw (O(H1))`` follows ``ho`` and is never reached;
-    ``hx (C(N4))`` needs ammonium, refused as charged.)
+    ``hx (C(N4))``: H on a carbon of a quaternary ammonium.)
     """
     if atom.GetDegree() != 1:
         raise _NoRule(f"hydrogen with {atom.GetDegree()} neighbours")
