@@ -56,8 +56,9 @@ def spec_from_raw_config(raw, system):
 
 
 def _shipped_templates():
-    """Name -> (mtime, bytes) of every file in the shipped template folder."""
-    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in TEMPLATE_DIR.iterdir()}
+    """Path -> (mtime, bytes) of every file in the shipped template folder and its charge-model subfolders."""
+    return {str(p.relative_to(TEMPLATE_DIR)): (p.stat().st_mtime_ns, p.read_bytes())
+            for p in TEMPLATE_DIR.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(scope="module")

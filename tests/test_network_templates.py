@@ -43,7 +43,8 @@ def test_cached_templates_are_copied_into_the_output_folder_not_written_to_the_c
         raise AssertionError("a cached template was regenerated")
 
     monkeypatch.setattr(templates_mod, "generate_template", no_resp)
-    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in TEMPLATE_DIR.iterdir()}
+    before = {str(p.relative_to(TEMPLATE_DIR)): (p.stat().st_mtime_ns, p.read_bytes())
+              for p in TEMPLATE_DIR.rglob("*") if p.is_file()}
     model = build_monomer_model("TPA", BUILTIN_SPECIES["TPA"].smiles, "radical_acrylate", "TPA")
     out = tmp_path / "templates"
     done = ensure_templates(model, out)
@@ -52,7 +53,8 @@ def test_cached_templates_are_copied_into_the_output_folder_not_written_to_the_c
         assert info["path"] == out / f"{residue}.xml"
         assert info["path"].read_bytes() == (TEMPLATE_DIR / f"{residue}.xml").read_bytes()  # provenance kept
         assert info["source"] == str(TEMPLATE_DIR / f"{residue}.xml")
-    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in TEMPLATE_DIR.iterdir()} == before
+    assert {str(p.relative_to(TEMPLATE_DIR)): (p.stat().st_mtime_ns, p.read_bytes())
+            for p in TEMPLATE_DIR.rglob("*") if p.is_file()} == before
     assert all(info["source"] == "kept" for info in ensure_templates(model, out).values())  # a resumed build
 
 
