@@ -353,8 +353,8 @@ def _fmt(entry: dict | None, scale: float = 1.0, digits: int = 3) -> str:
     return text
 
 
-def summary_markdown(reports: Sequence[dict]) -> str:
-    """The table across charge models (units in the header) and the choice of the default."""
+def summary_markdown(reports: Sequence[dict], notes: Sequence[str] = ()) -> str:
+    """The table across charge models (units in the header), the choice of the default and ``notes``."""
     rank = rank_models(reports)
     lines = ["# Validation across charge models", "",
              "| system | charge model | density g/cm³ | ΔHvap kJ/mol | ε | η mPa s | D(PC) 1e-10 m²/s | "
@@ -377,6 +377,8 @@ def summary_markdown(reports: Sequence[dict]) -> str:
         lines.append(f"- {name}: {ratios}; densities within 2 %: {m['density_ok']}; meets ×{TRANSPORT_FACTOR:g}: "
                      f"{m['meets_transport_criteria']}")
     lines += ["", f"Chosen by the data: **{rank['chosen']}**." if rank["chosen"] else "No model is eligible.", ""]
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
 
 
@@ -396,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summ = sub.add_parser("summary", help="summary.md across charge models")
     summ.add_argument("--out", required=True, type=Path)
     summ.add_argument("--json", type=Path, default=None)
+    summ.add_argument("--note", action="append", default=[], help="a line added under Notes (repeatable)")
     summ.add_argument("reports", nargs="+", type=Path)
     args = parser.parse_args(argv)
 
@@ -411,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         reports = [read_json(p) for p in args.reports]
         if args.json is not None:
             write_json_atomic(args.json, rank_models(reports))
-        write_text_atomic(args.out, summary_markdown(reports))
+        write_text_atomic(args.out, summary_markdown(reports, args.note))
         return 0
 
     return run_main("analysis.validation", body)
