@@ -37,11 +37,17 @@ MIN_UNCORRELATED_SAMPLES = 20
 
 def _pymbar():
     """pymbar, imported quietly (it prints a banner about the optional JAX to standard output)."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        logging.getLogger("pymbar").setLevel(logging.ERROR)
-        import pymbar
-        from pymbar import timeseries
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)           # the banner is a logging warning of pymbar.mbar_solvers
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            import pymbar
+            from pymbar import timeseries
+    finally:
+        logging.disable(previous)
+    for name in ("pymbar", "pymbar.timeseries", "pymbar.mbar_solvers", "pymbar.mbar"):
+        logging.getLogger(name).setLevel(logging.ERROR)   # the run-time caveats are in our own verdicts
     return pymbar, timeseries
 
 

@@ -76,8 +76,13 @@ def _quiet_openmmtools() -> None:
 def alchemical_system(system: openmm.System, atoms: list[int]):
     """(alchemical System, AlchemicalState) with ``atoms`` as the alchemical region (see the module notes)."""
     _quiet_openmmtools()
-    with contextlib.redirect_stdout(io.StringIO()):      # pymbar's banner about the optional JAX
-        from openmmtools import alchemy
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)           # pymbar's import-time banner about the optional JAX
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            from openmmtools import alchemy
+    finally:
+        logging.disable(previous)
 
     factory = alchemy.AbsoluteAlchemicalFactory(alchemical_pme_treatment="exact",
                                                 disable_alchemical_dispersion_correction=True)
