@@ -162,7 +162,7 @@ def analyse(args: argparse.Namespace) -> tuple[dict, dict | None]:
     ev_run, ev_arrays = _load(args.evaporation_run, args.evaporation, EVAPORATION_RUN_SCHEMA)
     distance = parse_quantity(args.evaporation_distance, "length", "--evaporation-distance")
     result["evaporation"], film = evaporation_block(ev_run, ev_arrays, distance)
-    result["converged"] = all(v["converged"] for v in mine.values()) and all(
+    result["converged"] = result["evaporation"]["status"] == "ok" and all(v["converged"] for v in mine.values()) and all(
         v["converged"] for v in result["vapour_pressure_ratio"].values()) and all(
         v.get("converged", False) for v in result["evaporation"]["rate_per_ns_per_nm2"].values())
     result["provenance"] = {"solvation": str(args.solvation), "solvation_run": str(args.solvation_run),

@@ -19,6 +19,7 @@ from openmm import unit
 
 import testsystems
 from analysis.evaporation import analyse_film, dividing_surfaces, evaporated, rate
+from analysis.retention import evaporation_block
 from common.errors import SimulationError
 from simulation.slab import ONE_4PI_EPS0, dipole_correction, dipole_energy_kJ_per_mol, film_normal, make_film
 
@@ -153,3 +154,11 @@ def test_rate_over_replicas_and_upper_bound_when_nothing_evaporated():
     assert spread["value"] == pytest.approx(per.mean()) and spread["stderr"] == pytest.approx(per.std(ddof=1) / math.sqrt(3))
     none = rate([0], duration_ps=500.0, area_nm2=5.0)
     assert none["value"] == 0.0 and none["upper_bound_95"] == pytest.approx(-math.log(0.05) / 0.5 / 10.0)
+
+
+def test_a_refused_film_is_reported_as_refused_not_as_zero_evaporation():
+    run = {"status": "refused", "refusal": "film: a bonded cluster ... along x, y and z", "ensemble": "NVT",
+           "settings": {"temperature_K": 450.0}, "evaporated_molecules": "held", "slab_correction": "Yeh-Berkowitz"}
+    block, film = evaporation_block(run, {}, 1.0)
+    assert film is None and block["status"] == "refused" and "x, y and z" in block["refusal"]
+    assert block["rate_per_ns_per_nm2"] == {}
