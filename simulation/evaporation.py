@@ -166,7 +166,8 @@ def _run(args: argparse.Namespace, log: RunLog) -> None:
     system = film_system(inputs.system, film, settings["wall_force_constant_kJ_per_mol_per_nm2"])
     platform = choose_platform(s.engine)
     edges = np.arange(0.0, film.box[2, 2] + PROFILE_BIN_NM, PROFILE_BIN_NM)
-    residues = [next(a.residue.name for a in inputs.topology.atoms() if a.index == m[0]) for m in molecules]
+    residue_of = {a.index: a.residue.name for a in inputs.topology.atoms()}
+    residues = [residue_of[m[0]] for m in molecules]
     log.message(f"film: normal along original {film.normal_axis}, thickness {film.thickness_nm:.3f} nm, box "
                 f"{np.diag(film.box).round(3).tolist()} nm, {len(molecules)} molecules, {len(network)} network atoms")
     runs = [run_replica(system, film, molecules, network, masses, settings, platform,
