@@ -334,7 +334,8 @@ def rank_models(reports: Sequence[dict]) -> dict:
             1 / TRANSPORT_FACTOR <= r <= TRANSPORT_FACTOR for r in known)
     eligible = [k for k, m in models.items() if m["density_ok"] and m["worst_log_ratio"] is not None]
     best = min(eligible, key=lambda k: models[k]["worst_log_ratio"]) if eligible else None
-    return {"models": models, "chosen": best,
+    chosen = best if best is not None and models[best]["meets_transport_criteria"] else None
+    return {"models": models, "chosen": chosen, "closest": best,
             "rule": f"density within {DENSITY_TOLERANCE_PERCENT:g} % and the smallest worst |ln(model/experiment)| "
                     f"over η(PC), D(PC), σ_EH(LE); meets the issue when every ratio is within x{TRANSPORT_FACTOR:g}"}
 
@@ -376,7 +377,13 @@ def summary_markdown(reports: Sequence[dict], notes: Sequence[str] = ()) -> str:
         ratios = ", ".join(f"{k} ×{v:.2f}" if v else f"{k} –" for k, v in m["ratios"].items())
         lines.append(f"- {name}: {ratios}; densities within 2 %: {m['density_ok']}; meets ×{TRANSPORT_FACTOR:g}: "
                      f"{m['meets_transport_criteria']}")
-    lines += ["", f"Chosen by the data: **{rank['chosen']}**." if rank["chosen"] else "No model is eligible.", ""]
+    if rank["chosen"]:
+        lines += ["", f"Chosen by the data: **{rank['chosen']}** (meets every criterion).", ""]
+    elif rank["closest"]:
+        lines += ["", f"No model meets every criterion with all of them measured; closest with its densities within "
+                      f"{DENSITY_TOLERANCE_PERCENT:g} %: **{rank['closest']}**.", ""]
+    else:
+        lines += ["", "No model is eligible (a density outside the tolerance or no transport ratio).", ""]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)

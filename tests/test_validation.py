@@ -93,6 +93,9 @@ def test_rank_models_picks_the_closest_model_with_a_good_density():
     assert rank["models"]["b"]["meets_transport_criteria"] is True
     assert rank["models"]["a"]["meets_transport_criteria"] is False
     assert "**b**" in val.summary_markdown(reports)
+    # without the LE's conductivity no model is chosen; the closest one is named
+    partial = val.rank_models([r for r in reports if r["reference_key"] == "PC"])
+    assert partial["chosen"] is None and partial["closest"] == "b"
 
 
 def _one_molecule_system(nonbonded_method):
