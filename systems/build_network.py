@@ -113,6 +113,15 @@ def requirement_met(record: dict, axes: Sequence[str]) -> bool:
     return set(axes) <= set(record["percolating_axes"])
 
 
+def _preference(required_axes: Sequence[str]):
+    """Sort key of attempts none of which met the requirement: most required axes spanned, then the highest
+    percolation rank, then spanning z (the axis the mechanics stage compresses), then the earliest."""
+    def key(attempt: dict) -> tuple:
+        axes = set(attempt["percolating_axes"])
+        return (len(axes & set(required_axes)), attempt["percolation_rank"], "z" in axes, -attempt["attempt"])
+    return key
+
+
 def build_percolating(spec: NetworkBuildSpec, required_axes: Sequence[str], max_attempts: int, out_dir: Path,
                       template_dir: Sequence[Path]) -> dict:
     """Build until the network spans the box along ``required_axes`` (at most ``max_attempts`` builds).
@@ -121,7 +130,7 @@ def build_percolating(spec: NetworkBuildSpec, required_axes: Sequence[str], max_
     connectivity with finite-size scatter (the demo PBMP spans x, y and z in most builds and only two axes in
     some); such a network carries no stress along the missing axis and is not the material. Each attempt is
     built in its own sub-folder with its own seed (:func:`attempt_seed`); the first that meets the requirement
-    is kept, else the one with the highest percolation rank (earliest on ties). The kept build's files are
+    is kept, else the best by :func:`_preference`. The kept build's files are
     moved into ``out_dir`` and its network.json gains ``build_attempts`` (seed, rank, axes, conversion, wall
     time of every attempt) and ``percolation_requirement`` (axes, met).
     """
@@ -141,8 +150,7 @@ def build_percolating(spec: NetworkBuildSpec, required_axes: Sequence[str], max_
                                          "" if met else f"; {list(required_axes)} required")
         if met:
             break
-    kept = next((a for a in attempts if a["requirement_met"]),
-                max(attempts, key=lambda a: (a["percolation_rank"], -a["attempt"])))
+    kept = next((a for a in attempts if a["requirement_met"]), max(attempts, key=_preference(required_axes)))
     kept_folder = out_dir / f"attempt{kept['attempt']}"
     for entry in kept_folder.iterdir():
         target = out_dir / entry.name

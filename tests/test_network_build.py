@@ -325,6 +325,20 @@ def test_build_attempt_seeds_and_the_percolation_requirement():
     assert requirement_met({"percolating_axes": ["z"]}, ("z",)) and requirement_met({"percolating_axes": []}, ())
 
 
+def test_when_no_attempt_percolates_the_best_is_kept():
+    from systems.build_network import _preference
+
+    def attempt(k, axes):
+        return {"attempt": k, "percolating_axes": axes, "percolation_rank": len(axes)}
+
+    key = _preference(("x", "y", "z"))
+    assert max([attempt(1, ["x"]), attempt(2, ["z"]), attempt(3, ["y"])], key=key)["attempt"] == 2  # z: compressed
+    assert max([attempt(1, ["x"]), attempt(2, ["y", "z"])], key=key)["attempt"] == 2  # more axes
+    assert max([attempt(1, ["x", "y"]), attempt(2, ["y", "z"])], key=key)["attempt"] == 2
+    assert max([attempt(1, ["x", "z"]), attempt(2, ["y", "z"])], key=key)["attempt"] == 1  # earliest on ties
+    assert max([attempt(1, ["x"]), attempt(2, ["z"])], key=_preference(("x",)))["attempt"] == 1
+
+
 def test_required_percolation_axes_are_checked_when_the_config_loads():
     for bad, pattern in [(["x", "w"], "required_percolation_axes"), (["x", "x"], "required_percolation_axes"),
                          (0, "max_build_attempts")]:
