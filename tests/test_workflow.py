@@ -119,6 +119,8 @@ TINY = {
                   "sample_interval": "0.1 ps", "blocks": 4},
     "viscosity": {"duration": "6 ps", "spin_up": "1 ps", "sample_interval": "0.2 ps", "blocks": 3,
                   "amplitude": "1.5 nm/ps^2", "second_amplitude": "0.75 nm/ps^2"},  # a flow well above the noise of 6 ps (nonlinear: a pipeline check)
+    "interface": {"planes_per_slab": 2, "equilibration": "0.2 ps", "production": "0.8 ps", "frame_interval": "0.1 ps",
+                  "blocks": 4},
 }
 
 
