@@ -175,21 +175,24 @@ def retention_table(results_dir: str | Path, systems: list[str]) -> pd.DataFrame
 
 
 def interface_table(results_dir: str | Path, systems: list[str]) -> pd.DataFrame:
-    """Issue-11 contract: na_homogeneity_index.{value,stderr} and its random reference, bias_V,
-    electrode_charge_e, first_layer.composition."""
+    """Issue-11 contract (analysis/interface.py): na_homogeneity_index {value, stderr, cv, random_cv, ...}
+    (None when no Na⁺ reached the layer), bias_V, electrode_charge_e {electrode0, electrode1: {value,
+    stderr}}, first_layer.composition (fraction per atom class)."""
     out = []
     for s in systems:
         r = load_json(Path(results_dir) / s / "interface" / "interface.json")
         if not r:
             continue
-        h = r.get("na_homogeneity_index") or {}
-        ref = h.get("random_reference") if isinstance(h.get("random_reference"), dict) else \
-            (r.get("na_homogeneity_index_random") or {})
+        h = r.get("na_homogeneity_index")
+        h = h if isinstance(h, dict) else {"value": h}
+        q = r.get("electrode_charge_e")
+        q = q if isinstance(q, dict) else {}
         comp = (r.get("first_layer") or {}).get("composition") or {}
         out.append({"system": s, "na_homogeneity_index": h.get("value"), "na_homogeneity_stderr": h.get("stderr"),
-                    "random_reference": ref.get("value") if isinstance(ref, dict) else ref,
-                    "bias_V": r.get("bias_V"), "electrode_charge_e": r.get("electrode_charge_e"),
-                    **{f"first_layer_{k}": v for k, v in comp.items()}})
+                    "cv": h.get("cv"), "random_cv": h.get("random_cv"), "bias_V": r.get("bias_V"),
+                    "electrode0_charge_e": _v(q.get("electrode0")), "electrode1_charge_e": _v(q.get("electrode1")),
+                    **{f"first_layer_{k}": (v if not isinstance(v, (dict, list)) else json.dumps(v))
+                       for k, v in comp.items()}})
     return pd.DataFrame(out)
 
 

@@ -80,7 +80,8 @@ def results(tmp_path_factory):
         "vapour_pressure_ratio": {"PC": {"value": 0.97, "stderr": 0.03}}, "reference": "LE",
         "evaporation": {"rate_per_ns_per_nm2": {"PC": {"value": 0.011, "stderr": 0.002}}, "temperature_K": 450.0}})
     write(root / "LE" / "interface" / "interface.json", {
-        "na_homogeneity_index": {"value": 1.4, "stderr": 0.2}, "bias_V": 1.0, "electrode_charge_e": 0.21,
+        "na_homogeneity_index": {"value": 1.4, "stderr": 0.2, "cv": 0.7, "random_cv": 0.5}, "bias_V": 1.0,
+        "electrode_charge_e": {"electrode0": {"value": -0.21, "stderr": 0.01}, "electrode1": {"value": 0.21, "stderr": 0.01}},
         "first_layer": {"composition": {"carbonyl_O": 0.6, "F": 0.4}}, "method": "synthetic"})
     write(root / "descriptors" / "descriptors.json", {
         "species": {"PC": {"na_binding_eV": -0.12, "charge_transfer_e": 0.08, "lumo_eV": 1.1, "binding_site": "carbonyl O"},
@@ -143,7 +144,7 @@ def test_network_mechanics_viscosity_retention_descriptor_tables_match(results):
     assert desc.loc["PC", "na_binding_eV"] == -0.12 and desc.loc["FEC", "binding_site"] == "carbonyl O"
     itf = pd.read_csv(tables / "interface.csv")
     assert list(itf["system"]) == ["LE"] and itf.loc[0, "na_homogeneity_index"] == 1.4  # GPE_PBMP has none
-    assert itf.loc[0, "first_layer_F"] == 0.4
+    assert itf.loc[0, "first_layer_F"] == 0.4 and itf.loc[0, "electrode1_charge_e"] == 0.21
 
 
 def test_a_notebook_that_raises_fails(tmp_path):
