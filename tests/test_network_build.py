@@ -34,12 +34,14 @@ def tiny_spec(monomer="TPA", reaction="radical_acrylate", target=0.6, max_cycles
     # 5-7 monomers: an initiator share that starts 2-3 kinetic chains, so that a few cycles reach the target
     initiator = InitiatorRecipe("AIBN" if reaction == "radical_acrylate" else "PF5", 0.12, 1.0)
     kw.setdefault("initiator", initiator)
+    kw.setdefault("relax", RelaxSettings(md_steps=200))
+    kw.setdefault("pre_md_steps", 300)
     return NetworkBuildSpec(
         system=f"tiny_{monomer}", electrolyte=ElectrolyteSpec({"PC": 0.95, "FEC": 0.05}, n_solvent=30),
         monomer=MonomerSpec(monomer, BUILTIN_SPECIES[monomer].smiles, reaction), polymer_weight_fraction=0.3,
         crosslink=CrosslinkSettings(target_conversion=target, max_cycles=max_cycles, bond_cutoff_nm=0.5,
                                     max_bond_cutoff_nm=0.8),
-        relax=RelaxSettings(md_steps=200), nonbonded_cutoff_nm=0.7, pre_md_steps=300, seed=seed, cpu_threads=cpu_threads, **kw)
+        nonbonded_cutoff_nm=0.7, seed=seed, cpu_threads=cpu_threads, **kw)
 
 
 def build_cli(argv):
@@ -347,3 +349,20 @@ def test_required_percolation_axes_are_checked_when_the_config_loads():
             load_workflow_config(_tiny_raw(monomer="TPA", **{key: bad}))
     config = load_workflow_config(_tiny_raw(monomer="TPA", required_percolation_axes=["z"]))
     assert config.systems["G"].network.required_percolation_axes == ("z",)
+
+
+def test_a_relaxation_that_blows_up_is_retried_gently_then_its_bonds_taken_back(tmp_path):
+    # 50 fs relaxation MD blows up at once (NaN), and so does the 25 fs retry: every cycle's bonds are taken
+    # back and counted, and the build ends with the conversion reached instead of a crash in cycle 1
+    from systems.network.relax import RelaxSettings
+
+    spec = tiny_spec(target=0.6, max_cycles=2, relax=RelaxSettings(md_steps=200, timestep_ps=0.05),
+                     pre_md_steps=0)
+    with pytest.raises(ConversionNotReachedError, match="the cycle limit max_cycles = 2") as caught:
+        build_network(spec, tmp_path)
+    cycles = [entry for entry in caught.value.history if entry["cycle"] > 0]
+    assert len(cycles) == 2 and caught.value.conversion == 0.0
+    for entry in cycles:
+        assert len(entry["blow_ups"]) == 2 and entry["new_bonds"] == 0 and entry["undone_bonds"] > 0
+        assert all("NaN" in b or "energy" in b or "temperature" in b for b in entry["blow_ups"])
+    assert json.loads((tmp_path / "network.partial.json").read_text())["history"][1]["blow_ups"]

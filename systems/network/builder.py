@@ -81,6 +81,7 @@ from openmm import app, unit
 
 from common.constants import AVOGADRO_PER_MOL, NM3_PER_CM3
 from common.io import atomic_path, write_json_atomic
+from common.errors import SimulationError
 from common.seeds import derive_seed
 from forcefields.system_factory import TEMPLATE_DIR, template_files_for
 from common.config import HYDROGEN_MASS_AMU
@@ -543,17 +544,51 @@ def _undo_unrelaxed(run: _Crosslinker, new: list[Candidate]) -> list[Candidate]:
     return undone
 
 
+def _relax_surviving_blow_ups(run: _Crosslinker, cycle: int, new: list[tuple[int, int]], pulls: dict
+                              ) -> tuple[dict, list[str]]:
+    """Relax a cycle's new bonds; if the MD blows up (NaN, runaway energy or temperature: a bond ramped in
+    through a crowded spot can do that at 4 fs), relax again from the pre-cycle positions at half the time step
+    and twice the steps; if that blows up too, only minimise with the bonds present (the caller then takes the
+    cycle's bonds back). The graph keeps its pre-cycle positions until a relaxation succeeds, so every retry
+    starts from the same configuration. Returns the relaxation info and the blow-up messages (0-2)."""
+    blow_ups = []
+    gentle = replace(run.spec.relax, timestep_ps=run.spec.relax.timestep_ps / 2, md_steps=2 * run.spec.relax.md_steps)
+    for purpose, settings in ((f"cycle-{cycle}", run.spec.relax), (f"cycle-{cycle}-gentle", gentle)):
+        try:
+            return run.relax(purpose, new_bonds=new, stage=f"crosslink cycle {cycle}", settings=settings,
+                             **pulls), blow_ups
+        except SimulationError as blow_up:
+            logger.warning("cycle %d: relaxation blew up (%s); %s", cycle, blow_up,
+                           "retrying at half the time step" if not blow_ups else "taking the cycle's bonds back")
+            blow_ups.append(str(blow_up)[:300])
+    return run.relax(f"cycle-{cycle}-minimised", new_bonds=new, stage=f"crosslink cycle {cycle} (minimised only)",
+                     md_steps=0), blow_ups
+
+
+def _undo_all(run: _Crosslinker, chosen: list[Candidate]) -> list[Candidate]:
+    """Break every bond of ``chosen`` still formed (latest first) and hand the sites back to growth."""
+    undone = []
+    for cand in reversed(chosen):
+        if run.graph.sites[cand.site_x].x_partner == cand.site_y:  # not already undone as unrelaxed
+            run.graph.break_bond(cand.site_x, cand.site_y)
+            run.growth.undo(cand)
+        undone.append(cand)
+    return undone
+
+
 def _bond_cycle(run: _Crosslinker, cycle: int, cutoff: float, chosen: list[Candidate], reports: list[dict]) -> None:
     """Ramp the bonds formed this cycle in and relax; undo the ones that cannot be relaxed (step 3)."""
     graph = run.graph
     new = [(graph.sites[cand.site_x].x, graph.sites[cand.site_y].y) for cand in chosen]
     far = _pull_pairs(run)
-    info = run.relax(f"cycle-{cycle}", new_bonds=new, stage=f"crosslink cycle {cycle}", pulls=_pulled(run, far),
-                     pull_to_nm=PULL_TARGET_FRACTION * cutoff)
+    pulls = dict(pulls=_pulled(run, far), pull_to_nm=PULL_TARGET_FRACTION * cutoff)
+    info, blow_ups = _relax_surviving_blow_ups(run, cycle, new, pulls)
     undone = _undo_unrelaxed(run, chosen)
+    if len(blow_ups) == 2:  # not even the gentler relaxation survived: the cycle's bonds are taken back
+        undone = _undo_all(run, chosen)
     if undone:
         info = run.relax(f"cycle-{cycle}-undone", md_steps=0, stage=f"crosslink cycle {cycle}, unrelaxed bonds undone")
-    entry = {"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": len(chosen) - len(undone),
+    entry = {"cycle": cycle, "cutoff_nm": cutoff, "new_bonds": len(chosen) - len(undone), "blow_ups": blow_ups,
              "initiations": sum(c.initiation for c in chosen if c not in undone),
              "undone_bonds": len(undone), "new_bond_distances_nm": [round(x.distance_nm, 4) for x in chosen],
              "living_ends": len(run.growth.living), "pulled_pairs": len(far),
