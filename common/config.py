@@ -865,7 +865,7 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
         resources=Resources(**config["resources"]),
         viscosity=_viscosity_settings(config["viscosity"], _quantity(config["protocol"], "timestep", "time", "protocol.")),
         retention=_retention_settings(config["retention"], _quantity(config["protocol"], "timestep", "time", "protocol."),
-                                      systems, roles),
+                                      config["systems"], roles),
         validation=ValidationSettings(
             enabled=config["validation"]["enabled"],
             gas_phase_duration_ps=_quantity(config["validation"], "gas_phase_duration", "time", "validation."),
