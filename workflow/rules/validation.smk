@@ -3,32 +3,7 @@
 # liquids), and summary.md as the table across charge models with the default chosen by the data. Enabled by
 # validation.enabled; then summary.md is the validation table (ruleorder below).
 
-VALIDATION_SYSTEMS = ELECTROLYTES if CFG.validation.enabled else []
-# Neat liquids of one molecular species: the ones with a heat of vaporisation.
-NEAT_SYSTEMS = [s for s in VALIDATION_SYSTEMS if not CFG.systems[s].has_salt and len(system_residues(s)) == 1]
-
-
-def validation_optional(system):
-    """The optional inputs of a system's validation: viscosity report and gas-phase report, as a dict."""
-    out = {}
-    if system in VISCOSITY_SYSTEMS:
-        out["viscosity"] = f"{RESULTS}/{system}/viscosity/viscosity.json"
-    if system in NEAT_SYSTEMS:
-        out["gas"] = f"{RESULTS}/{system}/gas_phase/gas_phase.json"
-    if CFG.systems[system].has_salt:
-        out["transport"] = f"{RESULTS}/{system}/transport.json"  # a liquid without ions: D in the validation
-    return out
-
-
-def validation_flags(wildcards, input):
-    words = []
-    if "viscosity" in input.keys():
-        words += ["--viscosity", input.viscosity]
-    if "gas" in input.keys():
-        words += ["--gas-phase", input.gas]
-    if "transport" in input.keys():
-        words += ["--transport", input.transport]
-    return words
+# VALIDATION_SYSTEMS, NEAT_SYSTEMS and the input functions of these rules live in common.smk.
 
 
 rule gas_phase:
