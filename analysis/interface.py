@@ -236,10 +236,48 @@ def _block_mean(values: np.ndarray, blocks: int) -> tuple[float, float]:
     return float(values.mean()), err
 
 
+def _electrode_charges(run_dir, blocks: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Block mean and stderr (e) of the total charge of each electrode over a run (charges.csv)."""
+    charges = np.genfromtxt(run_dir / "charges.csv", delimiter=",", names=True)
+    return tuple(_block_mean(np.atleast_1d(charges[f"electrode{k}_charge_e"]), blocks) for k in (0, 1))
+
+
+def _mean_charges(run_dir) -> np.ndarray:
+    """Time-averaged charge (e) of every particle of a run (mean_charges.csv)."""
+    import csv
+
+    with open(run_dir / "mean_charges.csv") as handle:
+        return np.array([float(row["mean_charge_e"]) for row in csv.DictReader(handle)])
+
+
+def _charge_histogram(z: np.ndarray, metal: np.ndarray, mean_charges: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Mean charge (e) per z bin: the electrolyte's averaged over frames, the (frozen) metal's from frame 0."""
+    charge_bins = np.zeros(len(edges) - 1)
+    for frame in z:
+        charge_bins += np.histogram(frame[~metal], bins=edges, weights=mean_charges[~metal])[0]
+    return charge_bins / len(z) + np.histogram(z[0, metal], bins=edges, weights=mean_charges[metal])[0]
+
+
+def _species_profiles(z: np.ndarray, classes: np.ndarray, residues: np.ndarray, residue_index: np.ndarray,
+                      metal: np.ndarray, area_nm2: float, edges: np.ndarray) -> dict[str, np.ndarray]:
+    """Number-density profiles (1/nm^3) along z of every atom class ('atoms:<class>') and of the mean-z centre
+    of every residue name ('residue:<name>') of the electrolyte."""
+    profiles = {}
+    for name in sorted(set(classes[~metal])):
+        profiles[f"atoms:{name}"] = density_profile(list(z[:, classes == name]), area_nm2, edges)
+    for residue in sorted(set(residues[~metal])):
+        members = residue_index[residues == residue]
+        ids = np.unique(members)
+        slot = np.searchsorted(ids, members)
+        size = np.bincount(slot)
+        centre_z = np.stack([np.bincount(slot, weights=frame[residues == residue]) / size for frame in z])
+        profiles[f"residue:{residue}"] = density_profile(list(centre_z), area_nm2, edges)
+    return profiles
+
+
 def analyse_run(run_dir, classes: np.ndarray, residues: np.ndarray, residue_index: np.ndarray, geometry: CellGeometry,
                 *, bin_nm: float, homogeneity_depth_nm: float, n_bins_2d: int, blocks: int, seed: int) -> dict:
     """Profiles, first layer, Na+ homogeneity and electrode charges of one interface run folder."""
-    import csv
     from pathlib import Path
 
     from common.dcd import read_positions
@@ -285,29 +323,15 @@ def analyse_run(run_dir, classes: np.ndarray, residues: np.ndarray, residue_inde
     homogeneity = None
     if sum(len(x) for x in xy_frames):
         homogeneity = homogeneity_index(xy_frames, (box[0], box[1]), n_bins_2d, blocks, seed=seed)
-    charges = np.genfromtxt(run_dir / "charges.csv", delimiter=",", names=True)
-    q0, q0_err = _block_mean(np.atleast_1d(charges["electrode0_charge_e"]), blocks)
-    q1, q1_err = _block_mean(np.atleast_1d(charges["electrode1_charge_e"]), blocks)
-    with open(run_dir / "mean_charges.csv") as handle:
-        mean_charges = np.array([float(row["mean_charge_e"]) for row in csv.DictReader(handle)])
-    metal_z = z[0, metal]
+    (q0, q0_err), (q1, q1_err) = _electrode_charges(run_dir, blocks)
+    mean_charges = _mean_charges(run_dir)
     facing_a = float(mean_charges[slab_a & (z[0] > top_a - half)].sum())
     facing_b = float(mean_charges[slab_b & (z[0] < bottom_b + half)].sum())
-    charge_bins = np.zeros(len(centres))
-    for frame in z:
-        charge_bins += np.histogram(frame[~metal], bins=edges, weights=mean_charges[~metal])[0]
-    charge_bins = charge_bins / len(z) + np.histogram(metal_z, bins=edges, weights=mean_charges[metal])[0]
+    charge_bins = _charge_histogram(z, metal, mean_charges, edges)
     potential = potential_profile_V(edges, charge_bins, geometry.area_nm2)
     profiles = {"z_nm": centres, "metal": density_profile(list(z[:, metal]), geometry.area_nm2, edges),
                 "charge_e_per_nm3": charge_bins / (geometry.area_nm2 * bin_nm), "potential_V": potential}
-    for name in sorted(set(classes[~metal])):
-        profiles[f"atoms:{name}"] = density_profile(list(z[:, classes == name]), geometry.area_nm2, edges)
-    for residue in sorted(set(residues[~metal])):
-        members = residue_index[residues == residue]
-        ids = np.unique(members)
-        centre_z = np.stack([np.bincount(np.searchsorted(ids, members), weights=frame[residues == residue]) /
-                             np.bincount(np.searchsorted(ids, members)) for frame in z])
-        profiles[f"residue:{residue}"] = density_profile(list(centre_z), geometry.area_nm2, edges)
+    profiles.update(_species_profiles(z, classes, residues, residue_index, metal, geometry.area_nm2, edges))
     inside = (centres > gds_a + 0.1) & (centres < gds_b - 0.1)
     result = {
         "frames": int(len(z)),
@@ -316,11 +340,9 @@ def analyse_run(run_dir, classes: np.ndarray, residues: np.ndarray, residue_inde
                         "enrichment": enrichment, "atoms_per_frame": layer_counts,
                         "bulk_region_distance_from_gibbs_surface_nm": [bulk_from, 0.5 * (gds_b - gds_a)]},
         "na_homogeneity_index": None if homogeneity is None else {
-            "value": homogeneity.value, "stderr": homogeneity.stderr, "cv": homogeneity.cv,
-            "cv_stderr": homogeneity.cv_stderr, "random_cv": homogeneity.random_cv,
-            "random_cv_stderr": homogeneity.random_cv_stderr, "blocks": homogeneity.n_blocks,
-            "mean_ions_per_frame": homogeneity.mean_ions_per_frame, "depth_nm": homogeneity_depth_nm,
-            "bins_per_side": n_bins_2d},
+            **{k: getattr(homogeneity, k) for k in ("value", "stderr", "cv", "cv_stderr", "random_cv",
+                                                   "random_cv_stderr", "mean_ions_per_frame")},
+            "blocks": homogeneity.n_blocks, "depth_nm": homogeneity_depth_nm, "bins_per_side": n_bins_2d},
         "electrode_charge_e": {"electrode0": {"value": q0, "stderr": q0_err},
                                "electrode1": {"value": q1, "stderr": q1_err},
                                "electrolyte_facing_half": [facing_a, facing_b]},
