@@ -11,6 +11,7 @@ import numpy as np
 import openmm
 import pytest
 from openmm import unit
+from scipy import stats
 
 from analysis import mechanics as am
 from common.errors import AnalysisError, ConfigError, SimulationError
@@ -238,9 +239,12 @@ def test_lj_liquid_reads_zero_modulus(cpu):
     run = compress(system, state, _settings(strains=(0.0, 0.05, 0.1), hold_ps=24.0, reference_ps=4.0, ramp_ps=1.0,
                                             sample_interval_ps=0.04, timestep_ps=0.004, temperature_K=90.0,
                                             friction_per_ps=1.0), cpu)
-    report, _ = _analyse(run, fit_max=0.1)
+    blocks = 6
+    report, _ = _analyse(run, blocks=blocks, fit_max=0.1)
     modulus = report["youngs_modulus_Pa"]
-    assert abs(modulus["value"]) <= 3 * modulus["stderr"], modulus
+    # the stderr comes from 6 block means, so |E|/stderr follows Student's t with 5 degrees of freedom, not a
+    # normal law: 3 "sigma" is exceeded ~3 % of the time (seen in CI); the two-sided 99.9 % quantile is 6.9
+    assert abs(modulus["value"]) <= stats.t.ppf(0.9995, blocks - 1) * modulus["stderr"], modulus
     # 216 atoms resolve ~0.1 GPa (a liquid's instantaneous stress noise is ~10^2 bar per sample); the lattice
     # test shows a solid's modulus is resolved by the same code
     assert modulus["stderr"] < 3e8
