@@ -88,12 +88,15 @@ class ConfigVocabulary:
     species_roles: built-in species name -> role (solvent, cation, anion, monomer).
     species_residues: built-in species name -> residue name.
     ion_residues_with_parameters: residue names that have ion force-field parameters.
+    ion_residues_with_templates: residue names with a shipped residue template (GAFF2 + RESP), which is how the
+        ions of an ``additive_salt`` (quaternary ammonium, nitrate) are parameterised.
     density_references / conductivity_references: keys of the experimental reference tables.
     """
 
     species_roles: dict[str, str]
     species_residues: dict[str, str]
     ion_residues_with_parameters: frozenset[str] = field(default_factory=frozenset)
+    ion_residues_with_templates: frozenset[str] = field(default_factory=frozenset)
     density_references: frozenset[str] = field(default_factory=frozenset)
     conductivity_references: frozenset[str] = field(default_factory=frozenset)
 
@@ -156,9 +159,14 @@ def fill_and_check_schema(raw: dict) -> dict:
 # ---------------------------------------------------------------------------------------------- models
 
 
-def setting(*stages: str, **kwargs) -> Any:
-    """A model field read by ``stages`` (the rerun trigger of each stage is derived from these)."""
-    return Field(json_schema_extra={"stages": list(stages)}, **kwargs)
+def setting(*stages: str, omit_if_none: bool = False, **kwargs) -> Any:
+    """A model field read by ``stages`` (the rerun trigger of each stage is derived from these).
+
+    ``omit_if_none``: an optional block that, when absent (None), is left out of the stage inputs and of the
+    resolved config, so that adding such a block to the model reruns nothing for configs that do not use it.
+    """
+    extra = {"stages": list(stages)} | ({"omit_if_none": True} if omit_if_none else {})
+    return Field(json_schema_extra=extra, **kwargs)
 
 
 ALL_STAGES = ("build", "network_build", "parameterise", "equilibrate", "produce", "density", "transport", "summary",
@@ -223,6 +231,8 @@ class SpeciesDeclaration(_Model):
 
 
 class SaltSpec(_Model):
+    """A 1:1 salt: cation and anion species names, molarity in mol per litre of solution."""
+
     cation: str = setting(*ALL_STAGES)
     anion: str = setting(*ALL_STAGES)
     concentration_mol_per_L: float = setting(*ALL_STAGES)
@@ -260,6 +270,7 @@ class SystemSpec(_Model):
     kind: Literal["electrolyte", "gpe"] = setting(*ALL_STAGES)
     solvent_volume_fractions: dict[str, float] = setting(*ALL_STAGES)
     salt: SaltSpec = setting(*ALL_STAGES)
+    additive_salt: SaltSpec | None = setting(*ALL_STAGES, default=None, omit_if_none=True)
     n_solvent: int = setting(*ALL_STAGES)
     reference_density: str = setting("density", "summary")
     reference_conductivity: str = setting("summary")
@@ -274,6 +285,11 @@ class SystemSpec(_Model):
     @property
     def has_salt(self) -> bool:
         return self.salt.concentration_mol_per_L > 0
+
+    @property
+    def salts(self) -> list[SaltSpec]:
+        """The salts present (concentration > 0): the main salt, then the additive salt."""
+        return [s for s in (self.salt, self.additive_salt) if s is not None and s.concentration_mol_per_L > 0]
 
 
 class Protocol(_Model):
@@ -438,7 +454,29 @@ class GelmdConfig(_Model):
     def to_resolved_json(self) -> str:
         """The validated model as JSON (internal units in the key names), read back by
         :func:`read_resolved_config`."""
-        return json.dumps({"schema": RESOLVED_SCHEMA_ID, **self.model_dump(mode="json")}, indent=2) + "\n"
+        return json.dumps({"schema": RESOLVED_SCHEMA_ID, **_dump(self)}, indent=2) + "\n"
+
+
+def _omitted(model: BaseModel, name: str, value: Any) -> bool:
+    """Whether field ``name`` of ``model`` is an absent optional block (``setting(omit_if_none=True)``)."""
+    extra = type(model).model_fields[name].json_schema_extra or {}
+    return value is None and bool(extra.get("omit_if_none"))
+
+
+def _dump(model: BaseModel) -> dict:
+    """``model.model_dump(mode="json")`` without the absent optional blocks (``setting(omit_if_none=True)``)."""
+    out = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if _omitted(model, name, value):
+            continue
+        if isinstance(value, BaseModel):
+            out[name] = _dump(value)
+        elif isinstance(value, dict) and any(isinstance(v, BaseModel) for v in value.values()):
+            out[name] = {k: _dump(v) if isinstance(v, BaseModel) else v for k, v in value.items()}
+        else:
+            out[name] = model.model_dump(mode="json", include={name})[name]
+    return out
 
 
 # ------------------------------------------------------------------------------------ typed-model pass
@@ -475,26 +513,54 @@ def _solvent_fractions(prefix: str, fractions: dict, roles: dict[str, str]) -> d
 
 
 def _salt(prefix: str, salt: dict, roles: dict[str, str], residues: dict[str, str],
-          vocabulary: ConfigVocabulary) -> SaltSpec:
+          vocabulary: ConfigVocabulary, key: str = "salt") -> SaltSpec:
+    """The salt block ``key`` of a system. The main ``salt``'s ions take the ion force field (data/ions.xml);
+    an ``additive_salt``'s ions may also be molecular ions with a shipped GAFF2 + RESP residue template."""
+    parameterised = vocabulary.ion_residues_with_parameters
+    if key != "salt":
+        parameterised = parameterised | vocabulary.ion_residues_with_templates
     for role in ("cation", "anion"):
         name = salt[role]
         if roles.get(name) != role:
             allowed = sorted(k for k, r in roles.items() if r == role)
-            raise ConfigError(f"config key '{prefix}salt.{role}': {name!r} is not a known {role}; allowed: {allowed}")
-        if vocabulary.ion_residues_with_parameters and residues[name] not in vocabulary.ion_residues_with_parameters:
-            with_parameters = sorted(k for k, r in roles.items()
-                                     if r == role and residues[k] in vocabulary.ion_residues_with_parameters)
-            raise ConfigError(f"config key '{prefix}salt.{role}': {name!r} (residue {residues[name]}) has no ion "
-                              f"force-field parameters (forcefields/data/ions.xml); {role}s with parameters: "
-                              f"{with_parameters}")
+            raise ConfigError(f"config key '{prefix}{key}.{role}': {name!r} is not a known {role}; allowed: {allowed}")
+        if vocabulary.ion_residues_with_parameters and residues[name] not in parameterised:
+            with_parameters = sorted(k for k, r in roles.items() if r == role and residues[k] in parameterised)
+            where = ("forcefields/data/ions.xml" if key == "salt" else
+                     "forcefields/data/ions.xml or a residue template in forcefields/data/templates")
+            raise ConfigError(f"config key '{prefix}{key}.{role}': {name!r} (residue {residues[name]}) has no ion "
+                              f"force-field parameters ({where}); {role}s with parameters: {with_parameters}")
     text = salt["concentration"]
-    concentration = parse_quantity(text, "concentration", f"{prefix}salt.concentration")
+    concentration = parse_quantity(text, "concentration", f"{prefix}{key}.concentration")
     if concentration < 0:
-        raise ConfigError(f"config key '{prefix}salt.concentration': {text!r} is negative; a molarity must be >= 0 mol/L")
+        raise ConfigError(f"config key '{prefix}{key}.concentration': {text!r} is negative; a molarity must be "
+                          ">= 0 mol/L")
     if concentration > MAX_SALT_MOLARITY_MOL_PER_L:
-        raise ConfigError(f"config key '{prefix}salt.concentration': {text!r} is above "
+        raise ConfigError(f"config key '{prefix}{key}.concentration': {text!r} is above "
                           f"{MAX_SALT_MOLARITY_MOL_PER_L:g} mol/L, beyond the solubility of the salts supported")
     return SaltSpec(cation=salt["cation"], anion=salt["anion"], concentration_mol_per_L=concentration)
+
+
+def _additive_salt(prefix: str, spec: dict, main: SaltSpec, roles: dict[str, str], residues: dict[str, str],
+                   vocabulary: ConfigVocabulary) -> SaltSpec | None:
+    """A system's second salt (e.g. the founding paper's LE(TEA): LE + 0.1 M of a quaternary-ammonium nitrate);
+    None when the block is absent or its concentration is 0. Its ions must differ from the main salt's (each
+    species is counted once), and only a liquid electrolyte takes one (the network builder packs one salt)."""
+    if "additive_salt" not in spec:
+        return None
+    additive = _salt(prefix, spec["additive_salt"], roles, residues, vocabulary, key="additive_salt")
+    if additive.concentration_mol_per_L == 0:
+        return None
+    if spec["kind"] != "electrolyte":
+        raise ConfigError(f"config key '{prefix}additive_salt': allowed only for kind 'electrolyte' (the network "
+                          f"builder packs one salt); system {prefix[8:-1]!r} is kind {spec['kind']!r}")
+    if main.concentration_mol_per_L > 0:
+        for role in ("cation", "anion"):
+            if getattr(additive, role) == getattr(main, role):
+                raise ConfigError(f"config key '{prefix}additive_salt.{role}': {getattr(additive, role)!r} is also "
+                                  f"the {role} of {prefix}salt; allowed: a {role} other than the main salt's "
+                                  "(raise salt.concentration instead)")
+    return additive
 
 
 def _reference(prefix: str, key: str, value: str, known: frozenset[str]) -> str:
@@ -531,10 +597,12 @@ def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, st
         own = spec.get("charge_model") or (charge_model.model if charge_model else "resp_hf631gs")
         charge_model = _charge_model(prefix, own, spec.get("solvent_charge_scale"),
                                      charge_model.resp2_delta if charge_model else 0.6)
+    salt = _salt(prefix, spec["salt"], roles, residues, vocabulary)
     return SystemSpec(
         name=name, kind=spec["kind"],
         solvent_volume_fractions=_solvent_fractions(prefix, spec["solvents"], roles),
-        salt=_salt(prefix, spec["salt"], roles, residues, vocabulary),
+        salt=salt,
+        additive_salt=_additive_salt(prefix, spec, salt, roles, residues, vocabulary),
         n_solvent=spec["n_solvent"],
         reference_density=_reference(prefix, "reference_density", spec["reference_density"],
                                      vocabulary.density_references),
@@ -986,6 +1054,8 @@ def _select(model: BaseModel, stage: str) -> dict:
         if stage not in _stages_of(model_field):
             continue
         value = getattr(model, name)
+        if _omitted(model, name, value):
+            continue
         selected[name] = _select(value, stage) if isinstance(value, BaseModel) else _plain(value, stage)
     return selected
 

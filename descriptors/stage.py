@@ -40,8 +40,8 @@ def campaign_species(config) -> list[str]:
     names: list[str] = []
     for name in sorted(config.systems):
         spec = config.systems[name]
-        for n in list(spec.solvent_volume_fractions) + ([spec.salt.cation, spec.salt.anion] if spec.has_salt else []) \
-                + ([spec.monomer] if spec.monomer else []):
+        ions = [ion for salt in spec.salts for ion in (salt.cation, salt.anion)]
+        for n in list(spec.solvent_volume_fractions) + ions + ([spec.monomer] if spec.monomer else []):
             if n not in names:
                 names.append(n)
     return names

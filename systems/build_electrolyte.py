@@ -4,7 +4,9 @@ Counts come from :func:`systems.composition.molecule_counts` (salt molarity per 
 salt's volume from its apparent molar volume); the packmol box holds the ideal-mixing solution volume at
 ``PACKING_DENSITY_FRACTION`` of the liquid density. ``manifest.json`` gives the composition and
 ``realised_molarity_mol_per_L`` at the ideal-mixing volume; the value at the equilibrated volume is
-``realised_molarity_mol_per_L`` of the density analysis (``density.json``).
+``realised_molarity_mol_per_L`` of the density analysis (``density.json``). A system with an ``additive_salt``
+(the founding paper's LE(TEA)) also gets ``additive_salt`` in the manifest: its ions, which quaternary ammonium
+the config chose for the paper's "TEA", its ion-pair count and its realised molarity (same solution volume).
 
 Usage (the workflow's ``build_system`` rule; ``config.resolved.json`` is the validated config it writes)::
 
@@ -81,6 +83,7 @@ def build_electrolyte(config: GelmdConfig, system_name: str, out_dir: Path) -> d
         "n_molecules": topology.getNumResidues(),
         "composition": composition.as_dict(),
         "realised_molarity_mol_per_L": ideal_mixing_molarity(composition),
+        **({"additive_salt": additive_record(composition)} if composition.additive else {}),
         "species": {name: {"smiles": get_species(name, species).smiles,
                            "residue": get_species(name, species).residue,
                            "count": count} for name, count in composition.counts.items()},
@@ -103,8 +106,30 @@ def ideal_mixing_molarity(composition: Composition) -> dict:
     return {"value": composition.realised_salt_molarity_mol_per_L, "stderr": None,
             "target": composition.target_salt_molarity_mol_per_L, "volume_nm3": composition.solution_volume_nm3,
             "volume_source": "ideal mixing: pure-solvent volumes" + (
-                "" if phi is None else f" + n_salt x apparent molar volume ({phi:.4g} cm^3/mol)"),
+                "" if phi is None else f" + n_salt x apparent molar volume ({phi:.4g} cm^3/mol)") + (
+                "" if composition.additive is None else " + the additive salt's (manifest additive_salt)"),
             "equilibrated": "realised_molarity_mol_per_L of density.json (mean volume of the converged NPT window)"}
+
+
+PAPER_TEA_NOTE = (
+    "The founding paper's reference electrolyte LE(TEA) is LE + 0.1 M of a nitrate salt it abbreviates 'TEA'; its "
+    "text names tetramethylammonium nitrate (TMA+, the config default) while 'TEA' usually means tetraethylammonium "
+    "(TEA+); the cation used here is the config's systems.<name>.additive_salt.cation")
+"""Why the additive's cation is recorded: the paper's name and text disagree."""
+
+
+def additive_record(composition: Composition) -> dict:
+    """The manifest's ``additive_salt``: the second salt's ions (with the cation choice), its ion pairs and its
+    molarity of the rounded counts at the ideal-mixing solution volume (mol/L of the solution of both salts)."""
+    additive = composition.additive
+    return {"cation": additive["cation"], "anion": additive["anion"], "n_pairs": additive["n_pairs"],
+            "cation_choice": PAPER_TEA_NOTE,
+            "realised_molarity_mol_per_L": {
+                "value": additive["realised_molarity_mol_per_L"], "stderr": None,
+                "target": additive["target_molarity_mol_per_L"], "volume_nm3": composition.solution_volume_nm3,
+                "volume_source": "ideal mixing: pure-solvent volumes + n x apparent molar volume of each salt "
+                                 f"(additive: {additive['apparent_molar_volume_cm3_per_mol']:.4g} cm^3/mol, "
+                                 f"{additive['apparent_molar_volume_source']})"}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,16 @@ and made up to the mark). The solution volume is the solvent volume plus the sal
     V_sol = V_solv + n Φ / N_A,      c = n / (N_A V_sol)
     =>  n = c N_A V_solv / (1 − c Φ)          (exact; Φ in L/mol inside the bracket)
 
-rounded to an integer number of ion pairs. The realised molarity n / (N_A V_sol) of the rounded count at
+rounded to an integer number of ion pairs.
+
+A second salt (``additive_salt``, e.g. the founding paper's LE(TEA): LE + 0.1 M of a quaternary-ammonium
+nitrate) is counted per litre of the same solution, which now holds both salts:
+
+    V_sol = V_solv + Σ_k n_k Φ_k / N_A,      c_k = n_k / (N_A V_sol)
+    =>  n_k = c_k N_A V_solv / (1 − Σ_j c_j Φ_j)
+
+(one salt: the formula above). Each n_k is rounded to an integer; the realised molarity of each salt is
+n_k / (N_A V_sol) at the V_sol of the rounded counts. The realised molarity n / (N_A V_sol) of the rounded count at
 this ideal-mixing volume is reported; the one at the equilibrated volume comes later from the density
 analysis (``analysis.density``, ``density.json``: ``realised_molarity_mol_per_L``).
 
@@ -32,6 +41,8 @@ by 0.005 g/cm^3. Counted per litre of solvent instead, "1 M" would be 1 / (1 + 0
 Φ depends somewhat on the solvent and on c (Masson's rule, Φ = Φ_0 + S √c); the value measured in PC at
 1 M is used for PC-rich mixtures (the founding paper's PC/FEC 95:5) and all concentrations; 10 cm^3/mol
 error in Φ moves the counts by 1 % at 1 M.
+
+For an additive at 0.1 M an error of 50 cm^3/mol in its Φ moves every count by 0.5 % (c Φ = 0.005).
 
 Unknown salts: Φ falls back to the crystal volume M_salt / ρ_crystal with ρ_crystal = 2.37 g/cm^3 (the
 crystal density of NaPF6, used for any salt without data; for NaPF6 itself it gives 70.9 cm^3/mol against
@@ -114,6 +125,9 @@ class Composition:
     apparent_molar_volume_source: str
     cation: str | None
     anion: str | None
+    additive: dict | None = None
+    """The second salt, when there is one: cation, anion, n_pairs, target and realised molarity (mol/L of solution),
+    apparent molar volume (cm^3/mol) and its source."""
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -139,14 +153,26 @@ def apparent_molar_volume(cation: Species, anion: Species) -> tuple[float, str]:
 def ion_pairs_for_molarity(concentration_mol_per_L: float, solvent_volume_nm3: float,
                            apparent_molar_volume_cm3_per_mol: float) -> float:
     """Exact (unrounded) ion-pair count n = c N_A V_solv / (1 − c Φ) giving molarity c per litre of solution."""
-    phi_L_per_mol = apparent_molar_volume_cm3_per_mol / CM3_PER_L
-    denominator = 1.0 - concentration_mol_per_L * phi_L_per_mol
-    if denominator <= 0.0:
-        raise ConfigError(f"salt concentration {concentration_mol_per_L:g} mol/L with an apparent molar volume of "
-                          f"{apparent_molar_volume_cm3_per_mol:.4g} cm^3/mol would leave no room for solvent "
-                          f"(c x volume >= 1); allowed: c < {1.0 / phi_L_per_mol:.3g} mol/L for this salt")
+    return ion_pairs_for_molarities([concentration_mol_per_L], solvent_volume_nm3,
+                                    [apparent_molar_volume_cm3_per_mol])[0]
+
+
+def ion_pairs_for_molarities(concentrations_mol_per_L: list[float], solvent_volume_nm3: float,
+                             apparent_molar_volumes_cm3_per_mol: list[float]) -> list[float]:
+    """Exact (unrounded) ion-pair counts n_k = c_k N_A V_solv / (1 − Σ_j c_j Φ_j) of several salts, each at
+    molarity c_k (mol/L) per litre of the one solution that holds them all (module notes)."""
+    occupied = sum(c * phi / CM3_PER_L for c, phi in zip(concentrations_mol_per_L, apparent_molar_volumes_cm3_per_mol))
+    if occupied >= 1.0:
+        given = ", ".join(f"{c:g} mol/L x {phi:.4g} cm^3/mol"
+                          for c, phi in zip(concentrations_mol_per_L, apparent_molar_volumes_cm3_per_mol))
+        if len(concentrations_mol_per_L) == 1:
+            allowed = f"c < {CM3_PER_L / apparent_molar_volumes_cm3_per_mol[0]:.3g} mol/L for this salt"
+        else:
+            allowed = "sum of c x volume < 1"
+        raise ConfigError(f"salt concentration and apparent molar volume ({given}) would leave no room for "
+                          f"solvent (sum of c x volume = {occupied:.3g} >= 1); allowed: {allowed}")
     litres = solvent_volume_nm3 / NM3_PER_CM3 / CM3_PER_L
-    return concentration_mol_per_L * AVOGADRO_PER_MOL * litres / denominator
+    return [c * AVOGADRO_PER_MOL * litres / (1.0 - occupied) for c in concentrations_mol_per_L]
 
 
 def solution_volume_nm3(solvent_volume_nm3: float, n_pairs: int, apparent_molar_volume_cm3_per_mol: float) -> float:
@@ -172,21 +198,22 @@ def _solvent_counts(spec: SystemSpec, solvents: dict[str, Species]) -> tuple[dic
     return counts, volumes_nm3
 
 
-def _salt_ions(spec: SystemSpec, species: dict[str, Species]) -> tuple[Species, Species]:
+def _salt_ions(spec: SystemSpec, species: dict[str, Species], key: str = "salt") -> tuple[Species, Species]:
     """The cation and anion of a 1:1 salt; ConfigError naming the key if they are not neutral together."""
-    cation = get_species(spec.salt.cation, species)
-    anion = get_species(spec.salt.anion, species)
+    salt = getattr(spec, key)
+    cation = get_species(salt.cation, species)
+    anion = get_species(salt.anion, species)
     if cation.formal_charge + anion.formal_charge != 0:
-        raise ConfigError(f"config key 'systems.{spec.name}.salt': {cation.name} ({cation.formal_charge:+d}) and "
+        raise ConfigError(f"config key 'systems.{spec.name}.{key}': {cation.name} ({cation.formal_charge:+d}) and "
                           f"{anion.name} ({anion.formal_charge:+d}) do not form a neutral 1:1 salt; "
                           "only 1:1 salts are supported")
     return cation, anion
 
 
-def _check_concentration(spec: SystemSpec) -> float:
-    concentration = spec.salt.concentration_mol_per_L
+def _check_concentration(spec: SystemSpec, key: str = "salt") -> float:
+    concentration = getattr(spec, key).concentration_mol_per_L
     if concentration > MAX_SALT_MOLARITY:
-        raise ConfigError(f"config key 'systems.{spec.name}.salt.concentration': {concentration:g} mol/L is "
+        raise ConfigError(f"config key 'systems.{spec.name}.{key}.concentration': {concentration:g} mol/L is "
                           f"above the {MAX_SALT_MOLARITY:g} mol/L this tool accepts (beyond solubility of Na "
                           "salts in carbonates); allowed: 0 to 4 mol/L")
     return concentration
@@ -200,23 +227,46 @@ def molecule_counts(spec: SystemSpec, species: dict[str, Species]) -> Compositio
     solvent_volume = sum(volumes_nm3.values())
     realised_fractions = {name: v / solvent_volume for name, v in volumes_nm3.items()}
 
+    # The salts present, main first: (config key, concentration, cation, anion, Φ, Φ source).
+    salts = []
+    for key in ("salt", "additive_salt"):
+        if getattr(spec, key) is None or getattr(spec, key).concentration_mol_per_L <= 0:
+            continue
+        cation_species, anion_species = _salt_ions(spec, species, key)
+        salts.append((key, _check_concentration(spec, key), cation_species, anion_species,
+                      *apparent_molar_volume(cation_species, anion_species)))
+    exact = ion_pairs_for_molarities([s[1] for s in salts], solvent_volume, [s[4] for s in salts])
+    n_pairs = {}
+    for (key, c, cation_species, anion_species, _, _), n in zip(salts, exact):
+        n_pairs[key] = round(n)
+        if n_pairs[key] < 1:
+            raise ConfigError(f"config key 'systems.{spec.name}.n_solvent': {key} {c:g} mol/L in "
+                              f"{spec.n_solvent} solvent molecules ({solvent_volume:.1f} nm^3) rounds to 0 ion "
+                              f"pairs; allowed: a larger n_solvent, or systems.{spec.name}.{key}.concentration "
+                              "'0 mol/L'")
+        for ion in (cation_species, anion_species):
+            if ion.name in counts:
+                raise ConfigError(f"config key 'systems.{spec.name}.{key}': {ion.name} is already in the system; "
+                                  "each species may come from one salt or solvent only")
+            counts[ion.name] = n_pairs[key]
+    solution_volume = solvent_volume
+    for key, _, _, _, salt_phi, _ in salts:
+        solution_volume = solution_volume_nm3(solution_volume, n_pairs[key], salt_phi)
+
     cation = anion = None
     realised_molarity = 0.0
     phi, phi_source = None, "no salt"
-    solution_volume = solvent_volume
-    if concentration > 0:
-        cation_species, anion_species = _salt_ions(spec, species)
-        phi, phi_source = apparent_molar_volume(cation_species, anion_species)
-        n_pairs = round(ion_pairs_for_molarity(concentration, solvent_volume, phi))
-        if n_pairs < 1:
-            raise ConfigError(f"config key 'systems.{spec.name}.n_solvent': {concentration:g} mol/L in "
-                              f"{spec.n_solvent} solvent molecules ({solvent_volume:.1f} nm^3) rounds to 0 ion "
-                              "pairs; allowed: a larger n_solvent, or the concentration '0 mol/L'")
-        counts[cation_species.name] = n_pairs
-        counts[anion_species.name] = n_pairs
-        cation, anion = cation_species.name, anion_species.name
-        solution_volume = solution_volume_nm3(solvent_volume, n_pairs, phi)
-        realised_molarity = molarity_mol_per_L(n_pairs, solution_volume)
+    additive = None
+    for key, c, cation_species, anion_species, salt_phi, salt_phi_source in salts:
+        realised = molarity_mol_per_L(n_pairs[key], solution_volume)
+        if key == "salt":
+            cation, anion = cation_species.name, anion_species.name
+            realised_molarity, phi, phi_source = realised, salt_phi, salt_phi_source
+        else:
+            additive = {"cation": cation_species.name, "anion": anion_species.name, "n_pairs": n_pairs[key],
+                        "target_molarity_mol_per_L": c, "realised_molarity_mol_per_L": realised,
+                        "apparent_molar_volume_cm3_per_mol": salt_phi,
+                        "apparent_molar_volume_source": salt_phi_source}
     return Composition(
         counts=counts,
         target_volume_fractions=dict(spec.solvent_volume_fractions),
@@ -229,4 +279,5 @@ def molecule_counts(spec: SystemSpec, species: dict[str, Species]) -> Compositio
         apparent_molar_volume_source=phi_source,
         cation=cation,
         anion=anion,
+        additive=additive,
     )

@@ -1,6 +1,10 @@
 """Species registry: every molecule gelmd can put in a box, from its SMILES.
 
-Built-in species are the founding paper's (PC, FEC, Na+, PF6-) and the two crosslinkers (BMP, TPA).
+Built-in species are the founding paper's (PC, FEC, Na+, PF6-), the two crosslinkers (BMP, TPA) and the ions
+of its LE(TEA) reference electrolyte's additive salt (``additive_salt`` of a system): nitrate and the two
+quaternary ammonium cations the paper's "TEA" may mean, tetramethylammonium (its text) and tetraethylammonium
+(the usual meaning of the abbreviation). Their parameters are GAFF2 + RESP residue templates
+(forcefields/data/templates/TMA.xml, TEA.xml, NO3.xml), not the ion force field of Na+ and PF6-.
 A config may add more under ``species:``. Densities are those of the pure liquids at 298.15 K and are
 used only to turn solvent volume fractions into molecule counts.
 
@@ -63,6 +67,10 @@ BUILTIN_SPECIES: dict[str, Species] = {
                 "ethylene glycol bis(3-(2-methylaziridin-1-yl)propanoate)"),
         Species("TPA", "CCC(COC(=O)C=C)(COC(=O)C=C)COC(=O)C=C", "TPA", "monomer", None,
                 "trimethylolpropane triacrylate"),
+        # The LE(TEA) additive's ions (founding paper: LE + 0.1 M "TEA" nitrate).
+        Species("TMA+", "C[N+](C)(C)C", "TMA", "cation", None, "tetramethylammonium cation"),
+        Species("TEA+", "CC[N+](CC)(CC)CC", "TEA", "cation", None, "tetraethylammonium cation"),
+        Species("NO3-", "[O-][N+](=O)[O-]", "NO3", "anion", None, "nitrate anion"),
     )
 }
 

@@ -179,9 +179,9 @@ def test_values_the_config_can_know_are_checked_by_key(key, value, pattern):
 
 
 def test_ion_without_force_field_parameters_is_refused():
-    raw = with_change("species.TMA+", {"smiles": "C[N+](C)(C)C", "residue": "TMA", "role": "cation"})
-    raw["systems"]["LE"]["salt"]["cation"] = "TMA+"
-    with pytest.raises(ConfigError, match=r"systems.LE.salt.cation.*'TMA\+'.*no ion force-field parameters.*'Na\+'"):
+    raw = with_change("species.TBA+", {"smiles": "CCCC[N+](CCCC)(CCCC)CCCC", "residue": "TBA", "role": "cation"})
+    raw["systems"]["LE"]["salt"]["cation"] = "TBA+"
+    with pytest.raises(ConfigError, match=r"systems.LE.salt.cation.*'TBA\+'.*no ion force-field parameters.*'Na\+'"):
         load_config(raw)
 
 

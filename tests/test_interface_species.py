@@ -39,7 +39,8 @@ def test_other_charged_species_are_still_refused(smiles):
         assign_gaff2_types(molecule_from_smiles(smiles, "x"))
 
 
-@pytest.mark.parametrize("residue, charge, types", [("NO3", -1, {"no", "o"}), ("TMA", 1, {"n4", "c3", "hx"})])
+@pytest.mark.parametrize("residue, charge, types", [("NO3", -1, {"no", "o"}), ("TMA", 1, {"n4", "c3", "hx"}),
+                                                    ("TEA", 1, {"n4", "c3", "hx", "hc"})])
 def test_shipped_templates_carry_integer_charge_and_gaff2_types(residue, charge, types):
     import xml.etree.ElementTree as ET
 

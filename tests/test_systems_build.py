@@ -15,7 +15,8 @@ from systems.structures import PF6_BOND_LENGTH_NM, conformer_positions
 
 def test_builtin_species_formulas():
     formulas = {name: s.mol.GetNumAtoms() for name, s in BUILTIN_SPECIES.items()}
-    assert formulas == {"PC": 13, "FEC": 10, "Na+": 1, "PF6-": 7, "BMP": 44, "TPA": 41}
+    assert formulas == {"PC": 13, "FEC": 10, "Na+": 1, "PF6-": 7, "BMP": 44, "TPA": 41,
+                        "TMA+": 17, "TEA+": 29, "NO3-": 4}
     assert BUILTIN_SPECIES["PF6-"].formal_charge == -1
     assert BUILTIN_SPECIES["PC"].molar_mass_g_per_mol == pytest.approx(102.09, abs=0.01)
 

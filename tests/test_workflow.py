@@ -39,7 +39,7 @@ def jobs_of_dry_run(output: str) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.parametrize("config, systems, salted", [("config/demo.yaml", 4, 3), ("config/config.yaml", 4, 3)])
+@pytest.mark.parametrize("config, systems, salted", [("config/demo.yaml", 4, 3), ("config/config.yaml", 5, 4)])
 def test_dry_run_plans_every_stage_for_every_system(config, systems, salted, tmp_path):
     result = run_snakemake("-n", "--cores", "2", "--configfile", str(REPO / config), "--directory", str(tmp_path))
     assert result.returncode == 0, result.stderr + result.stdout

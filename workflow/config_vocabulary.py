@@ -1,7 +1,8 @@
 """The names a gelmd config may use, gathered from the packages that own them.
 
 common/ imports none of our other packages, so :func:`common.config.load_config` is given this vocabulary:
-the built-in species (systems/species.py), the ion residues with parameters (forcefields/data/ions.xml)
+the built-in species (systems/species.py), the ion residues with parameters (forcefields/data/ions.xml), the
+shipped residue templates (forcefields/data/templates: the molecular ions an additive salt may use)
 and the experimental reference keys (analysis/reference_data.py). The workflow (``common.smk``) and the
 tests load configs through :func:`load_workflow_config`.
 """
@@ -13,7 +14,7 @@ from typing import Iterable
 
 from analysis.reference_data import CONDUCTIVITY_MS_PER_CM, DENSITY_G_PER_CM3
 from common.config import ConfigVocabulary, GelmdConfig, load_config, load_config_files
-from forcefields.ion_parameters import ion_residues_with_parameters
+from forcefields.ion_parameters import IONS_FFXML, ion_residues_with_parameters
 from systems.species import BUILTIN_SPECIES, check_declared_species
 
 
@@ -22,6 +23,7 @@ def vocabulary() -> ConfigVocabulary:
         species_roles={name: s.role for name, s in BUILTIN_SPECIES.items()},
         species_residues={name: s.residue for name, s in BUILTIN_SPECIES.items()},
         ion_residues_with_parameters=ion_residues_with_parameters(),
+        ion_residues_with_templates=frozenset(p.stem for p in (IONS_FFXML.parent / "templates").glob("*.xml")),
         density_references=frozenset(DENSITY_G_PER_CM3),
         conductivity_references=frozenset(CONDUCTIVITY_MS_PER_CM),
     )

@@ -43,7 +43,7 @@ rule transport_replica:
         uses=lambda wildcards: stage_inputs("transport", wildcards.system),
         temperature=f"{CFG.temperature_K!r} K",
         discard=f"{CFG.protocol.transport_discard_ps!r} ps",
-        formal_charges=formal_charges(),
+        formal_charges=lambda wildcards: formal_charges(wildcards.system),
         viscosity=lambda wildcards: viscosity_arguments(wildcards.system),
         python=PYTHON,
     log:

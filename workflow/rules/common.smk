@@ -82,9 +82,11 @@ def system_residues(system):
 
 
 def ion_residues(system):
-    """Residue names of the system's cation and anion (their parameters come from forcefields/data/ions.xml)."""
-    salt = CFG.systems[system].salt
-    return [SPECIES[salt.cation].residue, SPECIES[salt.anion].residue]
+    """Residue names of the system's cation and anion (parameters from forcefields/data/ions.xml) and of its
+    additive salt's (residue templates, e.g. TMA and NO3): all their charges are scaled by ion_charge_scale."""
+    spec = CFG.systems[system]
+    salts = [spec.salt] + ([spec.additive_salt] if spec.additive_salt is not None else [])
+    return [SPECIES[name].residue for salt in salts for name in (salt.cation, salt.anion)]
 
 
 def charge_model(system):
@@ -147,9 +149,12 @@ def sim_resources():
     return dict(gpu=CFG.resources.gpu, runtime=CFG.resources.runtime_min, mem_mb=CFG.resources.mem_mb)
 
 
-def formal_charges():
-    """['NA=1', 'PF6=-1']: the integer charges of the ion residues, for the formal-charge conductivity."""
-    return [f"{s.residue}={s.formal_charge}" for s in SPECIES.values() if s.role in ("cation", "anion")]
+def formal_charges(system):
+    """['NA=1', 'PF6=-1']: the integer charges of the system's ion residues (its salts'), for the formal-charge
+    conductivity (analysis.topology refuses a charge for a residue the topology does not hold)."""
+    residues = set(ion_residues(system))
+    return [f"{s.residue}={s.formal_charge}" for s in SPECIES.values()
+            if s.role in ("cation", "anion") and s.residue in residues]
 
 
 def viscosity_report(system):
