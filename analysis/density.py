@@ -22,7 +22,9 @@ of the simulated system (for a gel: of the swollen gel, polymer included), n the
 (``composition.counts[composition.cation]``), <V> the mean box volume over the same converged window, its
 standard error δ<V> from the same correlation-corrected estimator, δc = c δ<V> / <V> (first order). Written
 as ``realised_molarity_mol_per_L`` beside the target and the build's ideal-mixing value: density.json is the
-sibling of build/manifest.json that updates the molarity to the equilibrated volume.
+sibling of build/manifest.json that updates the molarity to the equilibrated volume. A system with an additive
+salt (manifest ``additive_salt``, e.g. LE(TEA)) also gets ``additive_realised_molarity_mol_per_L``: its ion pairs
+over the same volume.
 
 Usage::
 
@@ -172,7 +174,24 @@ def density_report(equilibration: dict, forcefield: dict, system_name: str, refe
         "forcefield": forcefield.get("force_field"),
         "experiment": experiment,
         "realised_molarity_mol_per_L": None if manifest is None else realised_molarity(equilibration, manifest),
+        **({"additive_realised_molarity_mol_per_L": additive_realised_molarity(equilibration, manifest)}
+           if isinstance(manifest, dict) and isinstance(manifest.get("additive_salt"), dict) else {}),
     }
+
+
+def additive_realised_molarity(equilibration: dict, manifest: dict) -> dict:
+    """The additive salt's molarity (mol/L) at the mean volume of the converged window, with its standard error:
+    its ion pairs (manifest ``additive_salt.n_pairs``) over N_A <V>, as for the main salt."""
+    additive = manifest["additive_salt"]
+    volume = mean_and_stderr(_window_series(equilibration, "volume_nm3"))
+    n_pairs = int(additive["n_pairs"])
+    value = n_pairs / (AVOGADRO_PER_MOL * volume["mean"] / NM3_PER_CM3 / 1000.0)
+    build = additive.get("realised_molarity_mol_per_L") or {}
+    return {"value": value, "stderr": value * volume["stderr"] / volume["mean"], "target": build.get("target"),
+            "at_build": build.get("value"), "n_ion_pairs": n_pairs, "counted_species": additive["cation"],
+            "volume_nm3": {"value": volume["mean"], "stderr": volume["stderr"]},
+            "convention": "mol of additive salt (counted as its cations) per litre of the simulated system at the "
+                          "mean volume of the converged NPT window; target and at_build per litre of solution"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -220,3 +220,27 @@ def test_interface_analysis_classes_the_additive_atoms(tiny_le_tea):
     assert set(classes[(residues == "NO3") & (elements == "O")]) == {"nitrate O"}
     assert int(np.sum(classes == "ammonium N")) == counts[cation]  # no other N+ with four carbons in LE_TEA
     assert {"ammonium N", "nitrate N"} <= set(PROFILE_CLASSES)
+
+
+def test_density_report_gives_the_additive_molarity_at_the_equilibrated_volume():
+    from analysis.density import density_report
+
+    # 16.60539 nm3 holds 10.000 L/mol x N_A^-1: 10 Na+ -> 1 mol/L, 1 TMA+ -> 0.1 mol/L.
+    n = 40
+    series = {"time_ps": list(np.linspace(1, 20, n)), "density_g_per_cm3": [1.26] * n,
+              "volume_nm3": [16.60539] * n}
+    eq = {"npt": {"converged": True, "blocks_used": 1, "block_ps": 20.0, "temperature_K": 298.15, "pressure_bar": 1.0,
+                  "timestep_ps": 0.002, "steps": 10000, "checks": [{"n_samples": n // 2}],
+                  "barostat": {"mode": "molecular"}, "series": series}}
+    manifest = {"composition": {"counts": {"PC": 100, "Na+": 10, "PF6-": 10, "TMA+": 1, "NO3-": 1}, "cation": "Na+",
+                                "target_salt_molarity_mol_per_L": 1.0},
+                "additive_salt": {"cation": "TMA+", "anion": "NO3-", "n_pairs": 1,
+                                  "realised_molarity_mol_per_L": {"value": 0.097, "target": 0.1}}}
+    forcefield = {"charges": "RESP", "ion_charge_scale": 0.8, "force_field": "GAFF2"}
+    report = density_report(eq, forcefield, "LE_TEA", "", manifest)
+    assert report["realised_molarity_mol_per_L"]["value"] == pytest.approx(1.0, abs=1e-5)
+    additive = report["additive_realised_molarity_mol_per_L"]
+    assert additive["value"] == pytest.approx(0.1, abs=1e-6) and additive["stderr"] == pytest.approx(0.0, abs=1e-12)
+    assert (additive["target"], additive["at_build"], additive["counted_species"]) == (0.1, 0.097, "TMA+")
+    del manifest["additive_salt"]
+    assert "additive_realised_molarity_mol_per_L" not in density_report(eq, forcefield, "LE", "", manifest)
