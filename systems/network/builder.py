@@ -213,6 +213,7 @@ class _CompositionInput:
     solvent_volume_fractions: dict
     salt: _SaltInput
     n_solvent: int
+    additive_salt: None = None  # gels carry one salt (the config refuses an additive salt on a gel)
 
 
 def _counts(spec: NetworkBuildSpec, species: dict[str, Species], model: MonomerModel) -> tuple[dict, dict]:
