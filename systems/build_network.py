@@ -26,6 +26,7 @@ import json
 import logging
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from common.seeds import derive_seed
 from forcefields.system_factory import TEMPLATE_DIR
 from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
                                      build_network)
+from systems.network.errors import ConversionNotReachedError
 from systems.network.growth import INITIATORS, InitiatorRecipe
 from systems.network.relax import RELAX_TIMESTEP_PS, RelaxSettings
 
@@ -134,15 +136,28 @@ def build_percolating(spec: NetworkBuildSpec, required_axes: Sequence[str], max_
     moved into ``out_dir`` and its network.json gains ``build_attempts`` (seed, rank, axes, conversion, wall
     time of every attempt) and ``percolation_requirement`` (axes, met).
     """
-    attempts, records = [], {}
+    attempts, records, failures = [], {}, []
     for attempt in range(1, max_attempts + 1):
         folder = out_dir / f"attempt{attempt}"
         shutil.rmtree(folder, ignore_errors=True)
         attempt_spec = dataclasses.replace(spec, seed=attempt_seed(spec.seed, attempt))
-        record = build_network(attempt_spec, folder, template_dir=template_dir).record
+        started = time.perf_counter()
+        try:
+            record = build_network(attempt_spec, folder, template_dir=template_dir).record
+        except ConversionNotReachedError as error:
+            # growth that stalls below the target (living ends buried, no partner in reach) ends this attempt,
+            # not the build: the next seed is tried, and the stalled attempt is recorded with its conversion
+            failures.append({"attempt": attempt, "seed": attempt_spec.seed, "completed": False,
+                             "conversion": error.conversion, "error": str(error)[:400],
+                             "wall_time_s": round(time.perf_counter() - started, 1)})
+            logging.getLogger(__name__).warning("attempt %d (seed %d) did not complete: %s", attempt,
+                                                attempt_spec.seed, error)
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
         records[attempt] = record
         met = requirement_met(record, required_axes)
-        attempts.append({"attempt": attempt, "seed": attempt_spec.seed, "percolation_rank": record["percolation_rank"],
+        attempts.append({"attempt": attempt, "seed": attempt_spec.seed, "completed": True,
+                         "percolation_rank": record["percolation_rank"],
                          "percolating_axes": record["percolating_axes"], "conversion": record["conversion"],
                          "requirement_met": met, "wall_time_s": record["wall_time_s"]})
         logging.getLogger(__name__).info("attempt %d (seed %d): percolating along %s%s", attempt, attempt_spec.seed,
@@ -150,6 +165,13 @@ def build_percolating(spec: NetworkBuildSpec, required_axes: Sequence[str], max_
                                          "" if met else f"; {list(required_axes)} required")
         if met:
             break
+    if not attempts:
+        raise ConversionNotReachedError(
+            f"systems.{spec.system}: none of {max_attempts} build attempt(s) reached the target conversion "
+            f"{spec.crosslink.target_conversion:.1%}: " + "; ".join(
+                f"attempt {f['attempt']} (seed {f['seed']}) stopped at {f['conversion']:.1%}" for f in failures)
+            + "; allowed: a lower target_conversion, more max_cycles or max_build_attempts",
+            conversion=max(f["conversion"] for f in failures), cycles=0)
     kept = next((a for a in attempts if a["requirement_met"]), max(attempts, key=_preference(required_axes)))
     kept_folder = out_dir / f"attempt{kept['attempt']}"
     for entry in kept_folder.iterdir():
@@ -160,8 +182,8 @@ def build_percolating(spec: NetworkBuildSpec, required_axes: Sequence[str], max_
     for attempt in attempts:
         shutil.rmtree(out_dir / f"attempt{attempt['attempt']}", ignore_errors=True)
     record = records[kept["attempt"]]
-    record["build_attempts"] = attempts
-    record["wall_time_s_all_attempts"] = round(sum(a["wall_time_s"] for a in attempts), 1)
+    record["build_attempts"] = sorted(attempts + failures, key=lambda a: a["attempt"])
+    record["wall_time_s_all_attempts"] = round(sum(a["wall_time_s"] for a in record["build_attempts"]), 1)
     record["percolation_requirement"] = {"axes": list(required_axes), "met": kept["requirement_met"],
                                          "kept_attempt": kept["attempt"]}
     write_json_atomic(out_dir / "network.json", record)

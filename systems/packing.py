@@ -1,8 +1,8 @@
 """Packing molecules into a periodic box with packmol (the PyPI ``packmol`` wheel ships the binary).
 
 The box edge is chosen from the ideal volume of the contents divided by a packing density fraction
-(default 0.8 of the expected liquid density): a looser start packs quickly and NPT equilibration compresses
-it to the real density. Packmol's ``pbc`` mode keeps molecules ``tolerance`` apart across the periodic
+(the builders use 0.95 of the expected liquid density): a slightly loose start packs quickly and NPT
+equilibration compresses it to the real density. Packmol's ``pbc`` mode keeps molecules ``tolerance`` apart across the periodic
 boundaries too, so the first minimisation sees no overlaps through the box faces.
 """
 
