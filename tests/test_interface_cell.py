@@ -109,3 +109,22 @@ def test_interface_stage_end_to_end_on_a_water_cell(tmp_path):
     assert abs(report["runs"]["bias"]["potential_drop_V"] - 2.0) < 0.3  # Poisson of the charges gives the bias back
     for name in ("profiles_0V.csv", "profiles_bias.csv", "profiles_bias.png", "na_map_0V.png"):
         assert (tmp_path / "interface" / name).stat().st_size > 0
+
+
+def test_constrained_pairs_split_across_a_face_are_joined_before_the_cell_is_minimised():
+    """OpenMM solves constraints on raw coordinates: an X-H pair of a wrapped network on opposite faces of the box
+    would be pulled through it (a demo gel cell minimised to 8e8 nm). Each constrained atom goes to the minimum
+    image of its partner; unconstrained atoms stay where they are."""
+    import numpy as np
+    import openmm
+
+    from systems.na_interface import _join_constrained_pairs
+
+    system = openmm.System()
+    for _ in range(3):
+        system.addParticle(12.0)
+    system.addConstraint(0, 1, 0.109)
+    pos = np.array([[0.05, 1.0, 1.0], [2.99, 1.02, 1.0], [2.9, 1.0, 1.0]])
+    joined = _join_constrained_pairs(system, pos, np.array([3.0, 3.0, 4.0]))
+    assert np.allclose(joined[1], [-0.01, 1.02, 1.0]) and np.allclose(joined[[0, 2]], pos[[0, 2]])
+    assert np.linalg.norm(joined[1] - joined[0]) < 0.11
