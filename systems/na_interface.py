@@ -393,7 +393,7 @@ def _join_constrained_pairs(system: openmm.System, positions_nm: np.ndarray, box
     pair can then sit on opposite faces. OpenMM solves constraints on raw coordinates, not minimum images,
     and would pull such a pair through the box (seen: a demo gel cell minimised to a coordinate of 8e8 nm).
     """
-    box = np.asarray(box_nm, dtype=float).reshape(-1)[:3] if np.ndim(box_nm) == 1 else np.diag(box_nm)
+    box = np.asarray(box_nm, dtype=float)  # edge lengths (nm) of the orthorhombic cell
     pos = positions_nm.copy()
     for k in range(system.getNumConstraints()):
         i, j, _ = system.getConstraintParameters(k)

@@ -20,7 +20,7 @@ rule descriptors:
     params:
         uses=stage_inputs("descriptors"),
         out_dir=lambda wildcards, output: os.path.dirname(output.json),
-        cache_dir=str(DESCRIPTOR_CACHE),
+        cache_dir=lambda wildcards, input: os.path.dirname(input.cache[0]) if input.cache else str(DESCRIPTOR_CACHE),
         python=PYTHON,
     log:
         f"{LOGS}/descriptors.log",
