@@ -85,6 +85,16 @@ def electrode_charges(force: openmm.ConstantPotentialForce, context: openmm.Cont
     return totals, charges
 
 
+def _step(integrator: openmm.Integrator, n_steps: int, what: str) -> None:
+    """``integrator.step`` whose blow-up (NaN coordinates, a constraint that cannot be met) is a SimulationError
+    naming the run, so that the rule's log says why the job failed."""
+    try:
+        integrator.step(n_steps)
+    except openmm.OpenMMException as exc:
+        raise SimulationError(f"the Na interface cell blew up during {what}: {str(exc).strip()} "
+                              "(cell.json records the relaxation it started from)") from exc
+
+
 def run(args: argparse.Namespace, log: RunLog) -> None:
     inputs = load_inputs(args, log)
     settings = inputs.settings
@@ -105,7 +115,7 @@ def run(args: argparse.Namespace, log: RunLog) -> None:
     openmm.LocalEnergyMinimizer.minimize(context, 10.0, 100)  # the builder minimised already
     context.setVelocitiesToTemperature(settings.temperature_K, settings.seed_for(f"interface-velocities-{bias:g}V"))
     log.message(f"bias {bias:g} V: electrode potentials {potentials} V; equilibration {steps['equilibration']} steps")
-    integrator.step(steps["equilibration"])
+    _step(integrator, steps["equilibration"], f"the {bias:g} V equilibration")
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     force = electrode_force(inputs.system)
@@ -113,7 +123,7 @@ def run(args: argparse.Namespace, log: RunLog) -> None:
     dcd_handle = open(out / "trajectory.dcd", "wb")
     dcd = openmm.app.DCDFile(dcd_handle, inputs.topology, timestep * unit.picosecond, 0, every)
     for frame in range(steps["production"] // every):
-        integrator.step(every)
+        _step(integrator, every, f"the {bias:g} V production (frame {frame + 1})")
         state = context.getState(getPositions=True, getEnergy=True)
         dcd.writeModel(state.getPositions(), periodicBoxVectors=state.getPeriodicBoxVectors())
         totals, charges = electrode_charges(force, context)

@@ -40,7 +40,7 @@ import numpy as np
 import openmm
 from openmm import app
 
-from common.errors import ConfigError
+from common.errors import ConfigError, SimulationError
 from forcefields.eam import EamTables, add_eam_forces, copy_nonbonded_exclusions
 from systems.na_slab import Slab, bcc_slab, lateral_cells
 
@@ -402,10 +402,24 @@ def _join_constrained_pairs(system: openmm.System, positions_nm: np.ndarray, box
     return pos
 
 
-def relax_electrolyte(cell: Cell, max_iterations: int = 500) -> tuple[np.ndarray, dict]:
+RELAX_TOLERANCE_KJ_PER_MOL_PER_NM = 10.0
+"""The minimiser stops when the largest force component is below this (OpenMM's criterion)."""
+RELAX_MAX_ITERATIONS = 20000
+"""Upper bound on minimiser iterations; a mapped gel cell needed more than 500 (8.7e9 -> +1.2e5 kJ/mol in 500)."""
+MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM = 5.0e3
+"""A relaxed cell whose largest force is still above this is refused: at 298 K and a 4 fs step it blows up
+(seen: a demo PBMP cell left at +1.2e5 kJ/mol after 500 iterations gave NaN coordinates within 500 steps)."""
+
+
+def relax_electrolyte(cell: Cell, max_iterations: int = RELAX_MAX_ITERATIONS) -> tuple[np.ndarray, dict]:
     """Minimise the cell with ordinary PME electrostatics (uncharged metal), before the electrodes are made
     conducting: the constant-potential solve at every minimiser step would cost ~10x more. A frozen metal
-    (zero mass) is not moved by OpenMM's minimiser."""
+    (zero mass) is not moved by OpenMM's minimiser.
+
+    Runs to OpenMM's convergence criterion (largest force below ``RELAX_TOLERANCE_KJ_PER_MOL_PER_NM``) or
+    ``max_iterations``; raises :class:`common.errors.SimulationError` when the largest force on a mobile atom is
+    still above ``MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM`` (kJ/mol/nm) or the energy is not finite, naming both,
+    so that no run starts from a cell that cannot hold together."""
     context = openmm.Context(openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(cell.system)),
                              openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"))
     context.setPeriodicBoxVectors(*[openmm.Vec3(*row) for row in np.diag(cell.box_nm)])
@@ -413,11 +427,24 @@ def relax_electrolyte(cell: Cell, max_iterations: int = 500) -> tuple[np.ndarray
     context.setPositions(cell.positions_nm)
     context.applyConstraints(1e-6)
     before = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
-    openmm.LocalEnergyMinimizer.minimize(context, 10.0, max_iterations)
-    state = context.getState(getEnergy=True, getPositions=True)
+    openmm.LocalEnergyMinimizer.minimize(context, RELAX_TOLERANCE_KJ_PER_MOL_PER_NM, max_iterations)
+    state = context.getState(getEnergy=True, getPositions=True, getForces=True)
     after = state.getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
-    return (state.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer),
-            {"energy_before_kJ_per_mol": before, "energy_after_kJ_per_mol": after, "max_iterations": max_iterations})
+    forces = state.getForces(asNumpy=True).value_in_unit(openmm.unit.kilojoule_per_mole / openmm.unit.nanometer)
+    mobile = np.array([cell.system.getParticleMass(i).value_in_unit(openmm.unit.dalton) > 0.0
+                       for i in range(cell.system.getNumParticles())])
+    max_force = float(np.max(np.linalg.norm(forces[mobile], axis=1))) if mobile.any() else 0.0
+    report = {"energy_before_kJ_per_mol": before, "energy_after_kJ_per_mol": after,
+              "max_force_after_kJ_per_mol_per_nm": max_force,
+              "tolerance_kJ_per_mol_per_nm": RELAX_TOLERANCE_KJ_PER_MOL_PER_NM, "max_iterations": max_iterations}
+    if not np.isfinite(after) or not np.isfinite(max_force) or max_force > MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM:
+        raise SimulationError(
+            f"the Na interface cell did not relax: after minimisation (at most {max_iterations} iterations) its "
+            f"energy is {after:.4g} kJ/mol (from {before:.4g}) and its largest force on a mobile atom "
+            f"{max_force:.4g} kJ/mol/nm, above the {MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM:g} kJ/mol/nm a 4 fs run "
+            "survives; check the electrolyte thickness and the lateral mapping in cell.json (lateral_scale, "
+            "height_scale) or use a thicker electrolyte")
+    return state.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer), report
 
 
 # --------------------------------------------------------------------------------------------------- CLI

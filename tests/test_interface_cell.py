@@ -128,3 +128,24 @@ def test_constrained_pairs_split_across_a_face_are_joined_before_the_cell_is_min
     joined = _join_constrained_pairs(system, pos, np.array([3.0, 3.0, 4.0]))
     assert np.allclose(joined[1], [-0.01, 1.02, 1.0]) and np.allclose(joined[[0, 2]], pos[[0, 2]])
     assert np.linalg.norm(joined[1] - joined[0]) < 0.11
+
+
+def test_a_cell_that_does_not_relax_is_refused_before_any_run():
+    """The relaxation runs to OpenMM's force criterion; a cell still strained after it (here: the water cell with two
+    molecules put on top of each other and one iteration allowed) is refused by name, with its energy and largest
+    force, instead of handing a run a cell that blows up within its first steps (seen: a demo PBMP cell)."""
+    from common.errors import SimulationError
+    from systems.na_interface import MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM, relax_electrolyte
+
+    system, topology, positions = testsystems.water_box(300, cutoff_nm=0.8)
+    spec = CellSpec("110", 3, A / 10, 0.25, None, UFF, 0.8)
+    tables = read_setfl_fs("nichol_ackland_2016")
+    cell = build_cell(system, topology, positions, _box(system), tables, spec)
+    relaxed, report = relax_electrolyte(cell)
+    assert report["max_force_after_kJ_per_mol_per_nm"] < MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM
+    assert report["energy_after_kJ_per_mol"] < report["energy_before_kJ_per_mol"]
+    strained = build_cell(system, topology, positions, _box(system), tables, spec)
+    strained.positions_nm = np.array(strained.positions_nm, dtype=float)
+    strained.positions_nm[3:6] = strained.positions_nm[0:3] + 0.01  # a water 0.017 nm from another
+    with pytest.raises(SimulationError, match=r"did not relax.*largest force"):
+        relax_electrolyte(strained, max_iterations=1)
