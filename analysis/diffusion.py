@@ -45,14 +45,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.constants import BOLTZMANN_J_PER_K, M2_PER_S_PER_NM2_PER_PS
+from common.constants import BOLTZMANN_J_PER_K, M2_PER_S_PER_NM2_PER_PS, MIN_TRANSPORT_FRAMES
 from common.errors import AnalysisError
 
 YEH_HUMMER_XI = 2.837297
 """ξ of a simple cubic lattice of point sources (Yeh & Hummer 2004), dimensionless."""
 M_PER_NM = 1e-9
 """m in one nm (a unit factor the Yeh–Hummer term needs; not a physical constant)."""
-MIN_FRAMES_FOR_FIT = 50     # fewer frames cannot give a window plus 5 blocks with ≥ 3 lags each
+MIN_FRAMES_FOR_FIT = MIN_TRANSPORT_FRAMES  # fewer frames cannot give a window plus 5 blocks with ≥ 3 lags each
 MIN_WINDOW_LAGS = 3
 
 

@@ -39,6 +39,7 @@ import jsonschema
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from common.constants import MIN_TRANSPORT_FRAMES
 from common.errors import ConfigError
 from common.units import parse_quantity
 
@@ -731,6 +732,14 @@ def _check_production_grid(protocol: Protocol) -> None:
         raise ConfigError("config key 'protocol.production_chunk': must be a whole number of "
                           f"trajectory_interval ({protocol.production_chunk_ps:g} ps vs "
                           f"{protocol.trajectory_interval_ps:g} ps) so that resumed runs stay on the frame grid")
+    frames = int(round((protocol.production_duration_ps - protocol.transport_discard_ps)
+                       / protocol.trajectory_interval_ps))
+    if frames < MIN_TRANSPORT_FRAMES:
+        raise ConfigError(f"config keys 'protocol.production_duration', 'protocol.trajectory_interval': "
+                          f"{protocol.production_duration_ps:g} ps every {protocol.trajectory_interval_ps:g} ps "
+                          f"(after transport_discard {protocol.transport_discard_ps:g} ps) give {frames} frames; the "
+                          f"diffusion fit needs at least {MIN_TRANSPORT_FRAMES}: lengthen the production or write "
+                          "frames more often")
 
 
 def _mechanics(section: dict) -> MechanicsSettings:

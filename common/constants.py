@@ -24,3 +24,6 @@ M2_PER_S_PER_NM2_PER_PS = 1e-18 / 1e-12
 """m^2/s in one nm^2/ps (the unit of D from an MSD in nm^2 over ps)."""
 PA_PER_BAR = 1e5
 """Pa in one bar."""
+MIN_TRANSPORT_FRAMES = 50
+"""Fewest production frames (after protocol.transport_discard) a diffusion fit accepts: a fit window plus 5 blocks
+with >= 3 lags each (analysis/diffusion.py); the config refuses a production that writes fewer."""

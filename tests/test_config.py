@@ -111,6 +111,14 @@ def test_residue_names_longer_than_the_pdb_keeps_are_refused():
         load_config(raw)
 
 
+def test_a_production_too_short_for_the_diffusion_fit_is_refused_before_any_run():
+    with pytest.raises(ConfigError, match=r"give 40 frames; the diffusion fit needs at least 50"):
+        load_config(with_change("protocol.production_duration", "20 ps"))
+    with pytest.raises(ConfigError, match=r"\(after transport_discard 16 ps\) give 48 frames"):
+        load_config(with_change("protocol.transport_discard", "16 ps"))
+    assert load_config(with_change("protocol.transport_discard", "15 ps")).protocol.transport_discard_ps == 15.0
+
+
 def test_production_chunk_must_hold_whole_frames():
     with pytest.raises(ConfigError, match="whole number of trajectory_interval"):
         load_config(with_change("protocol.trajectory_interval", "3 ps"))
@@ -328,8 +336,8 @@ def test_each_builder_refuses_a_system_of_the_other_kind(tmp_path):
 def test_transport_discard_is_a_transport_setting_shorter_than_production():
     base = load_config(copy.deepcopy(DEMO))
     assert base.protocol.transport_discard_ps == 0.0
-    discard = load_config(with_change("protocol.transport_discard", "20 ps"))
-    assert discard.protocol.transport_discard_ps == pytest.approx(20.0)
+    discard = load_config(with_change("protocol.transport_discard", "10 ps"))
+    assert discard.protocol.transport_discard_ps == pytest.approx(10.0)
     assert stage_inputs(base, "transport", "LE") != stage_inputs(discard, "transport", "LE")
     assert stage_inputs(base, "produce", "LE") == stage_inputs(discard, "produce", "LE")
     with pytest.raises(ConfigError, match=r"protocol.transport_discard.*leaves nothing"):
