@@ -72,15 +72,23 @@ def first_layer_end(distance_nm: np.ndarray, density: np.ndarray, smooth_bins: i
     return float(distance_nm[low])
 
 
+MIN_BULK_ATOMS_PER_FRAME = 1.0
+"""An enrichment needs at least this many atoms of the class in the bulk region per frame (on average); below it
+the bulk fraction is a handful of visits and the ratio is noise (seen: 130 for PF6- F in a demo gel cell whose
+bulk region held its PF6- in one frame of 15), so it is reported as None."""
+
+
 def composition(layer_counts: dict[str, float], bulk_counts: dict[str, float]) -> tuple[dict, dict]:
-    """Fractions of each class in the layer, and enrichment = layer fraction / bulk fraction (None if absent)."""
+    """Fractions of each class in the layer (counts are atoms per frame), and enrichment = layer fraction / bulk
+    fraction; None when the class has fewer than ``MIN_BULK_ATOMS_PER_FRAME`` atoms per frame in the bulk."""
     n_layer = sum(layer_counts.values())
     n_bulk = sum(bulk_counts.values())
     if n_layer <= 0 or n_bulk <= 0:
         raise AnalysisError(f"composition: empty layer ({n_layer}) or bulk ({n_bulk}) counts")
     classes = sorted(set(layer_counts) | set(bulk_counts))
     fractions = {c: layer_counts.get(c, 0.0) / n_layer for c in classes}
-    enrichment = {c: (fractions[c] / (bulk_counts[c] / n_bulk) if bulk_counts.get(c, 0.0) > 0 else None)
+    enrichment = {c: (fractions[c] / (bulk_counts[c] / n_bulk)
+                      if bulk_counts.get(c, 0.0) >= MIN_BULK_ATOMS_PER_FRAME else None)
                   for c in classes}
     return fractions, enrichment
 

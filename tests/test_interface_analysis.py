@@ -45,6 +45,8 @@ def test_composition_and_enrichment():
     assert enrichment["F"] == 0.0
     with pytest.raises(AnalysisError):
         composition({}, {"C": 1})
+    _, sparse = composition({"PF6- F": 2.0, "C": 8.0}, {"PF6- F": 0.07, "C": 20.0})  # F seen in the bulk once in 15 frames
+    assert sparse["PF6- F"] is None and sparse["C"] == pytest.approx(0.8 / (20.0 / 20.07))
 
 
 def test_homogeneity_index_random_ions_read_one_and_clustered_ions_more():
