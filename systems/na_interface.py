@@ -403,7 +403,7 @@ def _join_constrained_pairs(system: openmm.System, positions_nm: np.ndarray, box
 
 
 RELAX_TOLERANCE_KJ_PER_MOL_PER_NM = 10.0
-"""The minimiser stops when the largest force component is below this (OpenMM's criterion)."""
+"""The minimiser stops when the root-mean-square force component is below this (OpenMM 8's criterion)."""
 RELAX_MAX_ITERATIONS = 20000
 """Upper bound on minimiser iterations; a mapped gel cell needed more than 500 (8.7e9 -> +1.2e5 kJ/mol in 500)."""
 MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM = 5.0e3
@@ -416,7 +416,7 @@ def relax_electrolyte(cell: Cell, max_iterations: int = RELAX_MAX_ITERATIONS) ->
     conducting: the constant-potential solve at every minimiser step would cost ~10x more. A frozen metal
     (zero mass) is not moved by OpenMM's minimiser.
 
-    Runs to OpenMM's convergence criterion (largest force below ``RELAX_TOLERANCE_KJ_PER_MOL_PER_NM``) or
+    Runs to OpenMM's convergence criterion (RMS force below ``RELAX_TOLERANCE_KJ_PER_MOL_PER_NM``) or
     ``max_iterations``; raises :class:`common.errors.SimulationError` when the largest force on a mobile atom is
     still above ``MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM`` (kJ/mol/nm) or the energy is not finite, naming both,
     so that no run starts from a cell that cannot hold together."""
