@@ -52,7 +52,6 @@ YEH_HUMMER_XI = 2.837297
 """ξ of a simple cubic lattice of point sources (Yeh & Hummer 2004), dimensionless."""
 M_PER_NM = 1e-9
 """m in one nm (a unit factor the Yeh–Hummer term needs; not a physical constant)."""
-MIN_FRAMES_FOR_FIT = MIN_TRANSPORT_FRAMES  # fewer frames cannot give a window plus 5 blocks with ≥ 3 lags each
 MIN_WINDOW_LAGS = 3
 
 
@@ -106,7 +105,7 @@ def choose_diffusive_window(msd: np.ndarray, max_lag_fraction: float = 0.5, tole
     max_lag = int(max_lag_fraction * ((block_frames or n) - 1))
     if max_lag < MIN_WINDOW_LAGS:
         raise AnalysisError(f"an MSD of {n} frames has only {max_lag} lags below {max_lag_fraction} of the run; a "
-                            f"diffusion fit needs at least {MIN_FRAMES_FOR_FIT} frames")
+                            f"diffusion fit needs at least {MIN_TRANSPORT_FRAMES} frames")
     lags, slopes = local_loglog_slopes(msd, max_lag)
     ok = np.abs(slopes - 1.0) <= tolerance
     best: tuple[float, int, int, int] | None = None       # (span, end, lo, hi)
@@ -191,8 +190,8 @@ def fit_msd_slope(msd: np.ndarray, frame_interval_ps: float, block_msds: np.ndar
                   window: DiffusiveWindow | None = None, **window_options) -> SlopeFit:
     """Fit the slope of ``msd`` (lags 0 … T−1) over the diffusive window; stderr from ``block_msds`` (n_b, T_b)."""
     msd = np.asarray(msd, float)
-    if msd.size < MIN_FRAMES_FOR_FIT:
-        raise AnalysisError(f"a diffusion fit needs at least {MIN_FRAMES_FOR_FIT} frames; the trajectory has "
+    if msd.size < MIN_TRANSPORT_FRAMES:
+        raise AnalysisError(f"a diffusion fit needs at least {MIN_TRANSPORT_FRAMES} frames; the trajectory has "
                             f"{msd.size}")
     time = np.arange(msd.size) * frame_interval_ps
     if window is None:

@@ -62,12 +62,13 @@ import numpy as np
 
 from analysis import conductivity as cond
 from analysis.conductivity import S_PER_M_TO_MS_PER_CM
-from analysis.diffusion import (MIN_FRAMES_FOR_FIT, YEH_HUMMER_XI, diffusion_from_msd, is_cubic,
-                                yeh_hummer_correction, yeh_hummer_numerator_N)
+from analysis.diffusion import (YEH_HUMMER_XI, diffusion_from_msd, is_cubic, yeh_hummer_correction,
+                                yeh_hummer_numerator_N)
 from analysis.msd import BACKENDS, Backend, MoleculeCentres, SpeciesMSD, resolve_backend
 from analysis.solvation import Solvation, sodium_atoms
 from analysis.topology import MolecularSystem, load_molecular_system, parse_formal_charges
 from analysis.trajectory import ChunkAnalysis, TrajectoryReader, UnwrappedTrajectory, run_together
+from common.constants import MIN_TRANSPORT_FRAMES
 from common.cli import run_main
 from common.errors import AnalysisError, GelmdError
 from common.io import read_json, write_json_atomic, write_text_atomic
@@ -195,10 +196,10 @@ def open_trajectory(topology: str | Path, trajectories: Sequence[str | Path], sy
                             f"trajectory {[str(p) for p in reader.paths]} holds {reader.total_frames}; give the "
                             "report of the run that wrote this trajectory")
     reader.discard_start(int(round(discard_ps / reader.frame_interval_ps)))
-    if reader.n_frames < MIN_FRAMES_FOR_FIT:
+    if reader.n_frames < MIN_TRANSPORT_FRAMES:
         raise AnalysisError(f"trajectory {[str(p) for p in reader.paths]} has {reader.n_frames} frames "
                             f"(after discarding {reader.discard_frames}); transport fits need at least "
-                            f"{MIN_FRAMES_FOR_FIT}")
+                            f"{MIN_TRANSPORT_FRAMES}")
     return reader
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.diffusion import (MIN_FRAMES_FOR_FIT, choose_diffusive_window, diffusion_from_msd, is_cubic,
-                                yeh_hummer_correction)
+from analysis.diffusion import choose_diffusive_window, diffusion_from_msd, is_cubic, yeh_hummer_correction
 from analysis.msd import block_slices, msd_fft
+from common.constants import MIN_TRANSPORT_FRAMES
 from common.errors import AnalysisError
 
 
@@ -56,8 +56,8 @@ def test_subdiffusive_msd_is_flagged_not_diffusive():
 
 
 def test_too_few_frames_are_refused_with_the_minimum():
-    with pytest.raises(AnalysisError, match=f"at least {MIN_FRAMES_FOR_FIT} frames"):
-        diffusion_from_msd(np.arange(MIN_FRAMES_FOR_FIT - 1, dtype=float), 1.0)
+    with pytest.raises(AnalysisError, match=f"at least {MIN_TRANSPORT_FRAMES} frames"):
+        diffusion_from_msd(np.arange(MIN_TRANSPORT_FRAMES - 1, dtype=float), 1.0)
 
 
 def test_yeh_hummer_correction_value():

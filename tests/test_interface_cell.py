@@ -117,9 +117,6 @@ def test_constrained_pairs_split_across_a_face_are_joined_before_the_cell_is_min
     """OpenMM solves constraints on raw coordinates: an X-H pair of a wrapped network on opposite faces of the box
     would be pulled through it (a demo gel cell minimised to 8e8 nm). Each constrained atom goes to the minimum
     image of its partner; unconstrained atoms stay where they are."""
-    import numpy as np
-    import openmm
-
     from systems.na_interface import _join_constrained_pairs
 
     system = openmm.System()
@@ -143,7 +140,7 @@ def test_a_cell_that_does_not_relax_is_refused_before_any_run():
     spec = CellSpec("110", 3, A / 10, 0.25, None, UFF, 0.8)
     tables = read_setfl_fs("nichol_ackland_2016")
     cell = build_cell(system, topology, positions, _box(system), tables, spec)
-    relaxed, report = relax_electrolyte(cell)
+    _, report = relax_electrolyte(cell)
     assert report["max_force_after_kJ_per_mol_per_nm"] < MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM
     assert report["energy_after_kJ_per_mol"] < report["energy_before_kJ_per_mol"]
     strained = build_cell(system, topology, positions, _box(system), tables, spec)
