@@ -48,6 +48,18 @@ def shipped_template(tag: str, residue: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def describe(tag: str) -> str:
+    """One line naming the solvent charges of model ``tag`` (resp_hf631gs, resp2_d0.60, scaled_0.80), for results."""
+    if tag == BASE_TAG:
+        return "RESP (HF/6-31G*, two-stage restrained fit, pyscf)"
+    if tag.startswith("resp2_d"):
+        return (f"RESP2 (delta {tag[len('resp2_d'):]}: PW6B95/aug-cc-pV(D+d)Z RESP in vacuum and in IEF-PCM water, "
+                "mixed; pyscf)")
+    if tag.startswith("scaled_"):
+        return f"RESP (HF/6-31G*, pyscf) times {tag[len('scaled_'):]}"
+    raise ParameterError(f"charge-model tag {tag!r} is not known: resp_hf631gs, resp2_d<delta>, scaled_<scale>")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m forcefields.charge_models",
                                      description=__doc__.splitlines()[0])

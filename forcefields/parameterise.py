@@ -39,12 +39,17 @@ from common.cli import run_main
 from common.errors import InputFileError, ParameterError
 from common.io import write_json_atomic, write_text_atomic
 from common.units import parse_quantity
+from forcefields import charge_models
 from forcefields.gaff2 import GAFF2_VERSION
 from forcefields.residue_templates import read_residue_templates
 from forcefields.system_factory import NonbondedSettings, SystemReport, create_system, template_files_for
 
-CHARGE_MODEL = ("solvent molecules: the charge model named by charge_model (forcefields.charge_models); network "
-                "units: RESP (HF/6-31G*, two-stage restrained fit, pyscf); Joung-Cheatham Na+, CL&P PF6-")
+
+
+def charges_description(charge_model: str) -> str:
+    """The charges a System carries, in words: the solvent model ``charge_model``, the network units, the ions."""
+    return (f"solvent molecules: {charge_model} = {charge_models.describe(charge_model)}; network units: RESP "
+            "(HF/6-31G*, two-stage restrained fit, pyscf); Joung-Cheatham Na+, CL&P PF6-")
 PROVENANCE_KEYS = ("command", "smiles", "monomer", "monomer_smiles", "residue_kind", "state",
                    "network_template_key", "qm_method")
 
@@ -133,8 +138,8 @@ def parameterise(topology_pdb: Path, templates: list[Path], ion_residues: set[st
     write_text_atomic(out_dir / "state.xml", openmm.XmlSerializer.serialize(state))
     summary = {
         "force_field": f"GAFF2 {GAFF2_VERSION} (openmmforcefields gaff-2.11.xml)",
-        "charges": CHARGE_MODEL,
-        "charge_model": charge_model or "resp_hf631gs",
+        "charges": charges_description(charge_model or charge_models.BASE_TAG),
+        "charge_model": charge_model or charge_models.BASE_TAG,
         "solvent_templates": {Path(t).stem: {"file": str(t), "charge_model": template_charge_model(Path(t))}
                               for t in templates},
         "templates": [str(t) for t in files],

@@ -11,8 +11,8 @@ from common.config import stage_inputs
 from common.errors import ChargeError, ConfigError, ParameterError
 from configs import demo_raw, with_change
 from forcefields import resp
-from forcefields.charge_models import BASE_TAG, model_template_dir, shipped_template
-from forcefields.parameterise import check_charge_model, template_charge_model
+from forcefields.charge_models import BASE_TAG, describe, model_template_dir, shipped_template
+from forcefields.parameterise import charges_description, check_charge_model, template_charge_model
 from forcefields.residue_templates import (check_template_system, read_residue_template, scale_template_file,
                                            single_residue_topology)
 from workflow.config_vocabulary import load_workflow_config
@@ -109,6 +109,15 @@ def test_parameterise_refuses_templates_of_another_charge_model(tmp_path):
     check_charge_model([PC_TEMPLATE], BASE_TAG)
     with pytest.raises(ParameterError, match="record another charge model"):
         check_charge_model([out], "resp2_d0.60")
+
+
+@pytest.mark.parametrize("tag, words", [(BASE_TAG, "HF/6-31G*"), ("resp2_d0.60", "delta 0.60"),
+                                        ("scaled_0.90", "times 0.90")])
+def test_results_name_the_charge_model_they_ran(tag, words):
+    assert words in describe(tag)
+    assert charges_description(tag).startswith(f"solvent molecules: {tag} = ")
+    with pytest.raises(ParameterError, match="not known"):
+        describe("am1bcc")
 
 
 @pytest.mark.parametrize("residue", ["PC", "FEC"])
