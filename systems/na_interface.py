@@ -15,7 +15,8 @@ crystal at 0 V)::
    scaled atom by atom. The deformation is relaxed by the run's
    minimisation.
 3. The bulk box is opened at the height z_c that the fewest network bonds and molecules cross. A gel's
-   bonds that cross z_c are cut (the network is "cut from the bulk"); their bond, angle and torsion terms
+   bonds between heavy atoms that cross z_c are cut (the network is "cut from the bulk"; a bond to H never is:
+   the H stays with its atom, at most a bond length beyond z_c, inside the gap); their bond, angle and torsion terms
    are switched off, the two ends keep their template charges (each residue stays integer-charged) and no
    cap atoms are added: an uncapped cut end is the approximation, reported with the number of cut bonds
    per nm^2 of each surface. Molecules straddling z_c are moved whole to the side of their centre.
@@ -177,7 +178,11 @@ def map_electrolyte(topology: app.Topology, positions_nm: np.ndarray, box_nm: np
     for comp in components:
         if len(comp) > RIGID_MAX_ATOMS or _percolates(comp, pos, box, adjacency):
             in_network[comp] = True
-    network_bond = in_network[bonds[:, 0]] if len(bonds) else np.zeros(0, dtype=bool)
+    # a bond to hydrogen is never cut: the H goes with its heavy atom (its X-H constraint would otherwise pull it
+    # across the opened cell: seen as NaN in a demo PBMP cell's minimisation)
+    heavy = np.array([atom.element is None or atom.element.symbol != "H" for atom in topology.atoms()])
+    network_bond = (in_network[bonds[:, 0]] & heavy[bonds[:, 0]] & heavy[bonds[:, 1]] if len(bonds)
+                    else np.zeros(0, dtype=bool))
     pos = pos - box * np.floor(pos / box)
     molecules = [c for c in components if not in_network[c[0]]]
     zc, cut = _cut_plane(pos, box, bonds, network_bond, molecules)
@@ -409,6 +414,46 @@ RELAX_MAX_ITERATIONS = 20000
 MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM = 5.0e3
 """A relaxed cell whose largest force is still above this is refused: at 298 K and a 4 fs step it blows up
 (seen: a demo PBMP cell left at +1.2e5 kJ/mol after 500 iterations gave NaN coordinates within 500 steps)."""
+PUSH_OFF_FORCE_CONSTANT_KJ_PER_MOL_PER_NM2 = 2.0e4
+"""Stiffness of the soft-sphere repulsion of the push-off stage (kJ/mol/nm^2): at most k sigma ~ 8e3 kJ/mol/nm
+per overlapping pair, bounded however close two atoms start, where the r^-12 wall gave 3.5e10 kJ/mol/nm."""
+PUSH_OFF_MAX_ITERATIONS = 2000
+PUSH_OFF_TOLERANCE_KJ_PER_MOL_PER_NM = 50.0
+
+
+def _push_off_system(system: openmm.System) -> openmm.System:
+    """A copy of ``system`` whose NonbondedForce is replaced by a soft-sphere repulsion, U = k/2 (d - r)^2 for
+    r < d, d = (sigma_i + sigma_j)/2 (the LJ zero crossing, Lorentz's rule), with the NonbondedForce's exceptions as
+    exclusions; no Coulomb. Bonded terms, constraints and any custom force are kept. Its minimum has no pair of
+    atoms closer than their LJ sigma, from which the full force field minimises without overflow."""
+    push_system = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(system))
+    index = next(k for k, f in enumerate(push_system.getForces()) if isinstance(f, openmm.NonbondedForce))
+    nonbonded = push_system.getForce(index)
+    push = openmm.CustomNonbondedForce("0.5*k_push*step(d-r)*(d-r)^2; d=0.5*(sigma1+sigma2)")
+    push.addGlobalParameter("k_push", PUSH_OFF_FORCE_CONSTANT_KJ_PER_MOL_PER_NM2)
+    push.addPerParticleParameter("sigma")
+    sigmas = []
+    for i in range(nonbonded.getNumParticles()):
+        _, sigma, epsilon = nonbonded.getParticleParameters(i)
+        sigmas.append(sigma.value_in_unit(openmm.unit.nanometer) if epsilon._value > 0.0 else 0.0)
+        push.addParticle([sigmas[-1]])
+    copy_nonbonded_exclusions(nonbonded, push)
+    push.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic)
+    push.setCutoffDistance(max(max(sigmas, default=0.0), 0.1))
+    push.setName("push-off soft spheres")
+    push_system.removeForce(index)
+    push_system.addForce(push)
+    return push_system
+
+
+def _minimise(system: openmm.System, box_nm, positions_nm: np.ndarray, tolerance: float,
+              max_iterations: int) -> openmm.State:
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"))
+    context.setPeriodicBoxVectors(*[openmm.Vec3(*row) for row in np.diag(box_nm)])
+    context.setPositions(positions_nm)
+    context.applyConstraints(1e-6)
+    openmm.LocalEnergyMinimizer.minimize(context, tolerance, max_iterations)
+    return context.getState(getEnergy=True, getPositions=True, getForces=True)
 
 
 def relax_electrolyte(cell: Cell, max_iterations: int = RELAX_MAX_ITERATIONS) -> tuple[np.ndarray, dict]:
@@ -416,26 +461,37 @@ def relax_electrolyte(cell: Cell, max_iterations: int = RELAX_MAX_ITERATIONS) ->
     conducting: the constant-potential solve at every minimiser step would cost ~10x more. A frozen metal
     (zero mass) is not moved by OpenMM's minimiser.
 
-    Runs to OpenMM's convergence criterion (RMS force below ``RELAX_TOLERANCE_KJ_PER_MOL_PER_NM``) or
-    ``max_iterations``; raises :class:`common.errors.SimulationError` when the largest force on a mobile atom is
-    still above ``MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM`` (kJ/mol/nm) or the energy is not finite, naming both,
-    so that no run starts from a cell that cannot hold together."""
-    context = openmm.Context(openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(cell.system)),
-                             openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"))
-    context.setPeriodicBoxVectors(*[openmm.Vec3(*row) for row in np.diag(cell.box_nm)])
-    cell.positions_nm = _join_constrained_pairs(cell.system, np.asarray(cell.positions_nm, dtype=float), cell.box_nm)
-    context.setPositions(cell.positions_nm)
-    context.applyConstraints(1e-6)
-    before = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
-    openmm.LocalEnergyMinimizer.minimize(context, RELAX_TOLERANCE_KJ_PER_MOL_PER_NM, max_iterations)
-    state = context.getState(getEnergy=True, getPositions=True, getForces=True)
-    after = state.getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
-    forces = state.getForces(asNumpy=True).value_in_unit(openmm.unit.kilojoule_per_mole / openmm.unit.nanometer)
+    Two stages. The constant-volume mapping (rigid molecules moved with their centres, molecules straddling the
+    cut moved whole inside) can leave atoms a few hundredths of a nm apart; their r^-12 forces (seen: 3.5e10
+    kJ/mol/nm in a demo PBMP cell) overflow OpenMM's L-BFGS into NaN coordinates. So the cell is first pushed
+    apart with bounded soft-sphere repulsions (:func:`_push_off_system`, at most ``PUSH_OFF_MAX_ITERATIONS``),
+    then minimised with the full force field to OpenMM's criterion (RMS force below
+    ``RELAX_TOLERANCE_KJ_PER_MOL_PER_NM``) or ``max_iterations``. Raises :class:`common.errors.SimulationError`
+    when the largest force on a mobile atom is still above ``MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM`` (kJ/mol/nm),
+    or the minimiser fails, naming both, so that no run starts from a cell that cannot hold together."""
+    positions = _join_constrained_pairs(cell.system, np.asarray(cell.positions_nm, dtype=float), cell.box_nm)
     mobile = np.array([cell.system.getParticleMass(i).value_in_unit(openmm.unit.dalton) > 0.0
                        for i in range(cell.system.getNumParticles())])
+    full = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(cell.system))
+    try:
+        pushed = _minimise(_push_off_system(cell.system), cell.box_nm, positions, PUSH_OFF_TOLERANCE_KJ_PER_MOL_PER_NM,
+                           min(PUSH_OFF_MAX_ITERATIONS, max_iterations))
+        before = _energy_kJ_per_mol(full, cell.box_nm, positions)
+        pushed_positions = pushed.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer)
+        after_push = _energy_kJ_per_mol(full, cell.box_nm, pushed_positions)
+        state = _minimise(full, cell.box_nm, pushed_positions, RELAX_TOLERANCE_KJ_PER_MOL_PER_NM, max_iterations)
+    except openmm.OpenMMException as error:
+        raise SimulationError(f"the Na interface cell did not relax: OpenMM's minimiser failed ({error}); check the "
+                              "lateral mapping in cell.json (lateral_scale, height_scale) or use a thicker "
+                              "electrolyte") from error
+    after = state.getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
+    forces = state.getForces(asNumpy=True).value_in_unit(openmm.unit.kilojoule_per_mole / openmm.unit.nanometer)
     max_force = float(np.max(np.linalg.norm(forces[mobile], axis=1))) if mobile.any() else 0.0
-    report = {"energy_before_kJ_per_mol": before, "energy_after_kJ_per_mol": after,
-              "max_force_after_kJ_per_mol_per_nm": max_force,
+    report = {"energy_before_kJ_per_mol": before, "energy_after_push_off_kJ_per_mol": after_push,
+              "energy_after_kJ_per_mol": after, "max_force_after_kJ_per_mol_per_nm": max_force,
+              "push_off": {"potential": "k/2 (d - r)^2 for r < d = (sigma_i + sigma_j)/2, no Coulomb",
+                           "k_kJ_per_mol_per_nm2": PUSH_OFF_FORCE_CONSTANT_KJ_PER_MOL_PER_NM2,
+                           "max_iterations": min(PUSH_OFF_MAX_ITERATIONS, max_iterations)},
               "tolerance_kJ_per_mol_per_nm": RELAX_TOLERANCE_KJ_PER_MOL_PER_NM, "max_iterations": max_iterations}
     if not np.isfinite(after) or not np.isfinite(max_force) or max_force > MAX_RELAXED_FORCE_KJ_PER_MOL_PER_NM:
         raise SimulationError(
@@ -445,6 +501,13 @@ def relax_electrolyte(cell: Cell, max_iterations: int = RELAX_MAX_ITERATIONS) ->
             "survives; check the electrolyte thickness and the lateral mapping in cell.json (lateral_scale, "
             "height_scale) or use a thicker electrolyte")
     return state.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer), report
+
+
+def _energy_kJ_per_mol(system: openmm.System, box_nm, positions_nm: np.ndarray) -> float:
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"))
+    context.setPeriodicBoxVectors(*[openmm.Vec3(*row) for row in np.diag(box_nm)])
+    context.setPositions(positions_nm)
+    return context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
 
 
 # --------------------------------------------------------------------------------------------------- CLI

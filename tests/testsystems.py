@@ -92,11 +92,11 @@ def water_box(n_waters: int = 300, box_scale: float = 1.0, cutoff_nm: float = 0.
 
 
 def percolating_network(n_per_side: int = 3, reduced_density: float = 0.6, hydrogen_mass_amu: float = 1.008,
-                        bond_k: float = 500.0, xh_length_nm: float = 0.1, xh_k: float = 3.0e5
+                        bond_k: float = 500.0, xh_length_nm: float = 0.1, xh_k: float = 3.0e5, xh_axis: int = 0
                         ) -> tuple[openmm.System, app.Topology, np.ndarray]:
     """``n_per_side**2`` rings of ``n_per_side`` argon-like beads along z, each closed through the box; one
-    hydrogen-like particle per bead (constraint + HarmonicBondForce term, mass taken from the bead as HMR
-    does). Bonds use periodic boundary conditions; bonded pairs are excluded from the LJ interactions."""
+    hydrogen-like particle per bead, ``xh_length_nm`` from it along axis ``xh_axis`` (constraint +
+    HarmonicBondForce term, mass taken from the bead as HMR does). Bonds use periodic boundary conditions; bonded pairs are excluded from the LJ interactions."""
     beads, bead_topology, bead_positions = lj_fluid(n_per_side, reduced_density)
     n_beads = beads.getNumParticles()
     box = beads.getDefaultPeriodicBoxVectors()[0][0].value_in_unit(unit.nanometer)
@@ -120,7 +120,7 @@ def percolating_network(n_per_side: int = 3, reduced_density: float = 0.6, hydro
         system.addParticle(hydrogen_mass_amu)
         nonbonded.addParticle(0.0, 0.2, 0.1)
         atoms.append(topology.addAtom("H", app.element.hydrogen, residue))
-        positions.append(bead_positions[i] + np.array([xh_length_nm, 0.0, 0.0]))
+        positions.append(bead_positions[i] + xh_length_nm * np.eye(3)[xh_axis])
         system.addConstraint(2 * i, 2 * i + 1, xh_length_nm)
         bonds.addBond(2 * i, 2 * i + 1, xh_length_nm, xh_k)
         topology.addBond(atoms[2 * i], atoms[2 * i + 1])
