@@ -13,7 +13,7 @@ from workflow.config_vocabulary import load_workflow_config
 def test_demo_retention_block_in_internal_units():
     config = load_workflow_config(demo_raw())
     r = config.retention
-    assert r.enabled and r.reference_system == "LE" and r.solvents == ("PC", "FEC")
+    assert r.enabled and r.reference_system == "LE" and r.solvents == ("PC",)
     assert r.window_duration_ps == pytest.approx(1.2) and r.evaporation_temperature_K == 450.0
     assert r.vacuum_gap_nm == 5.0 and r.lambda_sterics[0] == 1.0 and r.lambda_sterics[-1] == 0.0
     uses = stage_inputs(config, "retention", "LE")
