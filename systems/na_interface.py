@@ -419,6 +419,7 @@ PUSH_OFF_FORCE_CONSTANT_KJ_PER_MOL_PER_NM2 = 2.0e4
 per overlapping pair, bounded however close two atoms start, where the r^-12 wall gave 3.5e10 kJ/mol/nm."""
 PUSH_OFF_MAX_ITERATIONS = 2000
 PUSH_OFF_TOLERANCE_KJ_PER_MOL_PER_NM = 50.0
+"""The push-off only has to remove overlaps; the full minimisation after it sets the criterion that counts."""
 
 
 def _push_off_system(system: openmm.System) -> openmm.System:
