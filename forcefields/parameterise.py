@@ -44,14 +44,14 @@ from forcefields.gaff2 import GAFF2_VERSION
 from forcefields.residue_templates import read_residue_templates
 from forcefields.system_factory import NonbondedSettings, SystemReport, create_system, template_files_for
 
+PROVENANCE_KEYS = ("command", "smiles", "monomer", "monomer_smiles", "residue_kind", "state",
+                   "network_template_key", "qm_method")
 
 
 def charges_description(charge_model: str) -> str:
     """The charges a System carries, in words: the solvent model ``charge_model``, the network units, the ions."""
     return (f"solvent molecules: {charge_model} = {charge_models.describe(charge_model)}; network units: RESP "
             "(HF/6-31G*, two-stage restrained fit, pyscf); Joung-Cheatham Na+, CL&P PF6-")
-PROVENANCE_KEYS = ("command", "smiles", "monomer", "monomer_smiles", "residue_kind", "state",
-                   "network_template_key", "qm_method")
 
 
 def system_from_templates(topology: app.Topology, positions_nm: np.ndarray, *, ion_residues: set[str],

@@ -447,14 +447,20 @@ def _push_off_system(system: openmm.System) -> openmm.System:
     return push_system
 
 
-def _minimise(system: openmm.System, box_nm, positions_nm: np.ndarray, tolerance: float,
-              max_iterations: int) -> openmm.State:
+def _cpu_context(system: openmm.System, box_nm) -> openmm.Context:
     context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"))
     context.setPeriodicBoxVectors(*[openmm.Vec3(*row) for row in np.diag(box_nm)])
+    return context
+
+
+def _energy_kJ_per_mol(context: openmm.Context) -> float:
+    return context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
+
+
+def _minimise(context: openmm.Context, positions_nm: np.ndarray, tolerance: float, max_iterations: int) -> None:
     context.setPositions(positions_nm)
     context.applyConstraints(1e-6)
     openmm.LocalEnergyMinimizer.minimize(context, tolerance, max_iterations)
-    return context.getState(getEnergy=True, getPositions=True, getForces=True)
 
 
 def relax_electrolyte(cell: Cell, max_iterations: int = RELAX_MAX_ITERATIONS) -> tuple[np.ndarray, dict]:
@@ -473,14 +479,17 @@ def relax_electrolyte(cell: Cell, max_iterations: int = RELAX_MAX_ITERATIONS) ->
     positions = _join_constrained_pairs(cell.system, np.asarray(cell.positions_nm, dtype=float), cell.box_nm)
     mobile = np.array([cell.system.getParticleMass(i).value_in_unit(openmm.unit.dalton) > 0.0
                        for i in range(cell.system.getNumParticles())])
-    full = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(cell.system))
     try:
-        pushed = _minimise(_push_off_system(cell.system), cell.box_nm, positions, PUSH_OFF_TOLERANCE_KJ_PER_MOL_PER_NM,
-                           min(PUSH_OFF_MAX_ITERATIONS, max_iterations))
-        before = _energy_kJ_per_mol(full, cell.box_nm, positions)
-        pushed_positions = pushed.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer)
-        after_push = _energy_kJ_per_mol(full, cell.box_nm, pushed_positions)
-        state = _minimise(full, cell.box_nm, pushed_positions, RELAX_TOLERANCE_KJ_PER_MOL_PER_NM, max_iterations)
+        push_off = _cpu_context(_push_off_system(cell.system), cell.box_nm)
+        _minimise(push_off, positions, PUSH_OFF_TOLERANCE_KJ_PER_MOL_PER_NM, min(PUSH_OFF_MAX_ITERATIONS, max_iterations))
+        pushed = push_off.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer)
+        full = _cpu_context(cell.system, cell.box_nm)
+        full.setPositions(positions)
+        before = _energy_kJ_per_mol(full)
+        full.setPositions(pushed)
+        after_push = _energy_kJ_per_mol(full)
+        _minimise(full, pushed, RELAX_TOLERANCE_KJ_PER_MOL_PER_NM, max_iterations)
+        state = full.getState(getEnergy=True, getPositions=True, getForces=True)
     except openmm.OpenMMException as error:
         raise SimulationError(f"the Na interface cell did not relax: OpenMM's minimiser failed ({error}); check the "
                               "lateral mapping in cell.json (lateral_scale, height_scale) or use a thicker "
@@ -502,13 +511,6 @@ def relax_electrolyte(cell: Cell, max_iterations: int = RELAX_MAX_ITERATIONS) ->
             "survives; check the electrolyte thickness and the lateral mapping in cell.json (lateral_scale, "
             "height_scale) or use a thicker electrolyte")
     return state.getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer), report
-
-
-def _energy_kJ_per_mol(system: openmm.System, box_nm, positions_nm: np.ndarray) -> float:
-    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"))
-    context.setPeriodicBoxVectors(*[openmm.Vec3(*row) for row in np.diag(box_nm)])
-    context.setPositions(positions_nm)
-    return context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
 
 
 # --------------------------------------------------------------------------------------------------- CLI
