@@ -2,10 +2,12 @@
 
     python benchmarks/network_seeds.py [--system GPE_PBMP|GPE_PTPA] [--seeds 10] [--first-seed 1]
                                        [--config config/demo.yaml] [--set min_loop_units=3 ...]
+                                       [--keep DIR]
 
 Builds the gel ``--system`` of the config once per seed (network_seed = first..first+N-1; every other setting
 as in the config, or as overridden for that system by ``--set key=value`` (YAML values), engine on the CPU
-platform), each into a temporary folder, and prints one line per build: whether
+platform), each into a temporary folder (or into DIR/seed<N> with ``--keep DIR``, for a build worth reading
+afterwards, e.g. a paper-scale one), and prints one line per build: whether
 it completed, wall time, cycles, conversion, bonds undone, kinetic chains, gel fraction, percolation rank
 and axes, effective strand density; then how many of the N completed. Exit 1 if any did not.
 """
@@ -34,13 +36,15 @@ KEYS = ("cycles", "conversion", "undone_bonds", "kinetic_chains", "gel_fraction"
         "percolating_axes", "elastically_effective_strands_mol_per_m3", "primary_loops", "cycle_rank")
 
 
-def build_once(raw: dict, system: str, seed: int) -> dict:
+def build_once(raw: dict, system: str, seed: int, keep: Path | None = None) -> dict:
     raw["systems"][system]["network_seed"] = seed
     spec = spec_from_config(load_workflow_config(raw), system)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix=f"gelmd-seed{seed}-") as out:
+    with tempfile.TemporaryDirectory(prefix=f"gelmd-seed{seed}-") as scratch:
+        out = Path(scratch) if keep is None else keep / f"seed{seed}"
+        out.mkdir(parents=True, exist_ok=True)
         try:
-            record = build_network(spec, Path(out)).record
+            record = build_network(spec, out).record
         except GelmdError as error:
             return {"seed": seed, "completed": False, "error": str(error)[:300],
                     "wall_time_s": round(time.perf_counter() - started, 1)}
@@ -56,6 +60,8 @@ def main(argv=None) -> int:
     parser.add_argument("--config", default="config/demo.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a setting of --system (YAML value), e.g. min_loop_units=3")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="write each build to DIR/seed<N> instead of a temporary folder")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     raw = read_yaml(args.config)
@@ -67,7 +73,7 @@ def main(argv=None) -> int:
     raw["engine"] = {**raw.get("engine", {}), "platform": "CPU"}
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        rows.append(build_once(raw, args.system, seed))
+        rows.append(build_once(raw, args.system, seed, args.keep))
         print(json.dumps(rows[-1]), flush=True)
     done = sum(r["completed"] for r in rows)
     print(f"{args.system}: {done} of {len(rows)} builds completed; median wall time "

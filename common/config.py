@@ -261,6 +261,7 @@ class NetworkSpec(_Model):
     initiator_efficiency: float | None = setting(*ALL_STAGES)
     propagation_rounds: int = setting(*ALL_STAGES)
     min_loop_units: int = setting(*ALL_STAGES)
+    partner_choice: Literal["nearest", "random"] = setting(*ALL_STAGES)
     network_seed: int | None = setting(*ALL_STAGES)
     required_percolation_axes: tuple[Literal["x", "y", "z"], ...] = setting(*ALL_STAGES)
     max_build_attempts: int = setting(*ALL_STAGES)
@@ -618,7 +619,7 @@ def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, st
 NETWORK_KEYS = ("monomer", "monomer_smiles", "monomer_residue", "reaction", "polymer_weight_fraction",
                 "target_conversion", "max_cycles", "bond_cutoff", "max_bond_cutoff", "cutoff_step", "min_ring_size",
                 "max_bond_length", "relax_md", "pre_md", "initiator", "initiator_weight_fraction",
-                "initiator_efficiency", "propagation_rounds", "min_loop_units", "network_seed",
+                "initiator_efficiency", "propagation_rounds", "min_loop_units", "partner_choice", "network_seed",
                 "required_percolation_axes", "max_build_attempts")
 """Keys of a system that only a crosslinked gel (kind gpe) may carry (``x-kind: gpe`` in the schema)."""
 
@@ -666,7 +667,7 @@ def _network(prefix: str, spec: dict, roles: dict[str, str], residues: dict[str,
         initiator_weight_fraction=spec["initiator_weight_fraction"],
         initiator_efficiency=spec["initiator_efficiency"],
         propagation_rounds=spec["propagation_rounds"], min_loop_units=spec["min_loop_units"],
-        network_seed=spec["network_seed"],
+        partner_choice=spec["partner_choice"], network_seed=spec["network_seed"],
         required_percolation_axes=tuple(spec["required_percolation_axes"]),
         max_build_attempts=spec["max_build_attempts"],
     )

@@ -8,7 +8,7 @@ Usage (the workflow's ``build_system`` rule; ``config.resolved.json`` is the val
 The network settings are the typed :class:`common.config.NetworkSpec` of the system (keys, defaults and
 descriptions in ``workflow/schemas/config.schema.yaml``: monomer, reaction, polymer_weight_fraction,
 target_conversion, max_cycles, bond_cutoff, max_bond_cutoff, cutoff_step, min_ring_size, max_bond_length,
-relax_md, pre_md, network_seed); the electrolyte it is swollen with is the system's solvents and salt.
+relax_md, pre_md, partner_choice, network_seed); the electrolyte it is swollen with is the system's solvents and salt.
 
 Outputs in ``--out-dir``: system.pdb / system.cif (topology with every bond), system.xml (System with
 periodic bonded forces, no barostat), state.xml, network.json, and last manifest.json (``system``,
@@ -66,7 +66,8 @@ def spec_from_config(config: GelmdConfig, system: str) -> NetworkBuildSpec:
         target_conversion=net.target_conversion, max_cycles=net.max_cycles, bond_cutoff_nm=net.bond_cutoff_nm,
         max_bond_cutoff_nm=net.max_bond_cutoff_nm, cutoff_step_nm=net.cutoff_step_nm,
         min_ring_size=net.min_ring_size, max_bond_length_nm=net.max_bond_length_nm,
-        min_loop_units=net.min_loop_units, propagation_rounds=net.propagation_rounds)
+        min_loop_units=net.min_loop_units, propagation_rounds=net.propagation_rounds,
+        partner_choice=net.partner_choice)
     initiator = InitiatorRecipe(net.initiator, net.initiator_weight_fraction,
                                 net.initiator_efficiency or INITIATORS[net.initiator][2])
     electrolyte = ElectrolyteSpec(

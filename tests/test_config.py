@@ -272,7 +272,10 @@ def test_network_keys_are_typed_with_schema_defaults():
     assert net.bond_cutoff_nm == pytest.approx(0.5) and net.max_bond_cutoff_nm == pytest.approx(0.7)
     assert net.relax_md_ps == pytest.approx(10.0) and net.pre_md_ps == pytest.approx(2.0)
     assert net.network_seed is None and net.initiator == "AIBN" and net.initiator_weight_fraction == 0.01
-    assert net.min_loop_units == 2 and net.propagation_rounds == 3
+    assert net.min_loop_units == 2 and net.propagation_rounds == 3 and net.partner_choice == "nearest"
+    assert load_config(gpe(partner_choice="random")).systems["GPE"].network.partner_choice == "random"
+    with pytest.raises(ConfigError, match=r"partner_choice.*'closest'.*nearest.*random"):
+        load_config(gpe(partner_choice="closest"))
     assert load_config(gpe(monomer="BMP")).systems["GPE"].network.initiator == "PF5"
     with pytest.raises(ConfigError, match=r"systems.GPE.bond_cutoff.*longer than max_bond_cutoff"):
         load_config(gpe(bond_cutoff="0.75 nm"))

@@ -246,7 +246,7 @@ def _demo_like_raw(**system):
 def test_cli_spec_comes_from_the_resolved_config_model(tmp_path):
     raw = _demo_like_raw(n_solvent=110, monomer="TPA", target_conversion=0.8, max_bond_cutoff="0.8 nm",
                          relax_md="1 ps", pre_md="1 ps", max_cycles=25, initiator_weight_fraction=0.05,
-                         propagation_rounds=2, min_loop_units=3)
+                         propagation_rounds=2, min_loop_units=3, partner_choice="random")
     write_resolved(raw, tmp_path / "config.resolved.json")
     from systems.build_network import spec_from_config
 
@@ -260,6 +260,7 @@ def test_cli_spec_comes_from_the_resolved_config_model(tmp_path):
     assert b.relax.timestep_ps == pytest.approx(0.004) and b.pre_md_steps == 250
     assert b.nonbonded_cutoff_nm == pytest.approx(0.7) and b.cpu_threads == 2 and b.platform == "auto"
     assert b.crosslink.propagation_rounds == 2 and b.crosslink.min_loop_units == 3
+    assert b.crosslink.partner_choice == "random"
     assert b.initiator.name == "AIBN" and b.initiator.weight_fraction_of_monomer == 0.05
     assert b.initiator.efficiency == 0.6 and b.hydrogen_mass_amu == pytest.approx(3.024)
 

@@ -201,6 +201,35 @@ def test_pair_selection_closest_first_one_bond_per_group_no_small_rings():
     assert all(c.site_x != c.site_y for c in chosen)
 
 
+def test_random_partner_choice_is_uniform_over_the_groups_in_reach_and_seeded():
+    """partner_choice random: each living end adds any group within the cutoff with equal probability (the
+    closest-first rule would always pick the same one), the same generator seed gives the same order, and
+    propagation candidates still come before initiation ones."""
+    g = _graph_of(bmp(), 3, spacing=0.9)
+    growth = ChainGrowth(initiations_left=2)
+    nearest = growth.candidates(g, 1.5)
+    end = nearest[0].site_x
+    growth.living.add(end)
+    in_reach = sorted(c.site_y for c in growth.candidates(g, 1.5) if not c.initiation and c.site_x == end)
+    assert len(in_reach) >= 3
+    closest = min((c for c in growth.candidates(g, 1.5) if not c.initiation), key=lambda c: c.distance_nm)
+    rng = np.random.default_rng(7)
+    picks = []
+    for _ in range(3000):
+        order = growth.candidates(g, 1.5, rng)
+        kinds = [c.initiation for c in order]
+        assert kinds == sorted(kinds)  # propagation first, initiation after
+        assert sorted((c.site_x, c.site_y) for c in order) == sorted((c.site_x, c.site_y)
+                                                                     for c in growth.candidates(g, 1.5))
+        picks.append(next(c.site_y for c in order if not c.initiation and c.site_x == end))
+    share = np.array([picks.count(k) for k in in_reach]) / len(picks)
+    assert np.all(np.abs(share - 1 / len(in_reach)) < 0.05), share
+    assert share[in_reach.index(closest.site_y)] < 0.5
+    first = [(c.site_x, c.site_y) for c in growth.candidates(g, 1.5, np.random.default_rng(11))]
+    again = [(c.site_x, c.site_y) for c in growth.candidates(g, 1.5, np.random.default_rng(11))]
+    assert first == again
+
+
 def test_molecules_made_whole_across_the_boundary_and_percolation_counted():
     g = NetworkGraph(np.array([3.0, 3.0, 3.0]))
     ethane = Chem.AddHs(Chem.MolFromSmiles("CC"))

@@ -290,7 +290,7 @@ def test_equilibrate_cli_end_to_end_on_flexible_water_with_hmr(tmp_path):
     paths = ts.write_inputs(tmp_path / "in", system, topology, positions)
     settings = ts.quick_settings(tmp_path / "settings.json", platform="CPU", cpu_threads=2, temperature_K=300.0,
                                  hydrogen_mass_amu=3.024, timestep_ps=0.004, heating_duration_ps=1.0,
-                                 equilibration_duration_ps=6.0, equilibration_max_blocks=8, density_tolerance=0.02,
+                                 equilibration_duration_ps=6.0, equilibration_max_blocks=12, density_tolerance=0.02,
                                  energy_interval_ps=0.2)
     out = tmp_path / "out"
     assert equilibrate_main(_cli_args(paths, tmp_path / "settings.json", out)) == 0

@@ -14,7 +14,9 @@ Steps
    the number of kinetic chains (:func:`systems.network.growth.initiator_chains`); PF5 costs the box one
    Na+/PF6- pair per chain (NaPF6 -> NaF + PF5).
 3. Cycles of chain growth (:mod:`systems.network.growth`): initiators start chains, living ends add the Y
-   of unreacted groups within the cutoff, closest first (:mod:`systems.network.reactive_pairs`: one bond per
+   of unreacted groups within the cutoff, closest first or, with ``partner_choice: random``, in a seeded random
+   order (every group in reach equally likely; :func:`systems.network.growth.shuffled`)
+   (:mod:`systems.network.reactive_pairs`: one bond per
    group per round, small rings, ring piercing, short loops and stretched self-image loops refused;
    :mod:`systems.network.loops`); up to ``propagation_rounds`` rounds per cycle, the cutoff growing by
    ``cutoff_step_nm`` up to ``max_bond_cutoff_nm`` (<= 0.8 nm; it never shrinks) while a round finds no
@@ -47,7 +49,8 @@ explicitly. network.json records the platform asked for, the one used, its prope
 reproducibility that gives.
 
 Same seed, same network: every random choice (conformers, packmol, velocities, integrator, barostat) is
-seeded from ``seed``, the pair choice is deterministic (sorted by distance, then atom index). On the CPU
+seeded from ``seed``, the pair choice is deterministic (sorted by distance, then atom index, or permuted by a
+generator seeded from ``seed``). On the CPU
 platform with one thread (``deterministic``, or ``engine.cpu_threads: 1``) a build is bitwise reproducible;
 with more threads OpenMM 8's CPU NonbondedForce still sums in thread-scheduling order (measured: forces
 differ by ~1e-3 kJ/mol/nm between two Contexts on the same positions), MD amplifies that, and two builds
@@ -137,6 +140,9 @@ class ElectrolyteSpec:
     n_solvent: int = 110
 
 
+PARTNER_CHOICES = ("nearest", "random")
+
+
 @dataclass(frozen=True)
 class CrosslinkSettings:
     target_conversion: float = 0.85
@@ -149,6 +155,9 @@ class CrosslinkSettings:
     min_loop_units: int = 2  # no loop of fewer monomer units (1 would allow intramolecular cyclisation)
     propagation_rounds: int = 3  # propagation steps an active end may take per cycle (one relaxation)
     max_stall_cycles: int = 3  # MD-only cycles (4 x relax MD) allowed in a row when no pair is in reach
+    # which group in reach a living end adds: "nearest" (closest first) or "random" (every group within the
+    # cutoff equally likely, seeded; systems.network.growth.shuffled)
+    partner_choice: str = "nearest"
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,9 @@ def validate_spec(spec: NetworkBuildSpec) -> None:
                                 "long tear the structure apart when relaxed")
     if c.cutoff_step_nm <= 0:
         raise NetworkBuildError(f"{prefix}.cutoff_step = {c.cutoff_step_nm} nm: must be > 0")
+    if c.partner_choice not in PARTNER_CHOICES:
+        raise NetworkBuildError(f"{prefix}.partner_choice = {c.partner_choice!r} is not allowed; it must be one of "
+                                f"{', '.join(PARTNER_CHOICES)}")
 
 
 def monomer_species(spec: MonomerSpec) -> Species:
@@ -423,6 +435,7 @@ class _Crosslinker:
     history: list = field(default_factory=list)
     final_undone: int = 0
     current: tuple = ()  # (System, Topology, master order, SystemReport) of the last rebuild
+    partner_rng: np.random.Generator | None = None  # partner_choice "random": the seeded order of candidates
 
     def rebuild(self) -> tuple:
         """The System (real masses: the one written to system.xml), Topology, order and report of the graph."""
@@ -469,7 +482,8 @@ def _pre_equilibrate(run: _Crosslinker) -> None:
 def _round_of_bonds(run: _Crosslinker, cutoff: float) -> tuple[list[Candidate], dict]:
     """One selection round: the growth candidates within ``cutoff`` through the rules, formed in the graph."""
     c, graph = run.spec.crosslink, run.graph
-    chosen, report = select_bonds(graph, run.growth.candidates(graph, cutoff), c.min_ring_size, c.min_loop_units,
+    chosen, report = select_bonds(graph, run.growth.candidates(graph, cutoff, run.partner_rng), c.min_ring_size,
+                                  c.min_loop_units,
                                   max_initiations=run.growth.initiations_left)
     for cand in chosen:
         graph.form_bond(cand.site_x, cand.site_y)
@@ -710,7 +724,9 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None,
         logger.info("packed %d atoms, %d monomers (%d groups), box %.3f nm", sum(graph.present),
                     prep.counts[spec.monomer.name], prep.n_groups, graph.box[0])
         run = _Crosslinker(spec, graph, platform, templates_dir, prep.ion_residues, prep.n_groups, t_start,
-                           growth=ChainGrowth(initiations_left=prep.kinetic_chains))
+                           growth=ChainGrowth(initiations_left=prep.kinetic_chains),
+                           partner_rng=(np.random.default_rng(derive_seed(spec.seed, "partner_choice"))
+                                        if spec.crosslink.partner_choice == "random" else None))
         _pre_equilibrate(run)
         cycle, failure = _crosslink(run)
         if failure is not None:

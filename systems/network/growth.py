@@ -98,13 +98,17 @@ class ChainGrowth:
     n_chains: int = 0
     undone: int = 0
 
-    def candidates(self, graph: NetworkGraph, cutoff_nm: float) -> list[Candidate]:
+    def candidates(self, graph: NetworkGraph, cutoff_nm: float,
+                   rng: np.random.Generator | None = None) -> list[Candidate]:
         """Propagation pairs (a living X, the Y of an unreacted group), then initiation pairs while
-        initiators are left (X and Y of two unreacted groups), each class closest first."""
+        initiators are left (X and Y of two unreacted groups), each class closest first — or, with ``rng``,
+        in random order (:func:`shuffled`: every group within the capture cutoff equally likely)."""
         unreacted = [k for k, s in enumerate(graph.sites) if not s.reacted]
         propagation = _pairs(graph, sorted(self.living), unreacted, cutoff_nm, initiation=False)
         initiation = (_pairs(graph, unreacted, unreacted, cutoff_nm, initiation=True)
                       if self.initiations_left > 0 else [])
+        if rng is not None:
+            propagation, initiation = shuffled(propagation, rng), shuffled(initiation, rng)
         return propagation + initiation
 
     def record(self, candidate: Candidate) -> None:
@@ -134,6 +138,20 @@ class ChainGrowth:
 
     def wants_more(self) -> bool:
         return bool(self.living) or self.initiations_left > 0
+
+
+def shuffled(candidates: list[Candidate], rng: np.random.Generator) -> list[Candidate]:
+    """``candidates`` in a random order drawn from ``rng`` (``partner_choice: random``).
+
+    Addition of a living end to a double bond or an aziridine is activation-controlled (k_p ~ 1e2-1e4
+    L/(mol s) for acrylates, many orders below the diffusion limit), so every group that is in reach of the
+    end reacts with the same probability per unit time: the chance that the end adds a given group is that
+    group's share of the groups within the capture cutoff, i.e. the local concentration sets the rate.
+    Taking the closest group instead always picks a pendant group of the end's own chain (bonded neighbours
+    are closest), which exaggerates cyclisation into compact, loop-rich microgels.
+    """
+    order = rng.permutation(len(candidates))
+    return [candidates[i] for i in order]
 
 
 def _pairs(graph: NetworkGraph, xs: list[int], ys: list[int], cutoff_nm: float, initiation: bool) -> list[Candidate]:
