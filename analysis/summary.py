@@ -427,13 +427,17 @@ def by_monomer(numbers: dict, residues: list[str], monomer: str) -> dict:
 
     The coordination numbers of different residues count different sites around the same Na⁺, so the
     number of, e.g., amine N of any BMP unit within the first shell is their sum.
+    A residue whose site has no value (None: no resolvable first shell, i.e. a structureless g(r) or too few
+    pairs in it, analysis.solvation.first_minimum) adds nothing; the sum is None only when no residue of the
+    monomer has a value, in whichever order the residues come (a demo PTPA gel gave TPM:O_ether None, then
+    TPS:O_ether a number).
     """
     merged: dict = {}
     for site, value in numbers.items():
         residue, kind = site.split(":", 1)
         key = f"{monomer}:{kind}" if residue in residues else site
         if value is not None:
-            merged[key] = merged.get(key, 0.0) + value
+            merged[key] = (merged.get(key) or 0.0) + value
         else:
             merged.setdefault(key, None)
     return merged

@@ -167,3 +167,16 @@ def test_summary_missing_report_is_named(tmp_path):
     code = summary_main(["--campaign", "t", "--out-dir", str(tmp_path), "--system", "LE",
                          "--manifest", str(tmp_path / "nope.json")])
     assert code == 1 and not (tmp_path / "summary.md").exists()
+
+
+def test_coordination_by_monomer_sums_residues_whatever_order_their_missing_values_come():
+    """A unit residue with no resolvable first shell (None) adds nothing to the monomer's sum, before or after
+    one that has a value (a demo PTPA gel had TPM:O_ether None before TPS:O_ether 0.14: the summary crashed)."""
+    from analysis.summary import by_monomer
+
+    units = ["TPM", "TPS", "TPE"]
+    first_none = {"TPM:O_ether": None, "TPS:O_ether": 0.14, "TPE:O_ether": 0.06, "PC:O_carbonyl": 4.1}
+    assert by_monomer(first_none, units, "TPA") == pytest.approx({"TPA:O_ether": 0.20, "PC:O_carbonyl": 4.1})
+    last_none = {"TPS:O_ether": 0.14, "TPM:O_ether": None}
+    assert by_monomer(last_none, units, "TPA") == pytest.approx({"TPA:O_ether": 0.14})
+    assert by_monomer({"TPM:F": None, "TPS:F": None}, units, "TPA") == {"TPA:F": None}
