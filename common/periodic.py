@@ -83,3 +83,29 @@ def walk_bonded_clusters(positions: Sequence[np.ndarray] | np.ndarray, box: np.n
                     cluster.percolating_axes.update(AXES[k] for k in range(3) if shift[k] != 0)
         clusters.append(cluster)
     return unwrapped, clusters
+
+
+def least_crossed_plane(pos: np.ndarray, box: np.ndarray, bonds: np.ndarray, network_bond: np.ndarray,
+                        molecules: list[list[int]], n_candidates: int = 64) -> tuple[float, np.ndarray]:
+    """The height z_c (nm) crossed by the fewest network bonds (then molecules); the network bonds crossing it.
+
+    ``pos``: positions wrapped into the box (nm); ``box``: its edge lengths (nm); ``bonds``: (n, 2) atom pairs;
+    ``network_bond``: which of them may be cut; ``molecules``: the other clusters (a tie goes to the height
+    that splits fewest of them). Also used to cut a network spanning x, y and z into a film
+    (:func:`simulation.slab.make_film`) and a gel at the Na interface (:func:`systems.na_interface.map_electrolyte`)."""
+    lz = box[2]
+    best = None
+    for zc in np.linspace(0.0, lz, n_candidates, endpoint=False):
+        z = (pos[:, 2] - zc) % lz
+        if len(bonds):
+            dz = pos[bonds[:, 1], 2] - pos[bonds[:, 0], 2]
+            dz_min = dz - lz * np.rint(dz / lz)
+            crosses = np.abs(z[bonds[:, 0]] + dz_min - z[bonds[:, 1]]) > 1e-6
+        else:
+            crosses = np.zeros(0, dtype=bool)
+        cut = crosses & network_bond
+        straddle = sum(1 for m in molecules if len(m) > 1 and np.ptp(z[m]) > lz / 2)
+        score = (int(cut.sum()), straddle)
+        if best is None or score < best[0]:
+            best = (score, zc, cut)
+    return best[1], best[2]

@@ -15,7 +15,8 @@ runs (velocities and noise from seeds ``evaporation-<r>``). Every ``--sample-int
 Output: ``--out`` NPZ (``time_ps``, ``centre_z_nm[replica, frame, molecule]``, ``network_z_nm[replica, frame,
 atom]``, ``profile_amu[replica, frame, bin]``, ``profile_edges_nm``, ``molecule_residue``, ``molecule_mass_amu``)
 and the JSON report ``--report`` (schema ``gelmd.simulation.evaporation/1``, written last). A gel whose network
-spans x, y and z cannot be cut into a film: the report then records ``status: refused`` and the reason, and the
+spans x, y and z is cut at its least-crossed plane (:mod:`simulation.slab`, Film; ``network_bonds_cut`` in the
+report). A box that cannot be made a film (not rectangular) records ``status: refused`` and the reason, and the
 NPZ holds no frames, so the retention analysis says so instead of failing the campaign.
 """
 
@@ -37,6 +38,7 @@ from simulation.cli import add_input_arguments, load_inputs, remove_outputs, run
 from simulation.platform import choose_platform
 from simulation.reporters import RunLog, interval_steps
 from simulation.slab import dipole_correction, make_film, soft_wall
+from systems.na_interface import switch_off_cut_bonds
 
 REPORT_SCHEMA = "gelmd.simulation.evaporation/1"
 PROFILE_BIN_NM = 0.05
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 def film_system(system: openmm.System, film, wall_k: float) -> openmm.System:
     """A copy of ``system`` for the film: box set, dipole correction and soft wall added (separate groups)."""
     system = openmm.XmlSerializer.clone(system)
+    switch_off_cut_bonds(system, film.cut_bonds)  # a network spanning x, y and z was cut (simulation.slab notes)
     system.setDefaultPeriodicBoxVectors(*[openmm.Vec3(*row) for row in film.box])
     volume = float(np.prod(np.diag(film.box)))
     correction = dipole_correction(system, volume)
@@ -181,6 +184,10 @@ def _run(args: argparse.Namespace, log: RunLog) -> None:
     write_json_atomic(args.report, {
         **report, "status": "ok", "film_normal_original_axis": film.normal_axis,
         "film_thickness_nm": film.thickness_nm, "box_nm": np.diag(film.box).tolist(),
+        "network_bonds_cut": int(len(film.cut_bonds)),
+        "network_cut": ("a network spanning x, y and z cut at the plane normal to z crossed by the fewest heavy-atom "
+                        "network bonds; bond, angle and torsion terms along them switched off, charges and "
+                        "exclusions kept" if len(film.cut_bonds) else "none"),
         "area_nm2": float(film.box[0, 0] * film.box[1, 1]), "n_molecules": len(molecules),
         "n_network_atoms": len(network), "molecules_per_residue": {r: residues.count(r) for r in sorted(set(residues))},
         "platform": platform.description, "wall_time_s": time.perf_counter() - start,

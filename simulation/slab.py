@@ -3,8 +3,14 @@
 Film (:func:`make_film`)
     Every bonded cluster (molecule, ion, network) is made whole by a walk along its bonds
     (:func:`common.periodic.walk_bonded_clusters`), which also says along which axes a cluster bonds to its own
-    periodic image. The film normal is the first axis of (z, x, y) that no cluster spans (a network spanning
-    all three cannot be cut into a film without breaking bonds: refused, by name). The axes are permuted
+    periodic image. The film normal is the first axis of (z, x, y) that no cluster spans. A network that spans
+    all three (a gel percolating in 3D) is cut, as a gel surface is made by cutting it: at the plane normal to
+    z crossed by the fewest bonds between heavy atoms of the network (:func:`common.periodic.least_crossed_plane`,
+    as at the Na interface; an H stays with its atom), those bonds are listed in ``Film.cut_bonds`` and the walk is
+    redone without them, so the network spans x and y and the normal is z. The film's System then carries no
+    bond, angle or torsion term along a cut bond (:func:`systems.na_interface.switch_off_cut_bonds`, called by
+    simulation.evaporation); the cut atoms keep their charges and exclusions (two radical ends, not capped). Heavy
+    atoms are told by mass (> 4.5 amu: a repartitioned H carries 3.024). The axes are permuted
     cyclically (a proper rotation: energies unchanged) so that the normal is z; each cluster is shifted by whole
     box edges so that its centre lies in the box along z; the box is lengthened along z by the vacuum gap and the
     film centred. Periodicity in x and y is kept.
@@ -32,19 +38,20 @@ Soft wall (:func:`soft_wall`)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import openmm
 
 from common.errors import SimulationError
-from common.periodic import walk_bonded_clusters
+from common.periodic import least_crossed_plane, walk_bonded_clusters
 from simulation.system_prep import bonded_partners
 
 ONE_4PI_EPS0 = 138.935456
 AXES = ("x", "y", "z")
 NORMAL_PREFERENCE = ("z", "x", "y")
 YB_GROUP_NAME = "Yeh-Berkowitz slab dipole correction"
+HEAVY_ATOM_MIN_MASS_AMU = 4.5  # above a repartitioned hydrogen (3.024 amu), below any heavy atom after HMR
 
 
 @dataclass
@@ -58,6 +65,7 @@ class Film:
     permutation: tuple[int, int, int]
     thickness_nm: float
     clusters: list[list[int]]
+    cut_bonds: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=int))  # network bonds cut (pairs)
 
 
 def film_normal(spanned: set[str]) -> str:
@@ -76,9 +84,18 @@ def make_film(system: openmm.System, positions: np.ndarray, box: np.ndarray, vac
         raise SimulationError(f"film: the box {box.tolist()} is not rectangular")
     if not vacuum_nm > 0:
         raise SimulationError(f"film: vacuum gap {vacuum_nm!r} nm must be > 0")
-    unwrapped, walks = walk_bonded_clusters(np.asarray(positions, dtype=float), box, bonded_partners(system),
-                                            range(system.getNumParticles()))
+    positions = np.asarray(positions, dtype=float)
+    partners = bonded_partners(system)
+    unwrapped, walks = walk_bonded_clusters(positions, box, partners, range(system.getNumParticles()))
     spanned = set().union(*(w.percolating_axes for w in walks)) if walks else set()
+    cut_bonds = np.zeros((0, 2), dtype=int)
+    if spanned >= set(AXES):
+        cut_bonds = network_cut(system, positions, box, partners, walks)
+        for a, b in cut_bonds:
+            partners[int(a)].discard(int(b))
+            partners[int(b)].discard(int(a))
+        unwrapped, walks = walk_bonded_clusters(positions, box, partners, range(system.getNumParticles()))
+        spanned = set().union(*(w.percolating_axes for w in walks)) if walks else set()
     normal = film_normal(spanned)
     k = AXES.index(normal)
     permutation = ((k + 1) % 3, (k + 2) % 3, k)        # cyclic: (x, y, z) <- (a, b, normal)
@@ -95,7 +112,27 @@ def make_film(system: openmm.System, positions: np.ndarray, box: np.ndarray, vac
     xyz[:, 2] += 0.5 * new_lz - 0.5 * (low + high)
     return Film(positions=xyz, box=np.diag([lengths[0], lengths[1], new_lz]), normal_axis=normal,
                 permutation=permutation, thickness_nm=float(lengths[2]),
-                clusters=[list(w.atoms) for w in walks])
+                clusters=[list(w.atoms) for w in walks], cut_bonds=cut_bonds)
+
+
+def network_cut(system: openmm.System, positions: np.ndarray, box: np.ndarray, partners: dict[int, set[int]],
+                walks) -> np.ndarray:
+    """The heavy-atom bonds of every cluster spanning x, y and z that cross the least-crossed plane normal to z
+    (module notes, Film); (n, 2) atom pairs."""
+    lengths = np.diag(box)
+    masses = np.array([system.getParticleMass(i)._value for i in range(system.getNumParticles())])
+    heavy = masses > HEAVY_ATOM_MIN_MASS_AMU
+    in_network = np.zeros(len(masses), dtype=bool)
+    for walk in walks:
+        if set(walk.percolating_axes) >= set(AXES):
+            in_network[list(walk.atoms)] = True
+    bonds = np.array(sorted({(min(a, b), max(a, b)) for a, others in partners.items() for b in others}),
+                     dtype=int).reshape(-1, 2)
+    cuttable = in_network[bonds[:, 0]] & heavy[bonds[:, 0]] & heavy[bonds[:, 1]] if len(bonds) else np.zeros(0, bool)
+    molecules = [list(w.atoms) for w in walks if not in_network[w.atoms[0]]]
+    wrapped = positions - lengths * np.floor(positions / lengths)
+    _, cut = least_crossed_plane(wrapped, lengths, bonds, cuttable, molecules)
+    return bonds[cut]
 
 
 def particle_charges(system: openmm.System) -> np.ndarray:

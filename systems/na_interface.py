@@ -42,6 +42,7 @@ import openmm
 from openmm import app
 
 from common.errors import ConfigError, SimulationError
+from common.periodic import least_crossed_plane
 from forcefields.eam import EamTables, add_eam_forces, copy_nonbonded_exclusions
 from systems.na_slab import Slab, bcc_slab, lateral_cells
 
@@ -138,27 +139,6 @@ def _percolates(atoms: list[int], pos: np.ndarray, box: np.ndarray, adjacency: d
     return False
 
 
-def _cut_plane(pos: np.ndarray, box: np.ndarray, bonds: np.ndarray, network_bond: np.ndarray,
-               molecules: list[list[int]], n_candidates: int = 64) -> tuple[float, np.ndarray]:
-    """The height z_c (nm) crossed by the fewest network bonds (then molecules); the network bonds crossing it."""
-    lz = box[2]
-    best = None
-    for zc in np.linspace(0.0, lz, n_candidates, endpoint=False):
-        z = (pos[:, 2] - zc) % lz
-        if len(bonds):
-            dz = pos[bonds[:, 1], 2] - pos[bonds[:, 0], 2]
-            dz_min = dz - lz * np.rint(dz / lz)
-            crosses = np.abs(z[bonds[:, 0]] + dz_min - z[bonds[:, 1]]) > 1e-6
-        else:
-            crosses = np.zeros(0, dtype=bool)
-        cut = crosses & network_bond
-        straddle = sum(1 for m in molecules if len(m) > 1 and np.ptp(z[m]) > lz / 2)
-        score = (int(cut.sum()), straddle)
-        if best is None or score < best[0]:
-            best = (score, zc, cut)
-    return best[1], best[2]
-
-
 def map_electrolyte(topology: app.Topology, positions_nm: np.ndarray, box_nm: np.ndarray,
                     lateral_nm: tuple[float, float]) -> tuple[np.ndarray, float, np.ndarray, dict]:
     """Map the bulk box onto the lateral box at constant volume and open it along z.
@@ -185,7 +165,7 @@ def map_electrolyte(topology: app.Topology, positions_nm: np.ndarray, box_nm: np
                     else np.zeros(0, dtype=bool))
     pos = pos - box * np.floor(pos / box)
     molecules = [c for c in components if not in_network[c[0]]]
-    zc, cut = _cut_plane(pos, box, bonds, network_bond, molecules)
+    zc, cut = least_crossed_plane(pos, box, bonds, network_bond, molecules)
     pos[:, 2] = (pos[:, 2] - zc) % box[2]
     cut_pairs = bonds[cut] if len(bonds) else np.zeros((0, 2), dtype=int)
     cut_set = {tuple(sorted(map(int, p))) for p in cut_pairs}

@@ -2,8 +2,9 @@
 
 - The Yeh-Berkowitz force gives 2π/(4πε₀) M_z²/V for a known dipole, from unwrapped coordinates, and with it the
   PME energy of a charged slab no longer depends on the vacuum gap (without it it does, as −2π M_z²/V).
-- A film of an LJ liquid is cut along z; a network bonded through z is cut along x instead; x, y and z spanned is
-  refused.
+- A film of an LJ liquid is cut along z; a network bonded through z is cut along x instead; a network spanning x, y
+  and z is cut at its least-crossed plane normal to z (heavy-atom bonds only, their terms switched off in the
+  film's System).
 - On a synthetic trajectory the counter finds exactly the molecules whose centre went beyond the counting distance
   from the Gibbs dividing surface, once each (first passage), and no others.
 """
@@ -110,6 +111,69 @@ def test_film_is_cut_along_an_axis_no_cluster_spans():
     assert cut.box[2, 2] == pytest.approx(net_box[0, 0] + 2.0)
     with pytest.raises(SimulationError, match="x, y and z"):
         film_normal({"x", "y", "z"})
+
+
+def cubic_network(n: int = 3, spacing_nm: float = 0.5, hydrogen_mass_amu: float = 3.024):
+    """n^3 heavy beads on a simple cubic lattice, each bonded to its six neighbours through the periodic box (one
+    cluster spanning x, y and z), each with a light H-like partner bonded 0.1 nm away along z (the H must never
+    be cut from its bead, whatever plane is chosen)."""
+    system = openmm.System()
+    edge = n * spacing_nm
+    system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*(edge * np.eye(3)[k])) for k in range(3)))
+    bonds = openmm.HarmonicBondForce()
+    bonds.setUsesPeriodicBoundaryConditions(True)
+    positions = []
+    for ix in range(n):
+        for iy in range(n):
+            for iz in range(n):
+                system.addParticle(12.0)
+                positions.append(spacing_nm * (np.array([ix, iy, iz]) + 0.5))
+                system.addParticle(hydrogen_mass_amu)
+                positions.append(positions[-1] + [0.0, 0.0, 0.1])
+    index = lambda ix, iy, iz: 2 * (n * n * (ix % n) + n * (iy % n) + iz % n)
+    for ix in range(n):
+        for iy in range(n):
+            for iz in range(n):
+                a = index(ix, iy, iz)
+                bonds.addBond(a, a + 1, 0.1, 1e5)
+                for step in np.eye(3, dtype=int):
+                    bonds.addBond(a, index(*(np.array([ix, iy, iz]) + step)), spacing_nm, 1e3)
+    system.addForce(bonds)
+    nonbonded = openmm.NonbondedForce()
+    nonbonded.setNonbondedMethod(openmm.NonbondedForce.CutoffPeriodic)
+    nonbonded.setCutoffDistance(0.7)
+    for k in range(system.getNumParticles()):
+        nonbonded.addParticle(0.1 if k % 4 == 0 else -0.1 if k % 4 == 2 else 0.0, 0.3, 0.5)
+    system.addForce(nonbonded)
+    return system, np.array(positions), np.diag([edge] * 3), bonds
+
+
+def test_a_network_spanning_x_y_and_z_is_cut_into_a_film_at_its_least_crossed_plane():
+    from simulation.evaporation import film_system
+
+    system, positions, box, bonds = cubic_network()
+    film = make_film(system, positions, box, vacuum_nm=2.0)
+    assert film.normal_axis == "z" and film.permutation == (0, 1, 2)
+    # one layer of z bonds cut (9 = n^2), heavy atoms only, all between the same two layers of beads
+    assert len(film.cut_bonds) == 9
+    heavy = {2 * k for k in range(27)}
+    assert all(int(a) in heavy and int(b) in heavy for a, b in film.cut_bonds)
+    layers = {tuple(sorted((round(positions[a, 2], 3), round(positions[b, 2], 3)))) for a, b in film.cut_bonds}
+    assert len(layers) == 1
+    # the cut network is one slab: 3 layers 0.5 nm apart (+ the H 0.1 nm above the top ones), vacuum around it
+    z = film.positions[:, 2]
+    assert np.ptp(z[sorted(heavy)]) == pytest.approx(1.0, abs=1e-6) and np.ptp(z) == pytest.approx(1.1, abs=1e-6)
+    assert z.min() > 0.9 and z.max() < film.box[2, 2] - 0.9
+    for a, b in [(2 * i, 2 * i + 1) for i in range(27)]:                      # every H still 0.1 nm from its bead
+        assert np.linalg.norm(film.positions[a] - film.positions[b]) == pytest.approx(0.1, abs=1e-6)
+    # the film's System has no force along the cut bonds, every other bond unchanged
+    film_sys = film_system(system, film, wall_k=1000.0)
+    cut = {tuple(sorted(map(int, p))) for p in film.cut_bonds}
+    force = next(f for f in film_sys.getForces() if isinstance(f, openmm.HarmonicBondForce))
+    for k in range(force.getNumBonds()):
+        i, j, _, stiffness = force.getBondParameters(k)
+        expected = 0.0 if tuple(sorted((i, j))) in cut else bonds.getBondParameters(k)[3]._value
+        assert stiffness._value == pytest.approx(expected)
 
 
 def synthetic_film(n_frames: int = 20, n_molecules: int = 200):

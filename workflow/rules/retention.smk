@@ -47,7 +47,8 @@ rule solvation_free_energy:
 
 rule evaporation:
     """A film of the equilibrated box (vacuum along the first axis the network does not span), heated, in
-    retention.evaporation_replicas runs; a network spanning x, y and z is recorded as refused."""
+    retention.evaporation_replicas runs; a network spanning x, y and z is cut at the plane normal to z crossed by
+    the fewest of its bonds (simulation/slab.py)."""
     input:
         system=rules.equilibrate.output.system,
         state=rules.equilibrate.output.state,
