@@ -147,8 +147,9 @@ def shuffled(candidates: list[Candidate], rng: np.random.Generator) -> list[Cand
     L/(mol s) for acrylates, many orders below the diffusion limit), so every group that is in reach of the
     end reacts with the same probability per unit time: the chance that the end adds a given group is that
     group's share of the groups within the capture cutoff, i.e. the local concentration sets the rate.
-    Taking the closest group instead always picks a pendant group of the end's own chain (bonded neighbours
-    are closest), which exaggerates cyclisation into compact, loop-rich microgels.
+    Taking the closest group instead favours pendant groups of the end's own chain (bonded neighbours are
+    closest). Measured on the 25 wt% demo PTPA box, the random order did not reduce the primary loops
+    (11-12 against 7-12 closest first; README "Gel networks"), so ``nearest`` stays the default.
     """
     order = rng.permutation(len(candidates))
     return [candidates[i] for i in order]
