@@ -15,6 +15,7 @@ and axes, effective strand density; then how many of the N completed. Exit 1 if 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -40,11 +41,11 @@ def build_once(raw: dict, system: str, seed: int, keep: Path | None = None) -> d
     raw["systems"][system]["network_seed"] = seed
     spec = spec_from_config(load_workflow_config(raw), system)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix=f"gelmd-seed{seed}-") as scratch:
-        out = Path(scratch) if keep is None else keep / f"seed{seed}"
-        out.mkdir(parents=True, exist_ok=True)
+    folder = (tempfile.TemporaryDirectory(prefix=f"gelmd-seed{seed}-") if keep is None
+              else contextlib.nullcontext(keep / f"seed{seed}"))
+    with folder as out:
         try:
-            record = build_network(spec, out).record
+            record = build_network(spec, Path(out)).record
         except GelmdError as error:
             return {"seed": seed, "completed": False, "error": str(error)[:300],
                     "wall_time_s": round(time.perf_counter() - started, 1)}
