@@ -16,6 +16,10 @@ periodic bonded forces, no barostat), state.xml, network.json, and last manifest
 the same shape as the electrolyte builder's), written only after every check passed. Exit 1 with the
 conversion reached when the target conversion cannot be reached (a network.partial.json is left for
 diagnosis), and on bad input (monomer SMILES, reaction type) with a message naming the key.
+
+Resuming: a job killed mid-build (a scheduler time limit) is simply run again on the same folder. Each
+attempt checkpoints after every crosslinking cycle (:mod:`systems.network.checkpoint`) and continues from
+there; an attempt an earlier job finished is kept as it is (:func:`completed_attempt`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from common.seeds import derive_seed
 from forcefields.system_factory import TEMPLATE_DIR
 from systems.network.builder import (CrosslinkSettings, ElectrolyteSpec, MonomerSpec, NetworkBuildSpec,
                                      build_network)
+from systems.network.checkpoint import CHECKPOINT_NAME, spec_key
 from systems.network.errors import ConversionNotReachedError
 from systems.network.growth import INITIATORS, InitiatorRecipe
 from systems.network.relax import RELAX_TIMESTEP_PS, RelaxSettings
@@ -116,6 +121,21 @@ def requirement_met(record: dict, axes: Sequence[str]) -> bool:
     return set(axes) <= set(record["percolating_axes"])
 
 
+def completed_attempt(folder: Path, spec: NetworkBuildSpec) -> dict | None:
+    """The record of an attempt that an interrupted job already finished in ``folder`` (its network.json,
+    written last, is of this very spec and every file it lists is there), else None."""
+    path = folder / "network.json"
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    if record.get("spec_key") != spec_key(spec):
+        return None
+    if not all((folder / name).exists() for name in record.get("files", {}).values()):
+        return None
+    logging.getLogger(__name__).info("attempt in %s was finished by an earlier job: kept", folder)
+    return record
+
+
 def _preference(required_axes: Sequence[str]):
     """Sort key of attempts none of which met the requirement: most required axes spanned, then the highest
     percolation rank, then spanning z (the axis the mechanics stage compresses), then the earliest."""
@@ -140,11 +160,14 @@ def build_percolating(spec: NetworkBuildSpec, required_axes: Sequence[str], max_
     attempts, records, failures = [], {}, []
     for attempt in range(1, max_attempts + 1):
         folder = out_dir / f"attempt{attempt}"
-        shutil.rmtree(folder, ignore_errors=True)
         attempt_spec = dataclasses.replace(spec, seed=attempt_seed(spec.seed, attempt))
         started = time.perf_counter()
         try:
-            record = build_network(attempt_spec, folder, template_dir=template_dir).record
+            record = completed_attempt(folder, attempt_spec)
+            if record is None:
+                if not (folder / CHECKPOINT_NAME).exists():  # a checkpoint is resumed by build_network
+                    shutil.rmtree(folder, ignore_errors=True)
+                record = build_network(attempt_spec, folder, template_dir=template_dir).record
         except ConversionNotReachedError as error:
             # growth that stalls below the target (living ends buried, no partner in reach) ends this attempt,
             # not the build: the next seed is tried, and the stalled attempt is recorded with its conversion

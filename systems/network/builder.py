@@ -92,6 +92,8 @@ from simulation.platform import PlatformChoice, choose_platform
 from simulation.system_prep import repartition_hydrogen_mass
 from systems.composition import molecule_counts
 from systems.network.analysis import network_measures
+from systems.network.checkpoint import (CHECKPOINT_NAME, BuildCheckpoint, CrosslinkProgress, load_checkpoint,
+                                        save_checkpoint, spec_key)
 from systems.network.errors import ConversionNotReachedError, NetworkBuildError
 from systems.network.forcefield import network_system
 from systems.network.graph import NetworkGraph
@@ -436,6 +438,7 @@ class _Crosslinker:
     final_undone: int = 0
     current: tuple = ()  # (System, Topology, master order, SystemReport) of the last rebuild
     partner_rng: np.random.Generator | None = None  # partner_choice "random": the seeded order of candidates
+    checkpoint_path: Path | None = None  # build.checkpoint.pkl in the output folder (None: no checkpoints)
 
     def rebuild(self) -> tuple:
         """The System (real masses: the one written to system.xml), Topology, order and report of the graph."""
@@ -470,6 +473,23 @@ class _Crosslinker:
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t_start
+
+    def save_checkpoint(self, progress: CrosslinkProgress) -> None:
+        """Write the build's state after a completed cycle (:mod:`systems.network.checkpoint`)."""
+        if self.checkpoint_path is None:
+            return
+        save_checkpoint(self.checkpoint_path, BuildCheckpoint(
+            key=spec_key(self.spec), graph=self.graph, growth=self.growth, history=self.history, progress=progress,
+            partner_rng_state=None if self.partner_rng is None else self.partner_rng.bit_generator.state,
+            elapsed_s=self.elapsed()))
+
+    def resume_from(self, saved: BuildCheckpoint) -> CrosslinkProgress:
+        """Take over a checkpoint's growth, history, generator and time spent; rebuild its System."""
+        self.growth, self.history = saved.growth, saved.history
+        self.partner_rng = saved.partner_rng()
+        self.t_start = time.perf_counter() - saved.elapsed_s
+        self.rebuild()
+        return saved.progress
 
 
 def _pre_equilibrate(run: _Crosslinker) -> None:
@@ -620,10 +640,11 @@ def _bond_cycle(run: _Crosslinker, cycle: int, cutoff: float, chosen: list[Candi
                 100 * graph.conversion(), info["ensemble"], entry["wall_time_s"], _rejections(reports))
 
 
-def _crosslink(run: _Crosslinker) -> tuple[int, str | None]:
-    """Cycles until the target conversion (steps 3-4); returns (cycles run, failure reason or None)."""
+def _crosslink(run: _Crosslinker, progress: CrosslinkProgress) -> tuple[int, str | None]:
+    """Cycles until the target conversion (steps 3-4), from ``progress`` (a fresh build or a checkpoint's),
+    checkpointing after every cycle; returns (cycles run, failure reason or None)."""
     c = run.spec.crosslink
-    cutoff, cycle, stalled = c.bond_cutoff_nm, 0, 0
+    cutoff, cycle, stalled = progress.cutoff_nm, progress.cycle, progress.stalled
     while run.graph.conversion() < c.target_conversion:
         if cycle >= c.max_cycles:
             return cycle, f"the cycle limit max_cycles = {c.max_cycles} was reached"
@@ -634,14 +655,15 @@ def _crosslink(run: _Crosslinker) -> tuple[int, str | None]:
         if chosen:
             stalled = 0
             _bond_cycle(run, cycle, cutoff, chosen, reports)
-            continue
-        stalled += 1
-        if stalled > c.max_stall_cycles:
-            return cycle, (f"no growth pair (a living end and an unreacted group, or an initiating pair) came "
-                           f"within the largest cutoff {min(c.max_bond_cutoff_nm, MAX_CUTOFF_BOX_FRACTION * float(run.graph.box.min())):.2f} nm "
-                           f"passing the ring, loop and geometry checks, in {c.max_stall_cycles} MD-only cycles "
-                           "with the closest out-of-reach pairs pulled together")
-        _md_only_cycle(run, cycle, cutoff)
+        else:
+            stalled += 1
+            if stalled > c.max_stall_cycles:
+                return cycle, (f"no growth pair (a living end and an unreacted group, or an initiating pair) came "
+                               f"within the largest cutoff {min(c.max_bond_cutoff_nm, MAX_CUTOFF_BOX_FRACTION * float(run.graph.box.min())):.2f} nm "
+                               f"passing the ring, loop and geometry checks, in {c.max_stall_cycles} MD-only "
+                               "cycles with the closest out-of-reach pairs pulled together")
+            _md_only_cycle(run, cycle, cutoff)
+        run.save_checkpoint(CrosslinkProgress(cycle=cycle, cutoff_nm=cutoff, stalled=stalled))
     return cycle, None
 
 
@@ -720,17 +742,30 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None,
         templates_dir = (work / TEMPLATES_SUBDIR if work is not None
                          else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gelmd-templates-"))))
         templates = _collect_templates(spec, prep, templates_dir, cache_dirs)
-        graph = _pack(spec, prep.species, prep.model, prep.counts, work)
-        logger.info("packed %d atoms, %d monomers (%d groups), box %.3f nm", sum(graph.present),
+        checkpoint_path = work / CHECKPOINT_NAME if work is not None else None
+        saved = load_checkpoint(checkpoint_path, spec_key(spec)) if checkpoint_path is not None else None
+        graph = saved.graph if saved is not None else _pack(spec, prep.species, prep.model, prep.counts, work)
+        logger.info("%s %d atoms, %d monomers (%d groups), box %.3f nm",
+                    "resumed from the checkpoint:" if saved is not None else "packed", sum(graph.present),
                     prep.counts[spec.monomer.name], prep.n_groups, graph.box[0])
         run = _Crosslinker(spec, graph, platform, templates_dir, prep.ion_residues, prep.n_groups, t_start,
                            growth=ChainGrowth(initiations_left=prep.kinetic_chains),
                            partner_rng=(np.random.default_rng(derive_seed(spec.seed, "partner_choice"))
-                                        if spec.crosslink.partner_choice == "random" else None))
-        _pre_equilibrate(run)
-        cycle, failure = _crosslink(run)
+                                        if spec.crosslink.partner_choice == "random" else None),
+                           checkpoint_path=checkpoint_path)
+        if saved is not None:
+            progress = run.resume_from(saved)
+            logger.info("resuming after cycle %d (conversion %.1f%%, %.0f s spent before)", progress.cycle,
+                        100 * graph.conversion(), saved.elapsed_s)
+        else:
+            _pre_equilibrate(run)
+            progress = CrosslinkProgress(cutoff_nm=spec.crosslink.bond_cutoff_nm)
+            run.save_checkpoint(progress)
+        cycle, failure = _crosslink(run, progress)
         if failure is not None:
-            raise _not_reached(run, cycle, failure, work)
+            error = _not_reached(run, cycle, failure, work)
+            _remove_checkpoint(checkpoint_path)
+            raise error
         final_rounds = _final_relaxation(run)
         lengths = _check_network(run)
     system, topology, order, report = run.current
@@ -739,8 +774,15 @@ def build_network(spec: NetworkBuildSpec, out_dir: Path | None = None,
     record.update(platform_record)
     if work is not None:
         _write_outputs(work, topology, positions, system, graph, record)
+        _remove_checkpoint(checkpoint_path)
     return BuildResult(graph=graph, system=system, topology=topology, positions_nm=positions, record=record,
                        templates={r: Path(info["path"]) for r, info in templates.items()})
+
+
+def _remove_checkpoint(path: Path | None) -> None:
+    """A finished or failed build leaves no checkpoint behind (a rerun must start afresh)."""
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def _template_record(templates: dict[str, dict], work: Path | None) -> dict:
@@ -766,6 +808,7 @@ def _record(spec: NetworkBuildSpec, prep: _Prepared, run: _Crosslinker, cycle: i
     return {
         "system": spec.system,
         "seed": spec.seed,
+        "spec_key": spec_key(spec),  # systems.network.checkpoint: which spec this build is (for resumed attempts)
         "monomer": {"name": spec.monomer.name, "smiles": spec.monomer.smiles, "reaction_type": model.reaction.name,
                     "reaction": model.reaction.description, "groups_per_monomer": model.n_groups,
                     "residues": {k: t.residue_names for k, t in model.piece_types.items()}},
