@@ -419,6 +419,7 @@ class RetentionSettings(_Model):
     vacuum_gap_nm: float = setting("retention")
     evaporation_distance_nm: float = setting("retention")
     wall_force_constant_kJ_per_mol_per_nm2: float = setting("retention")
+    evaporated_molecules: str = setting("retention")  # "wall" (held) or "remove" (switched off): simulation.ghosts
 
 
 class Resources(_Model):
@@ -838,7 +839,8 @@ def _retention_settings(section: dict, timestep_ps: float, systems: dict, roles:
         vacuum_gap_nm=_quantity(section, "vacuum_gap", "length", p),
         evaporation_distance_nm=_quantity(section, "evaporation_distance", "length", p),
         wall_force_constant_kJ_per_mol_per_nm2=_positive(float(section["wall_force_constant"]),
-                                                         p + "wall_force_constant", section["wall_force_constant"]))
+                                                         p + "wall_force_constant", section["wall_force_constant"]),
+        evaporated_molecules=section["evaporated_molecules"])
 
 
 def _declared_species(section: dict, vocabulary: ConfigVocabulary) -> dict[str, SpeciesDeclaration]:

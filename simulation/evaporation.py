@@ -13,7 +13,8 @@ runs (velocities and noise from seeds ``evaporation-<r>``). Every ``--sample-int
   Gibbs dividing surfaces.
 
 Output: ``--out`` NPZ (``time_ps``, ``centre_z_nm[replica, frame, molecule]``, ``network_z_nm[replica, frame,
-atom]``, ``profile_amu[replica, frame, bin]``, ``profile_edges_nm``, ``molecule_residue``, ``molecule_mass_amu``)
+atom]``, ``profile_amu[replica, frame, bin]``, ``profile_edges_nm``, ``molecule_residue``, ``molecule_mass_amu``,
+``removed_at_frame[replica, molecule]``: -1 unless ``--evaporated remove``)
 and the JSON report ``--report`` (schema ``gelmd.simulation.evaporation/1``, written last). A gel whose network
 spans x, y and z is cut at its least-crossed plane (:mod:`simulation.slab`, Film; ``network_bonds_cut`` in the
 report). A box that cannot be made a film (not rectangular) records ``status: refused`` and the reason, and the
@@ -35,6 +36,7 @@ from common.errors import SimulationError
 from common.io import atomic_path, write_json_atomic
 from common.units import parse_quantity
 from simulation.cli import add_input_arguments, load_inputs, remove_outputs, run_cli
+from simulation.ghosts import EvaporatedRemover
 from simulation.platform import choose_platform
 from simulation.reporters import RunLog, interval_steps
 from simulation.slab import dipole_correction, make_film, soft_wall
@@ -44,6 +46,13 @@ REPORT_SCHEMA = "gelmd.simulation.evaporation/1"
 PROFILE_BIN_NM = 0.05
 WALL_MARGIN_NM = 0.5
 MAX_TEMPERATURE_FACTOR = 2.0
+EVAPORATED_MODES = ("wall", "remove")
+EVAPORATED_DESCRIPTION = {
+    "wall": "held by a flat-bottomed harmonic wall 0.5 nm inside the z boundary; counted at first passage "
+            "(analysis.evaporation)",
+    "remove": "removed at the first sample frame beyond the removal distance: charges and LJ well depth set to "
+              "zero (simulation.ghosts); counted at first passage (analysis.evaporation)",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--vacuum-gap", required=True, help="vacuum added along the film normal, e.g. '6 nm'")
     parser.add_argument("--wall-force-constant", type=float, required=True,
                         help="soft wall force constant, kJ mol^-1 nm^-2 (e.g. 1000)")
+    parser.add_argument("--evaporated", choices=EVAPORATED_MODES, default="wall",
+                        help="what happens to an evaporated molecule: held in the vapour by the soft wall (the "
+                             "stage's choice) or removed, its interactions switched off (simulation.ghosts); "
+                             "benchmarks/evaporation_mode.py compares the two")
+    parser.add_argument("--removal-distance", default=None,
+                        help="with --evaporated remove: distance beyond the Gibbs dividing surface at which a "
+                             "molecule is removed, e.g. '1 nm' (the analysis' counting distance)")
     parser.add_argument("--collision-rate", required=True, help="Langevin collision rate, e.g. '1 /ps'")
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--solvent-residues", nargs="+", required=True, help="residues that can evaporate")
@@ -95,8 +111,11 @@ def classify(film, topology, solvent_residues: Sequence[str], ion_residues: Sequ
     return molecules, sorted(network)
 
 
-def run_replica(system, film, molecules, network, masses, settings, platform, seed, edges, log, label):
-    """One replica: time series of the molecule centres, the network atoms' z and the mass profile."""
+def run_replica(system, film, molecules, network, masses, settings, platform, seed, edges, log, label,
+                removal_distance_nm: float | None = None):
+    """One replica: time series of the molecule centres, the network atoms' z and the mass profile (of the
+    atoms still in play), and the frame at which each molecule was removed (-1: never; always -1 unless
+    ``removal_distance_nm`` is given, which removes evaporated molecules: simulation.ghosts)."""
     integrator = openmm.LangevinMiddleIntegrator(settings["temperature_K"], settings["collision_rate_per_ps"],
                                                  settings["timestep_ps"])
     integrator.setRandomNumberSeed(int(seed))
@@ -112,6 +131,9 @@ def run_replica(system, film, molecules, network, masses, settings, platform, se
     net = np.zeros((n_frames + 1, len(network)), dtype=np.float32)
     profile = np.zeros((n_frames + 1, len(edges) - 1), dtype=np.float32)
     dof = 3 * system.getNumParticles() - system.getNumConstraints()
+    remover = (None if removal_distance_nm is None else
+               EvaporatedRemover(system, molecules, masses, edges, float(film.box[0, 0] * film.box[1, 1]),
+                                 removal_distance_nm))
     start = time.perf_counter()
     for frame in range(n_frames + 1):
         if frame:
@@ -123,14 +145,19 @@ def run_replica(system, film, molecules, network, masses, settings, platform, se
         z = state.getPositions(asNumpy=True).value_in_unit(unit.nanometer)[:, 2]
         centres[frame] = [float(np.dot(w, z[m])) for w, m in zip(weights, molecules)]
         net[frame] = z[network]
-        profile[frame] = np.histogram(z, bins=edges, weights=masses)[0]
+        if remover is None:
+            profile[frame] = np.histogram(z, bins=edges, weights=masses)[0]
+        else:  # the profile of the molecules in play, this frame's leavers included: the one removal decides on
+            profile[frame] = remover.profile(z)
+            remover.remove_evaporated(context, frame, profile[frame], centres[frame])
         temperature = 2 * state.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole) / (dof * 0.00831446261815324)
         if not np.all(np.isfinite(z)) or temperature > MAX_TEMPERATURE_FACTOR * settings["temperature_K"]:
             raise SimulationError(f"{label}: blew up at frame {frame} (T = {temperature:.0f} K); shorten the time step")
     wall = time.perf_counter() - start
     log.message(f"{label}: {n_frames} frames of {steps} steps in {wall:.1f} s "
                 f"({n_frames * steps * settings['timestep_ps'] / 1000 / (wall / 86400):.2f} ns/day)")
-    return centres, net, profile, wall
+    removed_at = remover.removed_at if remover is not None else np.full(len(molecules), -1, dtype=int)
+    return centres, net, profile, wall, removed_at
 
 
 def _run(args: argparse.Namespace, log: RunLog) -> None:
@@ -146,14 +173,20 @@ def _run(args: argparse.Namespace, log: RunLog) -> None:
                 "vacuum_gap_nm": parse_quantity(args.vacuum_gap, "length", "--vacuum-gap"),
                 "wall_force_constant_kJ_per_mol_per_nm2": args.wall_force_constant,
                 "collision_rate_per_ps": parse_quantity(args.collision_rate, "rate", "--collision-rate"),
-                "timestep_ps": s.protocol.timestep_ps, "replicas": args.replicas}
+                "timestep_ps": s.protocol.timestep_ps, "replicas": args.replicas, "evaporated": args.evaporated}
+    removal_distance = None
+    if args.evaporated == "remove":
+        if args.removal_distance is None:
+            raise SimulationError("--evaporated remove needs --removal-distance (e.g. '1 nm', the analysis' "
+                                  "counting distance)")
+        removal_distance = parse_quantity(args.removal_distance, "length", "--removal-distance")
+        settings["removal_distance_nm"] = removal_distance
     box = np.array(inputs.state.getPeriodicBoxVectors(asNumpy=True).value_in_unit(unit.nanometer))
     positions = inputs.state.getPositions(asNumpy=True).value_in_unit(unit.nanometer)
     report = {"schema": REPORT_SCHEMA, "settings": settings, "ensemble": "NVT (Langevin), film between vacuum regions",
               "slab_correction": "Yeh-Berkowitz dipole correction 2 pi M_z^2 / V (CustomCVForce), J. Chem. Phys. "
                                  "111, 3155 (1999)",
-              "evaporated_molecules": "held by a flat-bottomed harmonic wall 0.5 nm inside the z boundary; counted at "
-                                      "first passage (analysis.evaporation)",
+              "evaporated_molecules": EVAPORATED_DESCRIPTION[args.evaporated],
               "inputs": inputs.paths, "hydrogen_mass_repartitioning": inputs.hmr}
     try:
         film = make_film(inputs.system, positions, box, settings["vacuum_gap_nm"])
@@ -174,13 +207,15 @@ def _run(args: argparse.Namespace, log: RunLog) -> None:
     log.message(f"film: normal along original {film.normal_axis}, thickness {film.thickness_nm:.3f} nm, box "
                 f"{np.diag(film.box).round(3).tolist()} nm, {len(molecules)} molecules, {len(network)} network atoms")
     runs = [run_replica(system, film, molecules, network, masses, settings, platform,
-                        s.seed_for(f"evaporation-{r}"), edges, log, f"evaporation replica {r + 1}")
+                        s.seed_for(f"evaporation-{r}"), edges, log, f"evaporation replica {r + 1}",
+                        removal_distance)
             for r in range(args.replicas)]
     n = runs[0][0].shape[0]
     _write(args, {"time_ps": np.arange(n) * settings["sample_interval_ps"],
                   "centre_z_nm": np.stack([r[0] for r in runs]), "network_z_nm": np.stack([r[1] for r in runs]),
                   "profile_amu": np.stack([r[2] for r in runs]), "profile_edges_nm": edges,
-                  "molecule_residue": np.array(residues), "molecule_mass_amu": np.array([masses[m].sum() for m in molecules])})
+                  "molecule_residue": np.array(residues), "molecule_mass_amu": np.array([masses[m].sum() for m in molecules]),
+                  "removed_at_frame": np.stack([r[4] for r in runs])})
     write_json_atomic(args.report, {
         **report, "status": "ok", "film_normal_original_axis": film.normal_axis,
         "film_thickness_nm": film.thickness_nm, "box_nm": np.diag(film.box).tolist(),

@@ -16,6 +16,9 @@ def test_demo_retention_block_in_internal_units():
     assert r.enabled and r.reference_system == "LE" and r.solvents == ("PC",)
     assert r.window_duration_ps == pytest.approx(1.2) and r.evaporation_temperature_K == 450.0
     assert r.vacuum_gap_nm == 5.0 and r.lambda_sterics[0] == 1.0 and r.lambda_sterics[-1] == 0.0
+    assert r.evaporated_molecules == "wall"  # the default: held by the soft wall
+    assert load_workflow_config(with_change(demo_raw(), "retention.evaporated_molecules", "remove")
+                                ).retention.evaporated_molecules == "remove"
     uses = stage_inputs(config, "retention", "LE")
     assert uses["retention"]["window_duration_ps"] == pytest.approx(1.2) and "timestep_ps" in uses["protocol"]
 
@@ -29,6 +32,7 @@ def test_demo_retention_block_in_internal_units():
     ("retention.window_duration", "1.001 ps", "whole number of time steps"),
     ("retention.sample_interval", "4 ps", "longer than retention.window_duration"),
     ("retention.wall_force_constant", 0, "retention.wall_force_constant"),
+    ("retention.evaporated_molecules", "delete", "wall"),
 ])
 def test_bad_retention_values_are_refused_by_key(key, value, message):
     with pytest.raises(ConfigError, match=message) as error:

@@ -67,6 +67,8 @@ rule evaporation:
         sample_interval=f"{CFG.retention.evaporation_sample_interval_ps!r} ps",
         gap=f"{CFG.retention.vacuum_gap_nm!r} nm",
         wall=repr(CFG.retention.wall_force_constant_kJ_per_mol_per_nm2),
+        evaporated=CFG.retention.evaporated_molecules,
+        removal_distance=f"{CFG.retention.evaporation_distance_nm!r} nm",
         collision_rate=f"{CFG.retention.collision_rate_per_ps!r} /ps",
         replicas=CFG.retention.evaporation_replicas,
         python=PYTHON,
@@ -81,6 +83,7 @@ rule evaporation:
         "--temperature {params.temperature:q} --duration {params.duration:q} "
         "--sample-interval {params.sample_interval:q} --vacuum-gap {params.gap:q} "
         "--wall-force-constant {params.wall:q} --collision-rate {params.collision_rate:q} "
+        "--evaporated {params.evaporated:q} --removal-distance {params.removal_distance:q} "
         "--replicas {params.replicas:q} --out {output.arrays:q} --report {output.report:q} --log {log:q}"
 
 
