@@ -12,6 +12,11 @@ runs (velocities and noise from seeds ``evaporation-<r>``). Every ``--sample-int
 - the mass profile along z (all atoms, bins of ``PROFILE_BIN_NM``), from which analysis.evaporation finds the
   Gibbs dividing surfaces.
 
+Evaporated molecules are held in the vapour by the soft wall (``--evaporated wall``, the stage's default) or
+removed (``--evaporated remove``: at the first sample frame at which a molecule's centre is ``--removal-distance``
+beyond that frame's dividing surface, its charges and LJ are switched off, :mod:`simulation.ghosts`; the mass
+profile then leaves it out from the next frame on). Both count it once, at first passage.
+
 Output: ``--out`` NPZ (``time_ps``, ``centre_z_nm[replica, frame, molecule]``, ``network_z_nm[replica, frame,
 atom]``, ``profile_amu[replica, frame, bin]``, ``profile_edges_nm``, ``molecule_residue``, ``molecule_mass_amu``,
 ``removed_at_frame[replica, molecule]``: -1 unless ``--evaporated remove``)
