@@ -27,6 +27,10 @@ def test_spec_key_ignores_the_engine_and_follows_the_physics():
     assert spec_key(spec) != spec_key(dataclasses.replace(spec, seed=spec.seed + 1))
     assert spec_key(spec) != spec_key(dataclasses.replace(
         spec, crosslink=dataclasses.replace(spec.crosslink, target_conversion=0.61)))
+    # the key must be the same in the next job's process: no field may hash by object identity
+    from systems.species import BUILTIN_SPECIES
+    with_species = dataclasses.replace(spec, extra_species=(BUILTIN_SPECIES["PC"],))
+    assert " at 0x" not in json.dumps(dataclasses.asdict(with_species), default=repr)
 
 
 def test_a_checkpoint_of_another_spec_or_format_is_ignored(tmp_path):
