@@ -97,10 +97,11 @@ def main(argv=None) -> int:
     print(f"water film: {len(molecules)} molecules, {film.thickness_nm:.2f} nm thick, face {area:.2f} nm^2, "
           f"{args.temperature} K, {args.replicas} x {args.duration} ps per mode", flush=True)
     results = {}
+    film_sys = film_system(system, film, WALL_FORCE_CONSTANT)
     for mode in ("wall", "remove"):
         runs = []
         for r in range(args.replicas):
-            runs.append(run_replica(film_system(system, film, WALL_FORCE_CONSTANT), film, molecules, [], masses,
+            runs.append(run_replica(film_sys, film, molecules, [], masses,
                                     settings, platform, args.seed + 1 + r, edges, _Quiet(), f"{mode} replica {r + 1}",
                                     args.distance if mode == "remove" else None))
         n = runs[0][0].shape[0]

@@ -121,6 +121,8 @@ def run_replica(system, film, molecules, network, masses, settings, platform, se
     """One replica: time series of the molecule centres, the network atoms' z and the mass profile (of the
     atoms still in play), and the frame at which each molecule was removed (-1: never; always -1 unless
     ``removal_distance_nm`` is given, which removes evaporated molecules: simulation.ghosts)."""
+    if removal_distance_nm is not None:  # removal edits the System's NonbondedForce: each replica gets its own copy
+        system = openmm.XmlSerializer.clone(system)
     integrator = openmm.LangevinMiddleIntegrator(settings["temperature_K"], settings["collision_rate_per_ps"],
                                                  settings["timestep_ps"])
     integrator.setRandomNumberSeed(int(seed))

@@ -113,3 +113,31 @@ def test_removal_refuses_a_system_with_another_nonbonded_force():
     system.addForce(extra)
     with pytest.raises(SimulationError, match="exactly one NonbondedForce and no other nonbonded force"):
         remover_of(system, positions, molecules)
+
+
+def test_a_replica_with_removal_leaves_the_system_it_was_given_unchanged():
+    """Removal edits a NonbondedForce: run_replica works on its own copy, so the next replica (built from the
+    same System) starts with every molecule in play."""
+    from simulation.evaporation import film_system, run_replica
+    from simulation.platform import choose_platform
+    from simulation.slab import make_film
+
+    system, positions, box, molecules = dimer_film()
+    film = make_film(system, positions, box, 2.0)
+    film_sys = film_system(system, film, 1000.0)
+    masses = np.array([system.getParticleMass(i).value_in_unit(unit.dalton) for i in range(system.getNumParticles())])
+    force = next(f for f in film_sys.getForces() if isinstance(f, openmm.NonbondedForce))
+    before = [force.getParticleParameters(i)[0]._value for i in range(force.getNumParticles())]
+    settings = {"temperature_K": 100.0, "collision_rate_per_ps": 1.0, "timestep_ps": 0.001, "sample_interval_ps": 0.01,
+                "duration_ps": 0.02}
+
+    class Log:
+        def message(self, text):
+            pass
+
+    clusters = [sorted(c) for c in film.clusters]
+    edges = np.arange(0.0, film.box[2, 2] + 0.05, 0.05)
+    *_, removed = run_replica(film_sys, film, clusters, [], masses, settings,
+                              choose_platform(platform="CPU", cpu_threads=1), 1, edges, Log(), "test", 1.0)
+    assert (removed >= 0).sum() == 1  # the vapour dimer
+    assert [force.getParticleParameters(i)[0]._value for i in range(force.getNumParticles())] == before

@@ -92,7 +92,7 @@ def test_evaporation_removes_exactly_the_molecules_the_analysis_counts(tmp_path)
     common = ["--system", str(paths["system"]), "--state", str(paths["state"]), "--topology", str(paths["topology"]),
               "--settings", str(settings), "--solvent-residues", "AR", "--temperature", "90 K", "--duration", "1 ps",
               "--sample-interval", "0.25 ps", "--vacuum-gap", "4 nm", "--wall-force-constant", "1000",
-              "--collision-rate", "1 /ps", "--replicas", "1", "--evaporated", "remove",
+              "--collision-rate", "1 /ps", "--replicas", "2", "--evaporated", "remove",
               "--out", str(tmp_path / "evap.npz"), "--report", str(tmp_path / "evap.json"),
               "--log", str(tmp_path / "evap.log")]
     assert evaporation.main(common) != 0  # no removal distance given: refused by name
@@ -108,6 +108,9 @@ def test_evaporation_removes_exactly_the_molecules_the_analysis_counts(tmp_path)
     first = np.where(gone.any(axis=0), gone.argmax(axis=0), -1)
     removed = arrays["removed_at_frame"][0]
     assert removed[64] == 0  # the vapour atom, at the first frame
+    # the second replica starts from the full System too: removal in one replica does not carry into the next
+    assert arrays["removed_at_frame"][1][64] == 0
+    assert arrays["profile_amu"][1][0].sum() == pytest.approx(65 * 39.948, rel=1e-5)
     np.testing.assert_array_equal(first, removed)
     # the recorded mass profile holds the removed atom in its frame of removal, and no longer after it
     assert arrays["profile_amu"][0][0].sum() == pytest.approx(65 * 39.948, rel=1e-5)
