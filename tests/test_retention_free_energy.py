@@ -52,25 +52,34 @@ def melted(system, positions, temperature):
 
 
 def test_lj_particle_excess_chemical_potential_matches_jzg_equation_of_state():
+    """Three particles decoupled independently and combined as the stage combines solvent molecules: the
+    error is the larger of the propagated MBAR error and the spread between particles, so one particle
+    whose windows sampled badly widens the error instead of failing the test (one particle alone at 30 ps
+    scattered with σ ≈ 0.04 kT around the JZG value but once landed 0.32 kT off)."""
     system, positions, box = lj_box()
     temperature = T_STAR * testsystems.ARGON_EPSILON_KJ_PER_MOL / MOLAR_GAS_CONSTANT_KJ_PER_MOL_K
+    kT = MOLAR_GAS_CONSTANT_KJ_PER_MOL_K * temperature
     schedule = LambdaSchedule((1.0, 0.0), (1.0, 0.8, 0.6, 0.45, 0.3, 0.15, 0.0))
-    windows = WindowSettings(equilibration_ps=2.0, duration_ps=30.0, sample_interval_ps=0.3, timestep_ps=0.01,
+    windows = WindowSettings(equilibration_ps=2.0, duration_ps=20.0, sample_interval_ps=0.3, timestep_ps=0.01,
                              temperature_K=temperature, collision_rate_per_ps=1.0)
     positions = melted(system, positions, temperature)
-    alchemical, state = alchemical_system(system, [0])
-    leg = sample_leg(alchemical, state, schedule.states, positions, box, windows, cpu(), seed=11, label="LJ")
-    gas, gas_state = alchemical_system(vacuum_system(system, [0]), [0])
-    gas_leg = sample_leg(gas, gas_state, schedule.vacuum_states, positions[:1], None, windows, cpu(), 12, "LJ gas")
-    kT = MOLAR_GAS_CONSTANT_KJ_PER_MOL_K * temperature
-    tail = dispersion_tail_kJ_per_mol(system, [0], float(np.prod(np.diag(box))))
-    result = solvation_free_energy(leg.u, gas_leg.u, tail, kT)
-    mu = result["value"] / kT
-    error = result["stderr"] / kT
+    values, stderrs = [], []
+    for particle, seed in ((0, 11), (62, 21), (124, 31)):
+        alchemical, state = alchemical_system(system, [particle])
+        leg = sample_leg(alchemical, state, schedule.states, positions, box, windows, cpu(), seed=seed, label="LJ")
+        gas, gas_state = alchemical_system(vacuum_system(system, [particle]), [0])
+        gas_leg = sample_leg(gas, gas_state, schedule.vacuum_states, positions[particle:particle + 1], None, windows,
+                             cpu(), seed + 1, "LJ gas")
+        tail = dispersion_tail_kJ_per_mol(system, [particle], float(np.prod(np.diag(box))))
+        result = solvation_free_energy(leg.u, gas_leg.u, tail, kT)
+        assert abs(result["vacuum_leg"]["delta_f_kT"]) < 1e-9      # nothing to annihilate on an uncharged atom
+        values.append(result["value"] / kT)
+        stderrs.append(result["stderr"] / kT)
+    combined = combine_molecules(values, stderrs)
+    mu, error = combined["value"], combined["stderr"]
     expected = lj_eos.excess_chemical_potential_per_kT(T_STAR, RHO_STAR)
-    print(f"mu_ex/kT simulated {mu:.4f} +- {error:.4f}, JZG {expected:.4f}, overlap {result['box_leg']['neighbour_overlap']}")
-    assert abs(result["vacuum_leg"]["delta_f_kT"]) < 1e-9      # nothing to annihilate on an uncharged atom
-    assert error < 0.15
+    print(f"mu_ex/kT per particle {np.round(values, 3)}, combined {mu:.4f} +- {error:.4f}, JZG {expected:.4f}")
+    assert error < 0.12
     # 3 standard errors of the simulation plus 2 % of the JZG value (its fit accuracy)
     assert abs(mu - expected) < 3 * error + 0.02 * abs(expected)
 
