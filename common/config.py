@@ -924,6 +924,13 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
         raise ConfigError(f"config key 'forcefield.hydrogen_mass': {ff['hydrogen_mass']!r}; allowed range "
                           f"{HYDROGEN_MASS_AMU} to 4 amu")
     charge_model = _charge_model("forcefield.", ff["charge_model"], ff["solvent_charge_scale"], ff["resp2_delta"])
+    if config["validation"]["enabled"] and config["report"]["enabled"]:
+        # both would write results/<name>/summary.md: the notebook needs the campaign summary (summary.json),
+        # whose rule writes summary.md, which a validation campaign fills with its table across charge models
+        raise ConfigError("config keys 'validation.enabled' and 'report.enabled' are both true; a validation campaign "
+                          "writes summary.md as its table across charge models, and the comparison notebook needs the "
+                          "campaign summary that would write the same file: set 'report: {enabled: false}' in a "
+                          "validation config (allowed: at most one of the two enabled)")
     return GelmdConfig(
         name=config["name"],
         seed=config["seed"],

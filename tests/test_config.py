@@ -355,3 +355,11 @@ def test_deterministic_network_builds_are_an_explicit_setting():
     assert spec_from_config(chosen, "GPE_PBMP").deterministic is True
     assert stage_inputs(chosen, "network_build", "GPE_PBMP") != stage_inputs(load_config(copy.deepcopy(DEMO)),
                                                                             "network_build", "GPE_PBMP")
+
+
+def test_a_validation_campaign_with_the_comparison_notebook_is_refused():
+    """Both would write summary.md (the validation table and the campaign summary the notebook reads)."""
+    validation = read_yaml("config/validation.yaml")
+    assert load_config(validation).report.enabled is False
+    with pytest.raises(ConfigError, match=r"'validation.enabled' and 'report.enabled' are both true.*report: \{enabled: false\}"):
+        load_config(configs.with_change(validation, "report.enabled", True))

@@ -52,6 +52,18 @@ def test_dry_run_plans_every_stage_for_every_system(config, systems, salted, tmp
     assert "resp_template" not in jobs  # the cached templates are used
 
 
+@pytest.mark.parametrize("config", ["config/validation.yaml", "config/validation_diffusive.yaml"])
+def test_validation_campaigns_plan_their_own_summary(config, tmp_path):
+    """The default target of a validation campaign is its table across charge models (validation_summary),
+    without the campaign summary or the notebook that would write summary.md as well."""
+    result = run_snakemake("-n", "--cores", "2", "--configfile", str(REPO / config), "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr + result.stdout
+    jobs = jobs_of_dry_run(result.stdout)
+    assert jobs["validation_summary"] == 1 and jobs["all"] == 1
+    assert "summary" not in jobs and "report_notebook" not in jobs
+    assert jobs["validation"] == jobs["produce"]
+
+
 def test_profiles_dry_run_with_gpu_and_slurm_resources(tmp_path):
     for profile in ("gpu-workstation", "slurm"):
         result = run_snakemake("-n", "--profile", str(REPO / "workflow/profiles" / profile),
