@@ -133,3 +133,15 @@ def test_vacuum_system_reproduces_the_molecule_energy_and_samples_it():
                            sample_interval_ps=0.05, platform="Reference")
     # 3 atoms, 2 stiff bonds + 1 angle: <U> ~ (3 harmonic terms) kT/2 above the minimum, finite error
     assert result["n_samples"] == 80 and np.isfinite(result["potential_energy_kJ_per_mol"]["stderr"])
+
+
+def test_a_window_diffusive_by_the_rule_but_below_the_issue_slope_is_marked():
+    """The window rule accepts local slopes within 0.15 of 1; the issue asks a mean slope ≥ 0.9."""
+    below = val.compare({"value": 2e-10, "stderr": 1e-11}, None, diffusive=True, loglog_slope=0.87)
+    assert below["meets_slope_criterion"] is False
+    assert "[slope 0.87 < 0.9]" in val._fmt(below, 1e10)
+    at = val.compare({"value": 2e-10, "stderr": 1e-11}, None, diffusive=True, loglog_slope=0.93)
+    assert at["meets_slope_criterion"] is True and "[" not in val._fmt(at, 1e10)
+    sub = val.compare({"value": 2e-10, "stderr": 1e-11}, None, diffusive=False, loglog_slope=0.5)
+    assert val._fmt(sub, 1e10).endswith("[sub-diffusive]")
+    assert "meets_slope_criterion" not in val.compare({"value": 1.2, "stderr": 0.01}, None)
