@@ -27,6 +27,10 @@ def test_spec_key_ignores_the_engine_and_follows_the_physics():
     assert spec_key(spec) != spec_key(dataclasses.replace(spec, seed=spec.seed + 1))
     assert spec_key(spec) != spec_key(dataclasses.replace(
         spec, crosslink=dataclasses.replace(spec.crosslink, target_conversion=0.61)))
+    # the limits only decide when a build gives up: a build may resume under raised ones
+    assert spec_key(spec) == spec_key(dataclasses.replace(
+        spec, crosslink=dataclasses.replace(spec.crosslink, max_cycles=spec.crosslink.max_cycles + 50,
+                                            max_stall_cycles=spec.crosslink.max_stall_cycles + 2)))
     # the key must be the same in the next job's process: no field may hash by object identity
     from systems.species import BUILTIN_SPECIES
     with_species = dataclasses.replace(spec, extra_species=(BUILTIN_SPECIES["PC"],))
