@@ -13,9 +13,11 @@ the uninterrupted one, bond for bond.
 A checkpoint is trusted only for the spec that wrote it: its key is a hash of every field of the
 :class:`~systems.network.builder.NetworkBuildSpec` except the engine fields (platform, CPU threads), which
 choose how fast the MD runs, not what it does, and the crosslink limits ``max_cycles`` and ``max_stall_cycles``,
-which only decide when the build gives up (a build that turns out to need more cycles than its limit resumes
-under a raised one; below the checkpoint's cycle a lowered limit stops it at once, as a failure). A checkpoint of another spec (a changed config, another
-build attempt's seed) or of another format version is ignored with a warning, and the build starts afresh.
+which only decide when the build gives up: an interrupted build that is seen to need more cycles than planned
+resumes under a raised limit (a lowered one below the checkpoint's cycle stops it at once, as a failure; a
+build that reaches its limit fails and leaves no checkpoint). A checkpoint of another spec (a changed config,
+another build attempt's seed) or of another format version is ignored with a warning, and the build starts
+afresh.
 The file is written atomically (a half-written checkpoint never replaces a good one) and removed when the
 build ends, finished or failed. It is a Python pickle: it is read only from the build's own output folder.
 """
@@ -40,8 +42,8 @@ CHECKPOINT_NAME = "build.checkpoint.pkl"
 SCHEMA = "gelmd.network.build-checkpoint/1"
 # spec fields that choose the engine, not the physics: a build may resume on another platform or thread count
 ENGINE_FIELDS = ("platform", "cpu_threads")
-# crosslink limits that only decide when a build gives up: up to the limit the build is the same, so a build
-# that needs more cycles than planned can resume under a raised limit
+# crosslink limits that only decide when a build gives up: up to the limit the build is the same, so an
+# interrupted build that needs more cycles than planned can resume under a raised limit
 LIMIT_FIELDS = ("max_cycles", "max_stall_cycles")
 
 logger = logging.getLogger(__name__)
