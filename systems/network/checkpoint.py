@@ -52,8 +52,7 @@ logger = logging.getLogger(__name__)
 def spec_key(spec: Any) -> str:
     """SHA-256 of the build spec's fields (engine fields and the crosslink limits left out), as canonical JSON."""
     fields = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ENGINE_FIELDS}
-    if isinstance(fields.get("crosslink"), dict):
-        fields["crosslink"] = {k: v for k, v in fields["crosslink"].items() if k not in LIMIT_FIELDS}
+    fields["crosslink"] = {k: v for k, v in fields["crosslink"].items() if k not in LIMIT_FIELDS}
     text = json.dumps(fields, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 
