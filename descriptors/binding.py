@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from common.errors import DescriptorError
 from descriptors import dft
 from descriptors.levels import Level
+from descriptors.progress import SpeciesProgress
 from descriptors.sites import Site, find_sites
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,20 @@ class SiteResult:
             "wall_s": round(self.wall_s, 1),
         }
 
+    def state(self) -> dict:
+        """Everything, unrounded, for :mod:`descriptors.progress` (JSON types only)."""
+        d = asdict(self)
+        d["site"] = {"kind": self.site.kind, "atom": self.site.atom, "start_angstrom": list(self.site.start_angstrom)}
+        d["na_position_angstrom"] = list(self.na_position_angstrom)
+        return d
+
+    @classmethod
+    def from_state(cls, state: dict) -> "SiteResult":
+        d = dict(state)
+        site = d.pop("site")
+        return cls(site=Site(site["kind"], int(site["atom"]), tuple(site["start_angstrom"])),
+                   **{**d, "na_position_angstrom": tuple(d["na_position_angstrom"])})
+
 
 @dataclass
 class MoleculeResult:
@@ -88,15 +103,31 @@ class MoleculeResult:
         return min(self.sites, key=lambda s: s.binding_cp_eV) if self.sites else None
 
 
-def optimise_molecule(elements, xyz, charge: int, level: Level, *, backend: str, what: str):
-    """Step 1: geomeTRIC-optimised geometry and its SCF (energy includes dispersion)."""
-    mol = dft.make_molecule(elements, xyz, charge=charge, basis=level.basis)
-    if len(elements) > 1:
-        converged, xyz, steps = dft.optimise(dft.make_scf(mol, level, backend=backend), frozen=(),
-                                             max_steps=level.geom_max_steps, what=what)
-        mol = dft.make_molecule(elements, xyz, charge=charge, basis=level.basis)
-    else:
+def optimise_molecule(elements, xyz, charge: int, level: Level, *, backend: str, what: str,
+                      progress: SpeciesProgress | None = None):
+    """Step 1: geomeTRIC-optimised geometry and its SCF (energy includes dispersion). With ``progress``, a
+    finished optimisation is reused and an unfinished one continues from its last saved step, within the
+    ``level.geom_max_steps`` steps of all sessions together."""
+    progress = progress or SpeciesProgress.in_memory()
+    if len(elements) == 1:
         converged, steps = True, 0
+    elif progress.optimisation_finished:
+        opt = progress.optimisation
+        converged, xyz, steps = bool(opt["converged"]), np.asarray(opt["coordinates_angstrom"], float), int(opt["steps"])
+        logger.info("%s: optimised geometry from the saved progress (%d steps)", what, steps)
+    else:
+        xyz, steps_before = progress.optimisation_start(xyz)
+        converged, steps_now = False, 0
+        if steps_before < level.geom_max_steps:
+            if steps_before:
+                logger.info("%s: optimisation resumed at step %d", what, steps_before)
+            mol = dft.make_molecule(elements, xyz, charge=charge, basis=level.basis)
+            converged, xyz, steps_now = dft.optimise(dft.make_scf(mol, level, backend=backend), frozen=(),
+                                                     max_steps=level.geom_max_steps - steps_before, what=what,
+                                                     on_step=progress.optimisation_step)
+        steps = steps_before + steps_now
+        progress.finish_optimisation(converged, xyz, steps)
+    mol = dft.make_molecule(elements, xyz, charge=charge, basis=level.basis)
     scf = dft.run_scf(dft.make_scf(mol, level, backend=backend), what)
     return converged, np.asarray(xyz, float), steps, scf
 
@@ -253,14 +284,17 @@ def _spin_on_molecule(result: dft.ScfResult, n_mol: int) -> float:
 
 
 def molecule_descriptors(mol_rdkit, xyz_start, charge: int, level: Level, *, backend: str = "cpu",
-                         what: str = "molecule") -> MoleculeResult:
-    """The whole protocol for one molecule (RDKit Mol with explicit H, start coordinates in Å)."""
+                         what: str = "molecule", progress: SpeciesProgress | None = None) -> MoleculeResult:
+    """The whole protocol for one molecule (RDKit Mol with explicit H, start coordinates in Å). With
+    ``progress`` (:mod:`descriptors.progress`) every finished step is saved and a saved step is not redone."""
     from rdkit import Chem
 
+    progress = progress or SpeciesProgress.in_memory()
     elements = [a.GetSymbol() for a in mol_rdkit.GetAtoms()]
     wall = {}
     t = time.perf_counter()
-    converged, xyz, steps, scf = optimise_molecule(elements, xyz_start, charge, level, backend=backend, what=what)
+    converged, xyz, steps, scf = optimise_molecule(elements, xyz_start, charge, level, backend=backend, what=what,
+                                                   progress=progress)
     wall["molecule_optimisation_s"] = time.perf_counter() - t
     lumo, homo = dft.lumo_homo_hartree(scf)
     e_disp_mol = dft.dispersion_energy(elements, xyz, level, charge=charge)
@@ -275,8 +309,15 @@ def molecule_descriptors(mol_rdkit, xyz_start, charge: int, level: Level, *, bac
                               "ammonium face) found")
     t = time.perf_counter()
     for site in sites:
+        saved = progress.site(site.label)
+        if saved is not None:
+            logger.info("%s: Na at %s from the saved progress", what, site.label)
+            result.sites.append(SiteResult.from_state(saved))
+            continue
         logger.info("%s: Na at %s", what, site.label)
-        result.sites.append(bind_at_site(elements, xyz, charge, site, level, e_mol_own=e_mol_own,
-                                         e_na_own=e_na_own, e_disp_mol=e_disp_mol, backend=backend, what=what))
+        done = bind_at_site(elements, xyz, charge, site, level, e_mol_own=e_mol_own, e_na_own=e_na_own,
+                            e_disp_mol=e_disp_mol, backend=backend, what=what)
+        progress.finish_site(site.label, done.state())
+        result.sites.append(done)
     wall["na_sites_s"] = time.perf_counter() - t
     return result

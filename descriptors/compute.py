@@ -3,8 +3,9 @@
     python -m descriptors.compute --species PC FEC [--cache-dir forcefields/data/descriptors]
                                   [--backend auto|cpu|gpu] [--recompute]
 
-Each species' record is written to the cache as soon as it is done, so an interrupted campaign keeps
-what it finished. Threads: pyscf uses ``OMP_NUM_THREADS`` (set it before starting Python).
+Each species' record is written to the cache as soon as it is done, and each finished step of a species
+(every geometry-optimisation step, every Na site) to ``<cache-dir>/progress/`` (:mod:`descriptors.progress`):
+an interrupted campaign resumes where it stopped when the same command is run again. Threads: pyscf uses ``OMP_NUM_THREADS`` (set it before starting Python).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from common.errors import DescriptorError
 from descriptors import cache
 from descriptors.binding import molecule_descriptors
 from descriptors.levels import PRODUCTION, Level
+from descriptors.progress import SpeciesProgress, progress_file
 from descriptors.species import SPECIES
 
 logger = logging.getLogger(__name__)
@@ -72,8 +74,10 @@ def expected_key(name: str, level: Level) -> tuple[dict, object, object, str]:
     return key, mol, xyz, recipe
 
 
-def compute_record(name: str, level: Level = PRODUCTION, backend: str = "cpu") -> dict:
-    """Run the protocol of :mod:`descriptors.binding` for one species and return its cache record."""
+def compute_record(name: str, level: Level = PRODUCTION, backend: str = "cpu", cache_dir=None) -> dict:
+    """Run the protocol of :mod:`descriptors.binding` for one species and return its cache record. With
+    ``cache_dir`` every finished step is saved under ``<cache_dir>/progress/`` and a saved one is resumed
+    (:mod:`descriptors.progress`); the record then counts the sessions it took."""
     from descriptors.dft import resolve_backend
 
     if name not in SPECIES:
@@ -81,9 +85,11 @@ def compute_record(name: str, level: Level = PRODUCTION, backend: str = "cpu") -
     backend = resolve_backend(backend)
     key, mol, xyz, recipe = expected_key(name, level)
     spec = SPECIES[name]
+    progress = SpeciesProgress.open(cache_dir, name, key) if cache_dir is not None else SpeciesProgress.in_memory()
     t0 = time.perf_counter()
-    res = molecule_descriptors(mol, xyz, spec.charge, level, backend=backend, what=name)
+    res = molecule_descriptors(mol, xyz, spec.charge, level, backend=backend, what=name, progress=progress)
     wall = time.perf_counter() - t0
+    opt = progress.optimisation or {}
     best = res.strongest
     return {
         "species": name, "description": spec.description, "smiles": spec.smiles, "charge_e": spec.charge,
@@ -106,7 +112,10 @@ def compute_record(name: str, level: Level = PRODUCTION, backend: str = "cpu") -
         "binding_method": "Boys-Bernardi counterpoise-corrected, D3(BJ) on real atoms, Na optimised on the "
                           "frozen molecule, strongest of all plausible sites",
         "approximations": list(APPROXIMATIONS),
-        "wall_s": {**{k: round(v, 1) for k, v in res.wall_s.items()}, "total_s": round(wall, 1)},
+        "wall_s": {**{k: round(v, 1) for k, v in res.wall_s.items()}, "last_session_s": round(wall, 1),
+                   "total_s": round(progress.wall_s, 1)},
+        "resumed": {"sessions": int(progress.data.get("sessions", 1)),
+                    "optimisation_restarts": int(opt.get("restarts", 0))},
         "threads": _threads(),
         "code_versions": code_versions(),
         "host": platform.node(),
@@ -129,9 +138,13 @@ def get_or_compute(name: str, cache_dir, level: Level = PRODUCTION, *, recompute
         if record is not None:
             return record, "cached"
         if not allow_compute:
-            return None, reason
-    record = compute_record(name, level, backend)
+            partial = SpeciesProgress.peek(cache_dir, name, key)
+            return None, reason + (f"; saved progress: {partial.describe()}" if partial else "")
+    else:
+        SpeciesProgress(key, progress_file(cache_dir, name)).remove()
+    record = compute_record(name, level, backend, cache_dir=cache_dir)
     cache.store(cache_dir, name, record)
+    SpeciesProgress(key, progress_file(cache_dir, name)).remove()
     return record, "computed"
 
 

@@ -30,6 +30,8 @@ from descriptors.levels import Level
 logger = logging.getLogger(__name__)
 
 HARTREE_TO_EV = 27.211386245988
+BOHR_TO_ANGSTROM = 0.52917721092  # pyscf's lib.param.BOHR, so that a saved geometry round-trips exactly
+
 BACKENDS = ("auto", "cpu", "gpu")
 
 
@@ -167,10 +169,12 @@ def mulliken_charges(result: ScfResult) -> np.ndarray:
     return np.asarray(charges, dtype=float)
 
 
-def optimise(mf, *, frozen: Sequence[int] = (), max_steps: int, what: str):
+def optimise(mf, *, frozen: Sequence[int] = (), max_steps: int, what: str, on_step=None):
     """geomeTRIC minimisation (pyscf's driver, default convergence criteria: energy 1e-6 Eh, gradient RMS
     3e-4 / max 4.5e-4 Eh/Bohr, step RMS 1.2e-3 / max 1.8e-3 Bohr). Atoms in ``frozen`` (0-based) are held
-    by a geomeTRIC ``$freeze`` constraint. Returns (converged, coordinates Å, steps)."""
+    by a geomeTRIC ``$freeze`` constraint. ``on_step(coordinates Å, energy Eh)`` is called after every
+    energy + gradient evaluation (the checkpoint of :mod:`descriptors.progress`). Returns (converged,
+    coordinates Å, steps)."""
     import os
     import tempfile
 
@@ -178,8 +182,10 @@ def optimise(mf, *, frozen: Sequence[int] = (), max_steps: int, what: str):
 
     steps = {"n": 0}
 
-    def count(_envs):
+    def count(envs):
         steps["n"] += 1
+        if on_step is not None:
+            on_step(np.asarray(envs["coords"], float).reshape(-1, 3) * BOHR_TO_ANGSTROM, float(envs["energy"]))
 
     constraints = None
     if frozen:
