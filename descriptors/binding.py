@@ -113,7 +113,8 @@ def optimise_molecule(elements, xyz, charge: int, level: Level, *, backend: str,
         converged, steps = True, 0
     elif progress.optimisation_finished:
         opt = progress.optimisation
-        converged, xyz, steps = bool(opt["converged"]), np.asarray(opt["coordinates_angstrom"], float), int(opt["steps"])
+        converged, steps = bool(opt["converged"]), int(opt["steps"])
+        xyz = np.asarray(opt["coordinates_angstrom"], float)
         logger.info("%s: optimised geometry from the saved progress (%d steps)", what, steps)
     else:
         xyz, steps_before = progress.optimisation_start(xyz)

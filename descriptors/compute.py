@@ -5,7 +5,8 @@
 
 Each species' record is written to the cache as soon as it is done, and each finished step of a species
 (every geometry-optimisation step, every Na site) to ``<cache-dir>/progress/`` (:mod:`descriptors.progress`):
-an interrupted campaign resumes where it stopped when the same command is run again. Threads: pyscf uses ``OMP_NUM_THREADS`` (set it before starting Python).
+an interrupted campaign resumes where it stopped when the same command is run again. Threads: pyscf uses
+``OMP_NUM_THREADS`` (set it before starting Python).
 """
 
 from __future__ import annotations

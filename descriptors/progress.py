@@ -144,7 +144,8 @@ class SpeciesProgress:
         if not opt:
             return "no step finished yet"
         if opt.get("finished"):
-            state = f"optimisation finished ({'converged' if opt['converged'] else 'NOT converged'}, {opt['steps']} steps)"
+            verdict = "converged" if opt["converged"] else "NOT converged"
+            state = f"optimisation finished ({verdict}, {opt['steps']} steps)"
         else:
             state = f"optimisation at step {opt['steps']} (E {opt['energy_hartree']:.6f} Eh)"
         return f"{state}; Na sites finished: {len(self.data['sites'])}; sessions: {self.data.get('sessions', 0)}"
