@@ -127,6 +127,7 @@ def amplitude_result(run: dict, series: np.ndarray, n_blocks: int) -> dict:
         "flow_kinetic_energy_fraction": run.get("flow_kinetic_energy_fraction"),
         "max_shear_rate_per_ps": abs(mean) * k,
         "mean_temperature_K": run.get("mean_temperature_K"),
+        "mean_full_step_temperature_K": run.get("mean_full_step_temperature_K"),
     }
 
 
