@@ -324,8 +324,9 @@ def run_amplitude(system: openmm.System, state: openmm.State, settings: Perturba
         "total_mass_amu": mass, "density_g_per_cm3": density_g_per_cm3(mass, volume), "degrees_of_freedom": dof,
         "n_samples": n_samples, "sample_steps": sample_steps, "spin_up_steps": spin_steps, "seed": int(seed),
         "mean_V_nm_per_ps": mean_v, "mean_temperature_K": float(temps.mean()),
-        "temperature_estimator": "peculiar kinetic energy after the O step, averaged over every step (BAOAB's "
-                                 "unbiased estimator; module notes)",
+        "temperature_estimator": "peculiar kinetic energy after the O step, averaged over every step (exact for "
+                                 "harmonic modes, whose full-step velocities read low by (omega dt)^2/4; "
+                                 "module notes)",
         "mean_full_step_temperature_K": float(full_step_temps.mean()),
         "flow_kinetic_energy_fraction": flow / thermal,
         "max_shear_rate_per_ps": abs(mean_v) * k,
