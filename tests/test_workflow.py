@@ -211,3 +211,13 @@ def test_tiny_liquid_electrolyte_end_to_end_on_cpu(tmp_path):
     # Nothing to do on a second run: every output is complete and up to date.
     again = run_snakemake("-n", "--cores", "2", "--configfile", str(config), "--directory", str(tmp_path))
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+    # A protocol change is seen in one run: the NPT stage and what follows it are planned at once (they were
+    # planned only on the third run while the resolved config and settings were jobs), the build is not.
+    changed = dict(TINY, protocol=dict(TINY["protocol"], density_tolerance=0.04))
+    config.write_text(yaml.safe_dump(changed))
+    replanned = run_snakemake("-n", "--cores", "2", "--configfile", str(config), "--directory", str(tmp_path))
+    assert replanned.returncode == 0, replanned.stderr[-4000:]
+    jobs = jobs_of_dry_run(replanned.stdout)
+    assert jobs["equilibrate"] == jobs["produce"] == jobs["produce_replica"] == jobs["transport"] == 1, jobs
+    assert "build_electrolyte" not in jobs and "parameterise" not in jobs, jobs

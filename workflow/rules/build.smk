@@ -6,7 +6,7 @@
 rule build_electrolyte:
     input:
         # ancient(): only the settings a stage reads (params.uses) trigger a rerun, not every config edit.
-        config=ancient(f"{RESULTS}/config.resolved.json"),
+        config=ancient(CONFIG_RESOLVED),
     output:
         pdb=f"{RESULTS}/{{system}}/build/system.pdb",
         manifest=f"{RESULTS}/{{system}}/build/manifest.json",
@@ -28,7 +28,7 @@ rule build_electrolyte:
 
 rule build_network:
     input:
-        config=ancient(f"{RESULTS}/config.resolved.json"),
+        config=ancient(CONFIG_RESOLVED),
         templates=base_template_files,  # the solvents' resp_hf631gs templates, copied into the build's template folder
     output:
         pdb=f"{RESULTS}/{{system}}/build/system.pdb",

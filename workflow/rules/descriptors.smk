@@ -9,7 +9,7 @@ DESCRIPTOR_CACHE = REPO_ROOT / "forcefields" / "data" / "descriptors"
 rule descriptors:
     """descriptors.json/csv/png: every species' descriptors and the comparison with the paper."""
     input:
-        config=ancient(f"{RESULTS}/config.resolved.json"),
+        config=ancient(CONFIG_RESOLVED),
         cache=sorted(str(p) for p in DESCRIPTOR_CACHE.glob("*.json")),
     output:
         json=f"{RESULTS}/descriptors/descriptors.json",

@@ -56,7 +56,7 @@ rule interface_run:
         system=rules.interface_cell.output.system,
         state=rules.interface_cell.output.state,
         pdb=rules.interface_cell.output.pdb,
-        settings=ancient(rules.simulation_settings.output[0]),
+        settings=ancient(SIMULATION_SETTINGS),
     output:
         trajectory=f"{RESULTS}/{{system}}/interface/run_{{bias}}/trajectory.dcd",
         charges=f"{RESULTS}/{{system}}/interface/run_{{bias}}/charges.csv",

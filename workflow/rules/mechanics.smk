@@ -10,7 +10,7 @@ rule compress:
         state=rules.equilibrate.output.state,
         pdb=TOPOLOGY,
         network=network_inputs,
-        settings=ancient(rules.simulation_settings.output[0]),
+        settings=ancient(SIMULATION_SETTINGS),
     output:
         samples=f"{RESULTS}/{{system}}/mechanics/compression.csv",
         report=f"{RESULTS}/{{system}}/mechanics/compression.json",

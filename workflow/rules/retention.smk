@@ -13,7 +13,7 @@ rule solvation_free_energy:
         system=rules.equilibrate.output.system,
         state=rules.equilibrate.output.state,
         pdb=TOPOLOGY,
-        settings=ancient(rules.simulation_settings.output[0]),
+        settings=ancient(SIMULATION_SETTINGS),
     output:
         arrays=f"{RESULTS}/{{system}}/retention/solvation.npz",
         report=f"{RESULTS}/{{system}}/retention/solvation_run.json",
@@ -53,7 +53,7 @@ rule evaporation:
         system=rules.equilibrate.output.system,
         state=rules.equilibrate.output.state,
         pdb=TOPOLOGY,
-        settings=ancient(rules.simulation_settings.output[0]),
+        settings=ancient(SIMULATION_SETTINGS),
     output:
         arrays=f"{RESULTS}/{{system}}/retention/evaporation.npz",
         report=f"{RESULTS}/{{system}}/retention/evaporation_run.json",

@@ -8,7 +8,7 @@ rule equilibrate:
         system=rules.parameterise.output.system,
         state=rules.parameterise.output.state,
         pdb=TOPOLOGY,
-        settings=ancient(rules.simulation_settings.output[0]),
+        settings=ancient(SIMULATION_SETTINGS),
     output:
         system=f"{RESULTS}/{{system}}/equilibrate/system.xml",
         state=f"{RESULTS}/{{system}}/equilibrate/state.xml",
@@ -32,7 +32,7 @@ rule produce:
         system=rules.equilibrate.output.system,
         state=rules.equilibrate.output.state,
         pdb=TOPOLOGY,
-        settings=ancient(rules.simulation_settings.output[0]),
+        settings=ancient(SIMULATION_SETTINGS),
     output:
         trajectory=f"{RESULTS}/{{system}}/production/{TRAJECTORY}",
         state=f"{RESULTS}/{{system}}/production/final_state.xml",
@@ -64,7 +64,7 @@ rule produce_replica:
         system=rules.equilibrate.output.system,
         state=rules.equilibrate.output.state,
         pdb=TOPOLOGY,
-        settings=ancient(rules.simulation_settings.output[0]),
+        settings=ancient(SIMULATION_SETTINGS),
     output:
         trajectory=f"{RESULTS}/{{system}}/production_replica{{replica}}/{TRAJECTORY}",
         state=f"{RESULTS}/{{system}}/production_replica{{replica}}/final_state.xml",

@@ -10,7 +10,7 @@ rule viscosity_md:
         system=rules.equilibrate.output.system,
         state=rules.equilibrate.output.state,
         pdb=TOPOLOGY,
-        settings=ancient(rules.simulation_settings.output[0]),
+        settings=ancient(SIMULATION_SETTINGS),
     output:
         series=f"{RESULTS}/{{system}}/viscosity/series.csv",
         report=f"{RESULTS}/{{system}}/viscosity/run.json",
