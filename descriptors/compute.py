@@ -142,10 +142,10 @@ def get_or_compute(name: str, cache_dir, level: Level = PRODUCTION, *, recompute
             partial = SpeciesProgress.peek(cache_dir, name, key)
             return None, reason + (f"; saved progress: {partial.describe()}" if partial else "")
     else:
-        SpeciesProgress(key, progress_file(cache_dir, name)).remove()
+        progress_file(cache_dir, name).unlink(missing_ok=True)
     record = compute_record(name, level, backend, cache_dir=cache_dir)
     cache.store(cache_dir, name, record)
-    SpeciesProgress(key, progress_file(cache_dir, name)).remove()
+    progress_file(cache_dir, name).unlink(missing_ok=True)
     return record, "computed"
 
 

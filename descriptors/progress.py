@@ -92,10 +92,6 @@ class SpeciesProgress:
             self.data["wall_s"] = round(self.wall_s, 1)
             write_json_atomic(self.path, self.data)
 
-    def remove(self) -> None:
-        if self.path is not None and self.path.is_file():
-            self.path.unlink()
-
     # --- geometry optimisation -------------------------------------------------------------------
     @property
     def optimisation(self) -> dict | None:
