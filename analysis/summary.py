@@ -103,6 +103,7 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         "density_experiment_g_per_cm3": density["experiment"].get("value_g_per_cm3"),
         "density_deviation_percent": density["experiment"].get("deviation_percent"),
         "density_experiment_source": density["experiment"].get("source") or density["experiment"].get("note"),
+        "charge_model": forcefield.get("charge_model"),
         "charges": forcefield.get("charges"),
         "ion_charge_scale": forcefield.get("ion_charge_scale"),
         "temperature_K": production["thermostat"]["temperature_K"],
@@ -554,7 +555,8 @@ def _system_section(r: dict) -> list[str]:
     """The per-system provenance lines of summary.md."""
     lines = [f"## {r['system']}", "",
              f"- composition: {json.dumps(r['composition'])}",
-             f"- charges: {r['charges']}; ion charge scale {r['ion_charge_scale']}",
+             f"- charge model: {r.get('charge_model') or 'not recorded'}; charges: {r['charges']}; ion charge scale "
+             f"{r['ion_charge_scale']}",
              f"- production: {r['production_ensemble']}, {r['temperature_K']:g} K, {r['production_ps']:g} ps, "
              f"time step {r['timestep_fs']:g} fs, hydrogen mass {r['hydrogen_mass_amu']:g} amu, "
              f"{r['ns_per_day']:.3g} ns/day on {r['platform']}",
@@ -628,7 +630,7 @@ CSV_COLUMNS = ("system", "n_atoms", "kind", "density_g_per_cm3", "density_stderr
                "density_experiment_g_per_cm3", "density_deviation_percent", *_transport_columns(),
                "comparison_charge_convention", "conductivity_experiment_mS_per_cm",
                "conductivity_experiment_measured_in", "conductivity_deviation_percent", "temperature_K",
-               "production_ps", "ion_charge_scale", "ns_per_day", "viscosity_Pa_s", "viscosity_stderr_Pa_s",
+               "production_ps", "charge_model", "ion_charge_scale", "ns_per_day", "viscosity_Pa_s", "viscosity_stderr_Pa_s",
                "viscosity_experiment_Pa_s", "viscosity_deviation_percent")
 
 
@@ -663,7 +665,7 @@ def csv_text(rows: list[dict]) -> str:
                          r["density_deviation_percent"], *_transport_cells(r), r.get("comparison_charge_convention"),
                          r["conductivity_experiment_mS_per_cm"], r.get("conductivity_experiment_measured_in"),
                          r.get("conductivity_deviation_percent"), r["temperature_K"], r["production_ps"],
-                         r["ion_charge_scale"], r["ns_per_day"], *_split(r.get("viscosity_Pa_s")),
+                         r.get("charge_model"), r["ion_charge_scale"], r["ns_per_day"], *_split(r.get("viscosity_Pa_s")),
                          r.get("viscosity_experiment_Pa_s"), r.get("viscosity_deviation_percent")])
     return buffer.getvalue()
 

@@ -87,7 +87,7 @@ step "throughput LE (CUDA)" 600 "$PY" "$REPO/benchmarks/throughput.py" --platfor
     --topology "$LE_DIR/results/paper/LE/build/system.pdb" --hydrogen-mass 3.024 --minimise \
     --ps 200 --chunk-ps 100 --frame-ps 2 --energy-ps 10 --rounds 3 --trajectory-format xtc --json "$OUT/throughput_le.json"
 
-step "network build (CUDA)" 900 "$PY" "$REPO/benchmarks/network_build.py" --platform CUDA --monomer BMP \
+step "network build (CUDA)" 900 "$PY" "$REPO/benchmarks/network_build.py" --platform CUDA --monomer BMP --target 0.5 \
     --out "$OUT/network"
 step "throughput gel (CUDA)" 600 "$PY" "$REPO/benchmarks/throughput.py" --platform CUDA \
     --system "$OUT/network/BMP/system.xml" --state "$OUT/network/BMP/state.xml" --topology "$OUT/network/BMP/system.pdb" \

@@ -800,6 +800,12 @@ def _lambda_schedule(section: dict, key: str) -> tuple[float, ...]:
     return values
 
 
+EVAPORATION_WALL_MARGIN_NM = 0.5
+"""The evaporation film's soft wall stands this far inside the z box edge (simulation.evaporation)."""
+EVAPORATION_VAPOUR_BAND_NM = 0.5
+"""Vapour a counted molecule needs between the counting distance and the wall (about a solvent molecule's size)."""
+
+
 def _retention_settings(section: dict, timestep_ps: float, systems: dict, roles: dict[str, str]) -> RetentionSettings:
     """The retention block: times parsed once, λ schedules and names checked, whole time steps."""
     p = "retention."
@@ -824,6 +830,16 @@ def _retention_settings(section: dict, timestep_ps: float, systems: dict, roles:
         raise ConfigError(f"config key 'retention.reference_system': {reference!r} is not a liquid electrolyte of this "
                           f"config; allowed: {sorted(n for n, s in systems.items() if s['kind'] == 'electrolyte')} or '' "
                           "(no vapour-pressure ratios)")
+    vacuum_gap = _quantity(section, "vacuum_gap", "length", p)
+    distance = _quantity(section, "evaporation_distance", "length", p)
+    reach = 0.5 * vacuum_gap - EVAPORATION_WALL_MARGIN_NM - EVAPORATION_VAPOUR_BAND_NM
+    if distance > reach + 1e-9:
+        raise ConfigError(
+            f"config key 'retention.evaporation_distance': {section['evaporation_distance']!r} is beyond what the film "
+            f"lets a molecule reach with retention.vacuum_gap {section['vacuum_gap']!r}: the soft wall stands "
+            f"{EVAPORATION_WALL_MARGIN_NM:g} nm inside the box edge, i.e. vacuum_gap/2 - {EVAPORATION_WALL_MARGIN_NM:g} nm "
+            f"beyond the film surface, and a counted molecule needs {EVAPORATION_VAPOUR_BAND_NM:g} nm of vapour beyond "
+            f"the counting distance; allowed: evaporation_distance <= {reach:g} nm here (or a wider vacuum_gap)")
     return RetentionSettings(
         enabled=section["enabled"], reference_system=reference, solvents=tuple(section["solvents"]),
         molecules_per_solvent=section["molecules_per_solvent"],
@@ -836,8 +852,7 @@ def _retention_settings(section: dict, timestep_ps: float, systems: dict, roles:
         evaporation_duration_ps=times["evaporation_duration"],
         evaporation_sample_interval_ps=times["evaporation_sample_interval"],
         evaporation_replicas=section["evaporation_replicas"],
-        vacuum_gap_nm=_quantity(section, "vacuum_gap", "length", p),
-        evaporation_distance_nm=_quantity(section, "evaporation_distance", "length", p),
+        vacuum_gap_nm=vacuum_gap, evaporation_distance_nm=distance,
         wall_force_constant_kJ_per_mol_per_nm2=_positive(float(section["wall_force_constant"]),
                                                          p + "wall_force_constant", section["wall_force_constant"]),
         evaporated_molecules=section["evaporated_molecules"])

@@ -37,6 +37,7 @@ import numpy as np
 import openmm
 from openmm import unit
 
+from common.config import EVAPORATION_WALL_MARGIN_NM
 from common.errors import SimulationError
 from common.io import atomic_path, write_json_atomic
 from common.units import parse_quantity
@@ -49,7 +50,7 @@ from systems.na_interface import switch_off_cut_bonds
 
 REPORT_SCHEMA = "gelmd.simulation.evaporation/1"
 PROFILE_BIN_NM = 0.05
-WALL_MARGIN_NM = 0.5
+WALL_MARGIN_NM = EVAPORATION_WALL_MARGIN_NM
 MAX_TEMPERATURE_FACTOR = 2.0
 EVAPORATED_MODES = ("wall", "remove")
 EVAPORATED_DESCRIPTION = {

@@ -33,6 +33,8 @@ def test_demo_retention_block_in_internal_units():
     ("retention.sample_interval", "4 ps", "longer than retention.window_duration"),
     ("retention.wall_force_constant", 0, "retention.wall_force_constant"),
     ("retention.evaporated_molecules", "delete", "wall"),
+    ("retention.evaporation_distance", "1.6 nm", r"evaporation_distance <= 1\.5 nm"),  # demo gap 5 nm
+    ("retention.vacuum_gap", "2.5 nm", "beyond what the film lets a molecule reach"),
 ])
 def test_bad_retention_values_are_refused_by_key(key, value, message):
     with pytest.raises(ConfigError, match=message) as error:
@@ -45,3 +47,9 @@ def test_retention_is_off_by_default_and_a_reference_is_then_not_required():
     del raw["retention"]
     config = load_workflow_config(with_change(raw, "systems", {"PC": raw["systems"]["PC"]}))
     assert config.retention.enabled is False and config.retention.reference_system == ""
+
+
+def test_counting_distance_at_the_edge_of_the_vapour_is_allowed():
+    """5 nm of vacuum: the wall stands 2.0 nm beyond the film surface; counting at 1.5 nm leaves 0.5 nm of vapour."""
+    config = load_workflow_config(with_change(demo_raw(), "retention.evaporation_distance", "1.5 nm"))
+    assert config.retention.evaporation_distance_nm == pytest.approx(1.5)

@@ -38,12 +38,12 @@ def transport(eh_scaled, eh_formal, diffusive=(True, True), eh_diffusive=True, s
             "fit_window_ps": {"NA": [10, 40]}}
 
 
-def run_summary(tmp_path, systems: dict) -> tuple[dict, str, list[dict]]:
+def run_summary(tmp_path, systems: dict, forcefield: dict = FORCEFIELD) -> tuple[dict, str, list[dict]]:
     """Write each system's reports, run the CLI, return (summary.json, summary.md, summary.csv rows)."""
     args = ["--campaign", "t", "--out-dir", str(tmp_path)]
     for name, (kind, reference, transport_report) in systems.items():
         reports = {"manifest": {"n_atoms": 1500, "kind": kind, "composition": {"counts": {}}},
-                   "forcefield": FORCEFIELD, "density": DENSITY, "production": PRODUCTION}
+                   "forcefield": forcefield, "density": DENSITY, "production": PRODUCTION}
         if transport_report is not None:
             reports["transport"] = transport_report
         args += ["--system", name, "--reference-conductivity", reference]
@@ -145,3 +145,11 @@ def test_unknown_reference_conductivity_is_named(tmp_path, capsys):
         run_summary(tmp_path, {"LE": ("electrolyte", "GPE_XYZ", report)})
     assert "--reference-conductivity 'GPE_XYZ'" in capsys.readouterr().err
     assert not (tmp_path / "summary.md").exists()
+
+
+def test_every_row_names_its_charge_model(tmp_path):
+    """Issue 14: every result records the charge model; the summary carries the force-field report's tag."""
+    summary, table, rows = run_summary(tmp_path, {"LE": ("electrolyte", "", None)},
+                                       forcefield=dict(FORCEFIELD, charge_model="resp2"))
+    assert summary["systems"][0]["charge_model"] == "resp2" and rows[0]["charge_model"] == "resp2"
+    assert "- charge model: resp2; charges: RESP; ion charge scale 0.8" in table
