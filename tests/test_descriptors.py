@@ -83,6 +83,26 @@ def test_neutral_na_on_water_is_weakly_bound_and_keeps_its_electron():
     assert abs(cp.na_charge_meta_lowdin_e) < 0.3 and abs(cp.spin_on_molecule) < 0.3
 
 
+def test_production_grid_level_2_moves_binding_by_less_than_10_meV():
+    """descriptors.levels.PRODUCTION uses pyscf grid level 2 (default 3): the counterpoise-corrected binding of a
+    neutral Na atom (the descriptor's probe) on H2O at a fixed geometry moves by < 0.01 eV between the two, at
+    the reported functional and basis."""
+    na_charge = 0
+    els, xyz = water()
+    geom = np.vstack([xyz, [[0.0, 0.0, -NA_O_DISTANCE_ANGSTROM]]])
+    binding, water_energy = {}, {}
+    for grid in (2, 3):
+        level = dataclasses.replace(PRODUCTION, grid_level=grid)
+        e_m, e_na, e_d = fragment_energies(els, xyz, 0, level, na_charge=na_charge)
+        water_energy[grid] = e_m
+        binding[grid] = counterpoise(els, geom, 0, level, e_mol_own=e_m, e_na_own=e_na, e_disp_mol=e_d,
+                                     backend="cpu", what="Na H2O", na_charge=na_charge).binding_cp_eV
+    print(f"Na-H2O CP binding: grid 2 {binding[2]:.5f} eV, grid 3 {binding[3]:.5f} eV; H2O energy moved "
+          f"{water_energy[2] - water_energy[3]:.2e} Eh")
+    assert abs(water_energy[2] - water_energy[3]) > 1e-7  # the grid setting reached the calculation
+    assert binding[2] < 0 and abs(binding[2] - binding[3]) < 0.01
+
+
 def test_parabola_vertex_and_scan_edges():
     d = [2.0, 2.2, 2.5]
     e = [(x - 2.31) ** 2 for x in d]
