@@ -64,10 +64,15 @@ def show(fig, name: str) -> None:
     plt.show()
 
 
-def bars(ax, labels, values, errors=None, **kw):
-    v = np.array([np.nan if x is None else x for x in values], float)
-    e = None if errors is None else np.array([0.0 if x is None else x for x in errors], float)
-    return ax.bar(labels, v, yerr=e, capsize=4, **kw)
+def bars(ax, labels, values, errors=None, diffusive=None, **kw):
+    """Bars with error bars; with ``diffusive`` flags, a non-diffusive value is not drawn but labelled n.d."""
+    flags = list(diffusive) if diffusive is not None else [None] * len(values)
+    v = np.array(cmp.plotted(list(values), flags), float)
+    e = None if errors is None else np.array([0.0 if x is None or x != x else x for x in errors], float)
+    drawn = ax.bar(labels, v, yerr=e, capsize=4, **kw)
+    for i in cmp.not_diffusive(flags):
+        ax.annotate("n.d.", (list(labels)[i], 0), ha="center", va="bottom", fontsize=8, color="0.4")
+    return drawn
 
 
 # %% [markdown]
@@ -100,7 +105,8 @@ else:
 # Ionic conductivity by both routes — Nernst–Einstein from the self-diffusion coefficients and the
 # collective Einstein–Helfand fit — with formal charges (the convention compared with experiment) and the
 # scaled charges the simulation ran with; D(Na⁺) raw and Yeh–Hummer-corrected, the Haven ratio and t(Na⁺).
-# A quantity whose fit was not diffusive is flagged `False` in its `_diffusive` column and drawn hollow.
+# A quantity whose fit was not diffusive is flagged `False` in its `_diffusive` column: the table keeps its
+# value for inspection, the figures do not draw it (it is not a result; labelled "n.d." instead), as in summary.md.
 
 # %%
 tr = save(cmp.transport_table(rows), "transport")
@@ -111,20 +117,18 @@ else:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     x = np.arange(len(tr))
     for off, key, label in ((-0.2, "sigma_EH_formal_mS_per_cm", "σ EH"), (0.2, "sigma_NE_formal_mS_per_cm", "σ NE")):
-        hollow = [d is False for d in tr[f"{key}_diffusive"]]
-        b = bars(axes[0], x + off, tr[key], tr[f"{key}_stderr"], width=0.4, label=label)
-        for patch, h in zip(b, hollow):
-            if h:
-                patch.set_fill(False); patch.set_hatch("//")
+        bars(axes[0], x + off, tr[key], tr[f"{key}_stderr"], tr[f"{key}_diffusive"], width=0.4, label=label)
     exp = tr["sigma_experiment_mS_per_cm"]
     axes[0].plot(x, [np.nan if v is None else v for v in exp], "r*", ms=12, label="experiment")
     axes[0].set_xticks(x, tr["system"]); axes[0].set_ylabel("σ / mS cm⁻¹ (formal charges)"); axes[0].legend(fontsize=8)
-    bars(axes[1], x - 0.2, tr["D_Na_1e-10_m2_per_s"], tr["D_Na_1e-10_m2_per_s_stderr"], width=0.4, label="raw")
-    bars(axes[1], x + 0.2, tr["D_Na_YH_1e-10_m2_per_s"], tr["D_Na_YH_1e-10_m2_per_s_stderr"], width=0.4,
-         label="Yeh–Hummer")
+    bars(axes[1], x - 0.2, tr["D_Na_1e-10_m2_per_s"], tr["D_Na_1e-10_m2_per_s_stderr"],
+         tr["D_Na_1e-10_m2_per_s_diffusive"], width=0.4, label="raw")
+    bars(axes[1], x + 0.2, tr["D_Na_YH_1e-10_m2_per_s"], tr["D_Na_YH_1e-10_m2_per_s_stderr"],
+         tr["D_Na_YH_1e-10_m2_per_s_diffusive"], width=0.4, label="Yeh–Hummer")
     axes[1].set_xticks(x, tr["system"]); axes[1].set_ylabel("D(Na⁺) / 10⁻¹⁰ m² s⁻¹"); axes[1].legend(fontsize=8)
-    bars(axes[2], x - 0.2, tr["haven_ratio"], tr["haven_ratio_stderr"], width=0.4, label="Haven ratio")
-    bars(axes[2], x + 0.2, tr["t_Na"], tr["t_Na_stderr"], width=0.4, label="t(Na⁺)")
+    bars(axes[2], x - 0.2, tr["haven_ratio"], tr["haven_ratio_stderr"], tr["haven_ratio_diffusive"], width=0.4,
+         label="Haven ratio")
+    bars(axes[2], x + 0.2, tr["t_Na"], tr["t_Na_stderr"], tr["t_Na_diffusive"], width=0.4, label="t(Na⁺)")
     axes[2].set_xticks(x, tr["system"]); axes[2].legend(fontsize=8)
     show(fig, "transport")
 
@@ -137,9 +141,14 @@ if diff.empty:
     display(Markdown("_No transport.json in this selection._"))
 else:
     display(diff)
-    piv = diff.pivot(index="species", columns="system", values="D_1e-10_m2_per_s")
-    err = diff.pivot(index="species", columns="system", values="D_stderr_1e-10_m2_per_s")
+    shown = diff.assign(D_shown=cmp.plotted(diff["D_1e-10_m2_per_s"], diff["diffusive"]),
+                        D_err_shown=cmp.plotted(diff["D_stderr_1e-10_m2_per_s"], diff["diffusive"]))
+    piv = shown.pivot(index="species", columns="system", values="D_shown")
+    err = shown.pivot(index="species", columns="system", values="D_err_shown")
     ax = piv.plot.bar(yerr=err, capsize=3, figsize=(8, 3.2))
+    hidden = shown[shown["diffusive"] == False]  # noqa: E712 - a pandas column of True/False/None
+    ax.set_title("not diffusive, not drawn: " + (", ".join(f"{r.species} ({r.system})" for r in hidden.itertuples())
+                                                 or "none"), fontsize=8)
     ax.set_ylabel("D / 10⁻¹⁰ m² s⁻¹"); show(ax.figure, "diffusion")
 
 # %% [markdown]

@@ -21,6 +21,26 @@ reference_conductivity keys; the summary rows carry the value actually looked up
 S_PER_M_TO_MS_PER_CM = 10.0
 
 
+def plotted(values, diffusive_flags) -> list[float]:
+    """The values a figure draws: a fit flagged non-diffusive (flag ``False``) is not a result (issue 8: never
+    shown as one, as in summary.md) and becomes NaN, as does a missing value; the tables keep every value with
+    its flag for inspection."""
+    return [float("nan") if v is None or _flagged_false(flag) or (isinstance(v, float) and v != v) else float(v)
+            for v, flag in zip(values, diffusive_flags)]
+
+
+def not_diffusive(diffusive_flags) -> list[int]:
+    """Positions whose fit was flagged non-diffusive (drawn as an 'n.d.' label instead of a value)."""
+    return [i for i, flag in enumerate(diffusive_flags) if _flagged_false(flag)]
+
+
+def _flagged_false(flag) -> bool:
+    """A diffusive flag that says no: False or NumPy's False_; None and NaN (no flag) do not."""
+    if flag is None or (isinstance(flag, float) and flag != flag):
+        return False
+    return not bool(flag)
+
+
 def load_json(path: Path) -> dict | None:
     path = Path(path)
     return json.loads(path.read_text()) if path.is_file() else None

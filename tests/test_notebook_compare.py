@@ -28,7 +28,7 @@ def est(value, stderr, diffusive=True):
 
 def summary_row(name, kind, sigma_eh, sigma_ne, d_na, network=None, mechanics=None, viscosity=None):
     row = {"system": name, "kind": kind, "n_atoms": 1500, "density_g_per_cm3": {"value": 1.25, "stderr": 0.01},
-           "D_Na_m2_per_s": est(d_na, d_na * 0.1), "D_Na_m2_per_s_yeh_hummer": est(d_na * 1.5, d_na * 0.15),
+           "D_Na_m2_per_s": est(d_na, d_na * 0.1), "D_Na_m2_per_s_yeh_hummer": est(d_na * 1.5, d_na * 0.15, diffusive=name != "LE"),
            "sigma_EH_formal_S_per_m": est(sigma_eh, sigma_eh * 0.3),
            "sigma_NE_formal_S_per_m": est(sigma_ne, sigma_ne * 0.1),
            "sigma_EH_scaled_S_per_m": est(sigma_eh * 0.64, sigma_eh * 0.2, diffusive=False),
@@ -71,7 +71,7 @@ def results(tmp_path_factory):
         write(root / s / "transport.json", {"species": {
             "NA": {"D_m2_per_s": {"value": 2e-11 * scale, "stderr": 2e-12}, "diffusive": True,
                    "D_m2_per_s_yeh_hummer": {"value": 3e-11 * scale, "stderr": 3e-12}, "charge_formal_e": 1},
-            "PC": {"D_m2_per_s": {"value": 5e-11 * scale, "stderr": 4e-12}, "diffusive": True,
+            "PC": {"D_m2_per_s": {"value": 5e-11 * scale, "stderr": 4e-12}, "diffusive": s == "LE",
                    "D_m2_per_s_yeh_hummer": {"value": 6e-11 * scale, "stderr": 4e-12}, "charge_formal_e": 0}}})
         write(root / s / "mechanics" / "mechanics.json", {"stress_strain": [
             {"strain": e, "nominal_stress_Pa": 2.5e6 * e * scale, "nominal_stress_stderr_Pa": 1e5} for e in (0, 0.1, 0.2, 0.3)]})
@@ -156,3 +156,17 @@ def test_a_notebook_that_raises_fails(tmp_path):
     assert proc.returncode != 0
     assert "deliberate failure" in proc.stderr
     assert not (tmp_path / "bad.ipynb").exists() and (tmp_path / "bad.failed.ipynb").exists()
+
+
+def test_figures_leave_out_non_diffusive_values():
+    """Issue 8: a non-diffusive fit is never shown as a result — the figures draw NaN and label it n.d."""
+    import numpy as np
+
+    from notebooks.comparison import not_diffusive, plotted
+
+    values = [1.0, 2.0, None, 4.0, 5.0]
+    flags = [True, False, True, None, np.False_]
+    drawn = plotted(values, flags)
+    assert drawn[0] == 1.0 and drawn[3] == 4.0  # diffusive, and no flag (a quantity without a fit)
+    assert all(math.isnan(drawn[i]) for i in (1, 2, 4))
+    assert not_diffusive(flags) == [1, 4]
