@@ -212,6 +212,16 @@ def test_tiny_liquid_electrolyte_end_to_end_on_cpu(tmp_path):
     again = run_snakemake("-n", "--cores", "2", "--configfile", str(config), "--directory", str(tmp_path))
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
+    # The Snakemake HTML report collects the notebook, its tables and figures with their captions.
+    report = tmp_path / "report.html"
+    made = run_snakemake("--cores", "1", "--configfile", str(config), "--directory", str(tmp_path),
+                         "--report", str(report))
+    assert made.returncode == 0, made.stderr[-4000:]
+    page = report.read_text(errors="replace")
+    for caption in ("comparison table written by the notebook", "executed comparison notebook"):
+        assert caption in page, caption
+    assert "transport.csv" in page and "transport.png" in page
+
     # A protocol change is seen in one run: the NPT stage and what follows it are planned at once (they were
     # planned only on the third run while the resolved config and settings were jobs), the build is not.
     changed = dict(TINY, protocol=dict(TINY["protocol"], density_tolerance=0.04))
