@@ -298,7 +298,7 @@ class Protocol(_Model):
     timestep_ps: float = setting(*SIMULATION)
     friction_per_ps: float = setting("equilibrate")
     production_friction_per_ps: float = setting("produce")
-    production_replicas: int = setting("produce", "transport", "summary")
+    production_replicas: int = setting("transport", "summary")  # a production does not depend on how many there are
     barostat_interval: int = setting("equilibrate")
     minimise_max_iterations: int = setting("equilibrate")
     heating_duration_ps: float = setting("equilibrate")

@@ -363,3 +363,13 @@ def test_a_validation_campaign_with_the_comparison_notebook_is_refused():
     assert load_config(validation).report.enabled is False
     with pytest.raises(ConfigError, match=r"'validation.enabled' and 'report.enabled' are both true.*report: \{enabled: false\}"):
         load_config(configs.with_change(validation, "report.enabled", True))
+
+
+def test_more_production_replicas_rerun_transport_and_summary_not_the_productions():
+    """Raising protocol.production_replicas adds replica jobs; the productions already run are kept."""
+    base = load_config(DEMO)
+    more = load_config(with_change("protocol.production_replicas", base.protocol.production_replicas + 2))
+    for stage in ("equilibrate", "produce"):
+        assert stage_inputs(base, stage, "LE") == stage_inputs(more, stage, "LE"), stage
+    for stage in ("transport", "summary"):
+        assert stage_inputs(base, stage, "LE") != stage_inputs(more, stage, "LE"), stage
