@@ -267,6 +267,17 @@ class NetworkSpec(_Model):
     max_build_attempts: int = setting(*ALL_STAGES)
 
 
+class LJOverride(_Model):
+    """Lennard-Jones parameters that replace GAFF2's for one atom type of one residue (a force-field variant,
+    e.g. issue 14's carbonyl-O trial); ``source`` names where the numbers come from."""
+
+    residue: str = setting("parameterise", "summary", "validation")
+    atom_type: str = setting("parameterise", "summary", "validation")
+    sigma_nm: float = setting("parameterise", "summary", "validation")
+    epsilon_kJ_per_mol: float = setting("parameterise", "summary", "validation")
+    source: str = setting("parameterise", "summary", "validation")
+
+
 class SystemSpec(_Model):
     name: str = setting(*ALL_STAGES)
     kind: Literal["electrolyte", "gpe"] = setting(*ALL_STAGES)
@@ -279,6 +290,8 @@ class SystemSpec(_Model):
     viscosity_Pa_s: float | None = setting("transport", "summary")
     network: NetworkSpec | None = setting(*ALL_STAGES, default=None)
     charge_model: ChargeModel | None = setting("parameterise", "summary", "validation", default=None)
+    lj_overrides: tuple[LJOverride, ...] | None = setting("parameterise", "summary", "validation", default=None,
+                                                          omit_if_none=True)
 
     @property
     def monomer(self) -> str | None:
@@ -592,6 +605,33 @@ def _charge_model(prefix: str, model: str, scale: float | None, delta: float) ->
     return ChargeModel(model=model, solvent_charge_scale=scale, resp2_delta=float(delta))
 
 
+def _lj_overrides(prefix: str, entries: list, spec: dict, residues: dict[str, str]) -> tuple[LJOverride, ...] | None:
+    """The system's LJ overrides, each on a solvent or salt residue of the system; None when there are none
+    (a network's units are typed per build and not overridable here)."""
+    if not entries:
+        return None
+    species = [*spec["solvents"], *(spec["salt"].get(k) for k in ("cation", "anion")),
+               *((spec.get("additive_salt") or {}).get(k) for k in ("cation", "anion"))]
+    present = sorted({residues[s] for s in species if s and s in residues})
+    out, seen = [], set()
+    for n, entry in enumerate(entries):
+        key = f"{prefix}lj_overrides[{n}]"
+        if entry["residue"] not in present:
+            raise ConfigError(f"config key '{key}.residue': {entry['residue']!r} is not a residue of this system; "
+                              f"allowed: {present}")
+        if (entry["residue"], entry["atom_type"]) in seen:
+            raise ConfigError(f"config key '{key}': {entry['residue']}/{entry['atom_type']} is overridden twice")
+        seen.add((entry["residue"], entry["atom_type"]))
+        if not str(entry["source"]).strip():
+            raise ConfigError(f"config key '{key}.source': empty; name where the parameters come from (every "
+                              "force-field parameter cites its source)")
+        out.append(LJOverride(residue=entry["residue"], atom_type=entry["atom_type"],
+                              sigma_nm=_quantity(entry, "sigma", "length", key + "."),
+                              epsilon_kJ_per_mol=_quantity(entry, "epsilon", "energy", key + "."),
+                              source=str(entry["source"]).strip()))
+    return tuple(out)
+
+
 def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, str],
             vocabulary: ConfigVocabulary, charge_model: ChargeModel | None = None) -> SystemSpec:
     check_name("system", name, f"systems.{name}")
@@ -613,6 +653,7 @@ def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, st
                                           vocabulary.conductivity_references),
         viscosity_Pa_s=_viscosity(prefix, spec["viscosity"]),
         network=_network(prefix, spec, roles, residues),
+        lj_overrides=_lj_overrides(prefix, spec.get("lj_overrides") or [], spec, residues),
         charge_model=charge_model,
     )
 
@@ -1097,6 +1138,8 @@ def _select(model: BaseModel, stage: str) -> dict:
 def _plain(value: Any, stage: str) -> Any:
     if isinstance(value, dict):
         return {k: _select(v, stage) if isinstance(v, BaseModel) else v for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_select(v, stage) if isinstance(v, BaseModel) else v for v in value]
     return value
 
 

@@ -41,7 +41,9 @@ from common.io import write_json_atomic, write_text_atomic
 from common.units import parse_quantity
 from forcefields import charge_models
 from forcefields.gaff2 import GAFF2_VERSION
+from forcefields.lj_overrides import LJOverride, apply_lj_overrides
 from forcefields.residue_templates import read_residue_templates
+from forcefields.ion_parameters import IONS_FFXML
 from forcefields.system_factory import NonbondedSettings, SystemReport, create_system, template_files_for
 
 PROVENANCE_KEYS = ("command", "smiles", "monomer", "monomer_smiles", "residue_kind", "state",
@@ -109,11 +111,12 @@ def check_charge_model(templates: Sequence[Path], charge_model: str) -> None:
 
 def parameterise(topology_pdb: Path, templates: list[Path], ion_residues: set[str], ion_charge_scale: float,
                  settings: NonbondedSettings, out_dir: Path, template_dirs: Sequence[Path] | Path | None = None,
-                 charge_model: str | None = None) -> dict:
+                 charge_model: str | None = None, lj_overrides: Sequence[LJOverride] = ()) -> dict:
     """Write system.xml, state.xml and forcefield.json of ``topology_pdb`` into ``out_dir``; returns the report.
 
     ``charge_model``: the solvent charge-model tag (forcefields.charge_models); the ``templates`` given by file
-    must record it; it is written into forcefield.json.
+    must record it; it is written into forcefield.json. ``lj_overrides``: GAFF2 LJ parameters replaced for one
+    atom type of a residue (forcefields.lj_overrides; residue templates or ions.xml), recorded with their source.
     """
     if charge_model is not None:
         check_charge_model(templates, charge_model)
@@ -129,6 +132,7 @@ def parameterise(topology_pdb: Path, templates: list[Path], ion_residues: set[st
     system, report, files = system_from_templates(
         pdb.topology, positions_nm, ion_residues=ion_residues, ion_charge_scale=ion_charge_scale, settings=settings,
         template_files=templates, template_dirs=[Path(d) for d in template_dirs or ()])
+    overridden = apply_lj_overrides(system, pdb.topology, [IONS_FFXML, *files], lj_overrides)
     context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
     context.setPeriodicBoxVectors(*pdb.topology.getPeriodicBoxVectors())
     context.setPositions(pdb.getPositions())
@@ -140,6 +144,7 @@ def parameterise(topology_pdb: Path, templates: list[Path], ion_residues: set[st
         "force_field": f"GAFF2 {GAFF2_VERSION} (openmmforcefields gaff-2.11.xml)",
         "charges": charges_description(charge_model or charge_models.BASE_TAG),
         "charge_model": charge_model or charge_models.BASE_TAG,
+        "lj_overrides": overridden,
         "solvent_templates": {Path(t).stem: {"file": str(t), "charge_model": template_charge_model(Path(t))}
                               for t in templates},
         "templates": [str(t) for t in files],
@@ -168,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--charge-model", default=None,
                         help="solvent charge-model tag (resp_hf631gs, resp2_d0.60, scaled_0.80): the --templates "
                              "must record it; written into forcefield.json")
+    parser.add_argument("--lj-overrides", default="[]",
+                        help="JSON list of {residue, atom_type, sigma_nm, epsilon_kJ_per_mol, source}: GAFF2 LJ "
+                             "parameters replaced for one atom type of a residue (forcefields.lj_overrides)")
     parser.add_argument("--cutoff", default="1.0 nm")
     parser.add_argument("--ewald-error-tolerance", type=float, default=5e-4)
     parser.add_argument("--hydrogen-mass", default="1.008 amu")
@@ -181,8 +189,15 @@ def main(argv: list[str] | None = None) -> int:
             hydrogen_mass_amu=parse_quantity(args.hydrogen_mass, "mass", "--hydrogen-mass"),
             periodic_bonds=args.periodic_bonds,
         )
+        try:
+            entries = json.loads(args.lj_overrides)
+        except json.JSONDecodeError as exc:
+            raise ParameterError(f"--lj-overrides {args.lj_overrides!r} is not JSON: {exc}") from exc
+        if not isinstance(entries, list):
+            raise ParameterError(f"--lj-overrides {args.lj_overrides!r}: a JSON list is required")
         summary = parameterise(args.topology, args.templates, set(args.ion_residues), args.ion_charge_scale,
-                               settings, args.out_dir, args.template_dir, charge_model=args.charge_model)
+                               settings, args.out_dir, args.template_dir, charge_model=args.charge_model,
+                               lj_overrides=[LJOverride.from_dict(e) for e in entries])
         print(json.dumps({k: summary[k] for k in ("n_atoms", "ion_charge_scale", "total_charge_e")}))
         return 0
 

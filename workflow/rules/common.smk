@@ -1,5 +1,6 @@
 # Shared helpers: the config loaded once into the typed model (common/config.py), paths, resources and the
 # per-stage rerun triggers derived from the model. Functions only; the rules live in the stage files.
+import json
 import os
 import shlex
 import sys

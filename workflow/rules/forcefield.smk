@@ -77,6 +77,7 @@ rule parameterise:
         ions=lambda wildcards: ion_residues(wildcards.system),
         ion_charge_scale=CFG.forcefield.ion_charge_scale,
         charge_model=lambda wildcards: charge_model(wildcards.system).tag,
+        lj_overrides=lambda wildcards: json.dumps([o.model_dump() for o in CFG.systems[wildcards.system].lj_overrides or ()]),
         cutoff=f"{CFG.forcefield.nonbonded_cutoff_nm!r} nm",
         ewald_error_tolerance=CFG.forcefield.ewald_error_tolerance,
         hydrogen_mass=f"{CFG.forcefield.hydrogen_mass_amu!r} amu",
@@ -96,7 +97,7 @@ rule parameterise:
         "{params.python} -m forcefields.parameterise --topology {params.pdb:q} --templates {input.templates:q} "
         "--template-dir {params.template_dirs:q} {params.network:q} "
         "--ion-residues {params.ions:q} --ion-charge-scale {params.ion_charge_scale:q} "
-        "--charge-model {params.charge_model:q} "
+        "--charge-model {params.charge_model:q} --lj-overrides {params.lj_overrides:q} "
         "--cutoff {params.cutoff:q} --ewald-error-tolerance {params.ewald_error_tolerance:q} "
         "--hydrogen-mass {params.hydrogen_mass:q} "
         "--out-dir {params.out_dir:q} > {log:q} 2>&1"
