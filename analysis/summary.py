@@ -104,6 +104,7 @@ def system_row(name: str, files: dict[str, str | None], reference_conductivity: 
         "density_deviation_percent": density["experiment"].get("deviation_percent"),
         "density_experiment_source": density["experiment"].get("source") or density["experiment"].get("note"),
         "charge_model": forcefield.get("charge_model"),
+        "lj_overrides": forcefield.get("lj_overrides") or [],
         "charges": forcefield.get("charges"),
         "ion_charge_scale": forcefield.get("ion_charge_scale"),
         "temperature_K": production["thermostat"]["temperature_K"],
@@ -557,6 +558,9 @@ def _system_section(r: dict) -> list[str]:
              f"- composition: {json.dumps(r['composition'])}",
              f"- charge model: {r.get('charge_model') or 'not recorded'}; charges: {r['charges']}; ion charge scale "
              f"{r['ion_charge_scale']}",
+             *[f"- LJ override: {o['residue']}/{o['atom_type']} σ {o['sigma_nm']:g} nm, ε {o['epsilon_kJ_per_mol']:g} "
+               f"kJ/mol (GAFF2 {o['replaced_sigma_nm']:.4g} nm, {o['replaced_epsilon_kJ_per_mol']:.4g} kJ/mol), "
+               f"source: {o['source']}" for o in r.get("lj_overrides") or []],
              f"- production: {r['production_ensemble']}, {r['temperature_K']:g} K, {r['production_ps']:g} ps, "
              f"time step {r['timestep_fs']:g} fs, hydrogen mass {r['hydrogen_mass_amu']:g} amu, "
              f"{r['ns_per_day']:.3g} ns/day on {r['platform']}",

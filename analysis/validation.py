@@ -297,6 +297,7 @@ def validate_system(name: str, *, forcefield: Path, density: Path, production: P
     props.update(transport_entries(trans, reference_key))
     return {
         "schema": SCHEMA, "system": name, "charge_model": ff.get("charge_model", "resp_hf631gs"),
+        "lj_overrides": ff.get("lj_overrides") or [], "model": model_name(ff),
         "ion_charge_scale": ff.get("ion_charge_scale"), "temperature_K": temperature_K,
         "reference_key": reference_key, "n_atoms": ff.get("n_atoms"),
         "box_length_nm": (trans.get("box") or {}).get("mean_box_length_nm"),
@@ -305,6 +306,16 @@ def validate_system(name: str, *, forcefield: Path, density: Path, production: P
                     "periodic perturbation",
         "properties": props,
     }
+
+
+def model_name(forcefield: dict) -> str:
+    """The force-field variant a result belongs to: the charge-model tag, plus ``+LJ(residue/type, ...)`` when
+    GAFF2 LJ parameters were overridden (forcefield.json ``lj_overrides``) — variants are ranked separately."""
+    tag = forcefield.get("charge_model", "resp_hf631gs")
+    overrides = forcefield.get("lj_overrides") or []
+    if not overrides:
+        return tag
+    return tag + "+LJ(" + ", ".join(f"{o['residue']}/{o['atom_type']}" for o in overrides) + ")"
 
 
 # ------------------------------------------------------------------------------------------------- summary
@@ -325,7 +336,7 @@ def rank_models(reports: Sequence[dict]) -> dict:
     literature values are used and marked so."""
     models: dict[str, dict] = {}
     for rep in reports:
-        m = models.setdefault(rep["charge_model"], {"ratios": {}, "density_ok": True, "systems": []})
+        m = models.setdefault(rep.get("model", rep["charge_model"]), {"ratios": {}, "density_ok": True, "systems": []})
         m["systems"].append(rep["system"])
         p = rep["properties"]
         dev = p["density_g_per_cm3"].get("deviation_percent")
@@ -371,10 +382,10 @@ def summary_markdown(reports: Sequence[dict], notes: Sequence[str] = ()) -> str:
              "| system | charge model | density g/cm³ | ΔHvap kJ/mol | ε | η mPa s | D(PC) 1e-10 m²/s | "
              "σ_NE formal mS/cm | σ_EH formal mS/cm | production ps |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in sorted(reports, key=lambda r: (r["reference_key"], r["charge_model"])):
+    for r in sorted(reports, key=lambda r: (r["reference_key"], r.get("model", r["charge_model"]))):
         p = r["properties"]
         sig = p.get("sigma_formal_S_per_m") or {}
-        lines.append(f"| {r['system']} | {r['charge_model']} | {_fmt(p['density_g_per_cm3'], digits=4)} | "
+        lines.append(f"| {r['system']} | {r.get('model', r['charge_model'])} | {_fmt(p['density_g_per_cm3'], digits=4)} | "
                      f"{_fmt(p.get('heat_of_vaporisation_kJ_per_mol'))} | {_fmt(p.get('dielectric_constant'))} | "
                      f"{_fmt(p.get('viscosity_Pa_s'), 1e3)} | {_fmt(p.get('D_m2_per_s.PC'), 1e10)} | "
                      f"{_fmt(sig.get('nernst_einstein'), 10)} | {_fmt(sig.get('einstein_helfand'), 10)} | "

@@ -153,3 +153,14 @@ def test_every_row_names_its_charge_model(tmp_path):
                                        forcefield=dict(FORCEFIELD, charge_model="resp2"))
     assert summary["systems"][0]["charge_model"] == "resp2" and rows[0]["charge_model"] == "resp2"
     assert "- charge model: resp2; charges: RESP; ion charge scale 0.8" in table
+    assert "LJ override" not in table
+
+
+def test_an_lj_override_is_named_with_its_source(tmp_path):
+    override = {"residue": "PC", "atom_type": "o", "sigma_nm": 0.296, "epsilon_kJ_per_mol": 0.879, "source": "OPLS-AA",
+                "replaced_sigma_nm": 0.3048, "replaced_epsilon_kJ_per_mol": 0.6121}
+    summary, table, _ = run_summary(tmp_path, {"LE": ("electrolyte", "", None)},
+                                    forcefield=dict(FORCEFIELD, lj_overrides=[override]))
+    assert summary["systems"][0]["lj_overrides"] == [override]
+    assert ("- LJ override: PC/o σ 0.296 nm, ε 0.879 kJ/mol (GAFF2 0.3048 nm, 0.6121 kJ/mol), source: OPLS-AA"
+            in table)

@@ -118,6 +118,19 @@ def _one_molecule_system(nonbonded_method):
     return system
 
 
+def test_lj_variants_are_their_own_model():
+    """A charge model with overridden LJ is ranked apart from the same charge model without it."""
+    opls = [{"residue": "PC", "atom_type": "o", "sigma_nm": 0.296, "epsilon_kJ_per_mol": 0.879, "source": "x"}]
+    assert val.model_name({"charge_model": "scaled_0.90"}) == "scaled_0.90"
+    assert val.model_name({"charge_model": "scaled_0.90", "lj_overrides": opls}) == "scaled_0.90+LJ(PC/o)"
+    plain = _report("PC_s", "scaled_0.90", "PC", -2.5, eta=1.0, d=0.8)
+    varied = dict(_report("PC_so", "scaled_0.90", "PC", -1.0, eta=1.2, d=0.7), model="scaled_0.90+LJ(PC/o)")
+    rank = val.rank_models([plain, varied])
+    assert set(rank["models"]) == {"scaled_0.90", "scaled_0.90+LJ(PC/o)"}
+    assert rank["models"]["scaled_0.90"]["density_ok"] is False and rank["models"]["scaled_0.90+LJ(PC/o)"]["density_ok"]
+    assert "| PC_so | scaled_0.90+LJ(PC/o) |" in val.summary_markdown([plain, varied])
+
+
 def test_vacuum_system_reproduces_the_molecule_energy_and_samples_it():
     pos = np.array([[0.0, 0.0, 0.0], [0.15, 0.0, 0.0], [0.2, 0.14, 0.0]])
     ref = _one_molecule_system(openmm.NonbondedForce.NoCutoff)
