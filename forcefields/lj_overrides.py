@@ -13,36 +13,26 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import openmm
 from openmm import app, unit
+from pydantic import ValidationError
 
+from common.config import LJOverride
 from common.errors import ParameterError
 
 GAFF2_LJ14_SCALE = 0.5
 
 
-@dataclass(frozen=True)
-class LJOverride:
-    """σ (nm) and ε (kJ/mol) for ``atom_type`` atoms of ``residue``, and where the numbers come from."""
-
-    residue: str
-    atom_type: str
-    sigma_nm: float
-    epsilon_kJ_per_mol: float
-    source: str
-
-    @classmethod
-    def from_dict(cls, entry: dict) -> "LJOverride":
-        try:
-            return cls(str(entry["residue"]), str(entry["atom_type"]), float(entry["sigma_nm"]),
-                       float(entry["epsilon_kJ_per_mol"]), str(entry["source"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ParameterError(f"LJ override {entry!r} is not valid ({exc}); it needs residue, atom_type, "
-                                 "sigma_nm > 0, epsilon_kJ_per_mol >= 0 and source") from exc
+def parse_overrides(entries: Sequence[dict]) -> list[LJOverride]:
+    """Overrides from their JSON form (common.config.LJOverride fields: the workflow passes ``model_dump()``)."""
+    try:
+        return [LJOverride.model_validate(entry) for entry in entries]
+    except (ValidationError, TypeError) as exc:
+        raise ParameterError(f"LJ overrides {list(entries)!r} are not valid ({exc}); each needs residue, atom_type, "
+                             "sigma_nm > 0, epsilon_kJ_per_mol >= 0 and source") from exc
 
 
 def template_atom_types(template_files: Sequence[Path]) -> dict[str, dict[str, str]]:

@@ -41,7 +41,8 @@ from common.io import write_json_atomic, write_text_atomic
 from common.units import parse_quantity
 from forcefields import charge_models
 from forcefields.gaff2 import GAFF2_VERSION
-from forcefields.lj_overrides import LJOverride, apply_lj_overrides
+from common.config import LJOverride
+from forcefields.lj_overrides import apply_lj_overrides, parse_overrides
 from forcefields.residue_templates import read_residue_templates
 from forcefields.ion_parameters import IONS_FFXML
 from forcefields.system_factory import NonbondedSettings, SystemReport, create_system, template_files_for
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ParameterError(f"--lj-overrides {args.lj_overrides!r}: a JSON list is required")
         summary = parameterise(args.topology, args.templates, set(args.ion_residues), args.ion_charge_scale,
                                settings, args.out_dir, args.template_dir, charge_model=args.charge_model,
-                               lj_overrides=[LJOverride.from_dict(e) for e in entries])
+                               lj_overrides=parse_overrides(entries))
         print(json.dumps({k: summary[k] for k in ("n_atoms", "ion_charge_scale", "total_charge_e")}))
         return 0
 

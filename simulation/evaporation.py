@@ -50,7 +50,6 @@ from systems.na_interface import switch_off_cut_bonds
 
 REPORT_SCHEMA = "gelmd.simulation.evaporation/1"
 PROFILE_BIN_NM = 0.05
-WALL_MARGIN_NM = EVAPORATION_WALL_MARGIN_NM
 MAX_TEMPERATURE_FACTOR = 2.0
 EVAPORATED_MODES = ("wall", "remove")
 EVAPORATED_DESCRIPTION = {
@@ -97,7 +96,7 @@ def film_system(system: openmm.System, film, wall_k: float) -> openmm.System:
     correction.setForceGroup(30)
     system.addForce(correction)
     lz = film.box[2, 2]
-    wall = soft_wall(system.getNumParticles(), 0.5 * lz, 0.5 * lz - WALL_MARGIN_NM, wall_k)
+    wall = soft_wall(system.getNumParticles(), 0.5 * lz, 0.5 * lz - EVAPORATION_WALL_MARGIN_NM, wall_k)
     wall.setForceGroup(31)
     system.addForce(wall)
     return system

@@ -11,9 +11,8 @@ import openmm
 import pytest
 from openmm import app, unit
 
-from common.config import stage_inputs
+from common.config import LJOverride, stage_inputs
 from common.errors import ConfigError, ParameterError
-from forcefields.lj_overrides import LJOverride
 from forcefields.parameterise import parameterise
 from forcefields.system_factory import TEMPLATE_DIR, NonbondedSettings
 from systems.build_electrolyte import build_electrolyte
@@ -75,7 +74,7 @@ def test_only_the_named_type_changes_and_its_14_pairs_recombine(built):
     settings = NonbondedSettings(cutoff_nm=0.9)
     ions = {"NA", "PF6"}
     plain = parameterise(built / "system.pdb", [], ions, 0.8, settings, built.parent / "plain", [TEMPLATE_DIR])
-    override = LJOverride("PC", "o", 0.296, 0.879, "OPLS-AA")
+    override = LJOverride(residue="PC", atom_type="o", sigma_nm=0.296, epsilon_kJ_per_mol=0.879, source="OPLS-AA")
     varied = parameterise(built / "system.pdb", [], ions, 0.8, settings, built.parent / "varied", [TEMPLATE_DIR],
                           lj_overrides=[override])
     assert plain["lj_overrides"] == []
@@ -117,4 +116,5 @@ def test_only_the_named_type_changes_and_its_14_pairs_recombine(built):
 def test_a_type_the_residue_lacks_is_named_with_those_it_has(built, tmp_path):
     with pytest.raises(ParameterError, match=r"PC/'f'.*its types: \['c', 'c3', 'h1', 'hc', 'o', 'os'\]"):
         parameterise(built / "system.pdb", [], {"NA", "PF6"}, 0.8, NonbondedSettings(cutoff_nm=0.9), tmp_path,
-                     [TEMPLATE_DIR], lj_overrides=[LJOverride("PC", "f", 0.3, 0.3, "x")])
+                     [TEMPLATE_DIR], lj_overrides=[LJOverride(residue="PC", atom_type="f", sigma_nm=0.3,
+                                                                  epsilon_kJ_per_mol=0.3, source="x")])
