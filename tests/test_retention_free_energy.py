@@ -52,19 +52,26 @@ def melted(system, positions, temperature):
 
 
 def test_lj_particle_excess_chemical_potential_matches_jzg_equation_of_state():
-    """Three particles decoupled independently and combined as the stage combines solvent molecules: the
-    error is the larger of the propagated MBAR error and the spread between particles, so one particle
-    whose windows sampled badly widens the error instead of failing the test (one particle alone at 30 ps
-    scattered with σ ≈ 0.04 kT around the JZG value but once landed 0.32 kT off)."""
+    """Eight particles decoupled independently and combined as the stage combines solvent molecules (error = the
+    larger of the propagated MBAR error and the spread between particles).
+
+    Sized from 37 single-particle runs on this machine: with 20 ps windows the per-particle μ_ex/kT scattered
+    with σ ≈ 0.1-0.2 around the JZG value although MBAR gave 0.07-0.15 (the decorrelation estimate on ~60
+    samples per window is itself noisy). With three particles and a 0.12 kT bound the spread-based error
+    s/√3 failed about 5 % of runs (χ² with 2 degrees of freedom), and once failed CI. Eight particles with
+    15 ps windows (σ ≈ 0.21 each) exceed the 0.15 kT bound with p ~ 2e-4 (χ²₇ > 28); the accuracy check
+    allows 4 combined standard errors (two-sided false-failure rate 6e-5) plus the 2 % fit accuracy of the
+    JZG equation of state.
+    """
     system, positions, box = lj_box()
     temperature = T_STAR * testsystems.ARGON_EPSILON_KJ_PER_MOL / MOLAR_GAS_CONSTANT_KJ_PER_MOL_K
     kT = MOLAR_GAS_CONSTANT_KJ_PER_MOL_K * temperature
     schedule = LambdaSchedule((1.0, 0.0), (1.0, 0.8, 0.6, 0.45, 0.3, 0.15, 0.0))
-    windows = WindowSettings(equilibration_ps=2.0, duration_ps=20.0, sample_interval_ps=0.3, timestep_ps=0.01,
+    windows = WindowSettings(equilibration_ps=2.0, duration_ps=15.0, sample_interval_ps=0.3, timestep_ps=0.01,
                              temperature_K=temperature, collision_rate_per_ps=1.0)
     positions = melted(system, positions, temperature)
     values, stderrs = [], []
-    for particle, seed in ((0, 11), (62, 21), (124, 31)):
+    for particle, seed in zip(range(0, 125, 16), range(11, 100, 10)):
         alchemical, state = alchemical_system(system, [particle])
         leg = sample_leg(alchemical, state, schedule.states, positions, box, windows, cpu(), seed=seed, label="LJ")
         gas, gas_state = alchemical_system(vacuum_system(system, [particle]), [0])
@@ -79,9 +86,8 @@ def test_lj_particle_excess_chemical_potential_matches_jzg_equation_of_state():
     mu, error = combined["value"], combined["stderr"]
     expected = lj_eos.excess_chemical_potential_per_kT(T_STAR, RHO_STAR)
     print(f"mu_ex/kT per particle {np.round(values, 3)}, combined {mu:.4f} +- {error:.4f}, JZG {expected:.4f}")
-    assert error < 0.12
-    # 3 standard errors of the simulation plus 2 % of the JZG value (its fit accuracy)
-    assert abs(mu - expected) < 3 * error + 0.02 * abs(expected)
+    assert error < 0.15
+    assert abs(mu - expected) < 4 * error + 0.02 * abs(expected)
 
 
 def ideal_gas_with_polar_molecule(n_ghosts: int = 60, box_nm: float = 3.0):
