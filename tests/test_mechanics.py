@@ -218,7 +218,12 @@ def _analyse(run, blocks=6, discard=0.25, fit_max=1.0, network=None, name="test"
 
 def test_spring_lattice_reproduces_its_analytic_youngs_modulus_with_lateral_faces_free(cpu):
     """E = (k1 + k2)(k1 + 4 k2) / ((k1 + 3 k2) a) = 2.5 k / a for k1 = k2; with the lateral faces held it would
-    be C11 = 3 k / a (20 % higher), and the lateral strain is Poisson's 1/4 of the axial one."""
+    be C11 = 3 k / a (20 % higher), and the lateral strain is Poisson's 1/4 of the axial one.
+
+    The modulus error comes from 6 block means per strain, so the check uses Student's t with 5 degrees of
+    freedom at a two-sided false-failure rate of 1e-3 (6.9 standard errors; 3 was exceeded ~1 % of the time, and
+    this machine's seeds land at z = -2.1, E 1.3 % low with a 0.6 % error). The error must stay below 2 % so that
+    the tolerance (< 14 %) still tells E from C11."""
     k, a = 1e5, 0.5
     system, positions, _ = spring_lattice(n=5, a=a, k_nn=k, k_diag=k)
     state = _state(system, positions, cpu, temperature_K=300.0)
@@ -226,7 +231,9 @@ def test_spring_lattice_reproduces_its_analytic_youngs_modulus_with_lateral_face
     report, rows = _analyse(run)
     analytic = 2.5 * k / a * BAR_PER_KJ_PER_MOL_PER_NM3 * 1e5  # Pa
     modulus = report["youngs_modulus_Pa"]
-    assert abs(modulus["value"] - analytic) <= max(3 * modulus["stderr"], 0.01 * analytic), (modulus, analytic)
+    assert modulus["stderr"] < 0.02 * analytic, (modulus, analytic)
+    assert abs(modulus["value"] - analytic) <= max(stats.t.ppf(0.9995, 5) * modulus["stderr"], 0.01 * analytic), \
+        (modulus, analytic)
     lateral = 1 - np.mean([rows[-1]["Lx_nm"], rows[-1]["Ly_nm"]]) / np.mean(run.reference_box_nm[:2])
     assert -lateral / rows[-1]["strain"] == pytest.approx(0.25, abs=0.05)
 
