@@ -11,9 +11,12 @@ se(⟨V⟩) = std(block means, ddof=1) / sqrt(n_blocks), and se(η) = η se(⟨V
 se/⟨V⟩ > 0.3 the inverse is skewed and the report flags ``low_signal``).
 
 Linear-response check: with two (or more) amplitudes the η values must agree; the smallest and the largest
-are compared, z = |η₁ − η₂| / sqrt(se₁² + se₂²), consistent when z ≤ 2. Reported η: the inverse-variance
-weighted mean of all amplitudes when consistent, else the smallest amplitude's η (the one closest to linear
-response; shear thinning lowers η at large A) with ``linear_response.consistent: false``.
+are compared, z = |η₁ − η₂| / sqrt(se₁² + se₂²) and the relative difference |η₁ − η₂| / η₁. They are
+consistent when z ≤ 2 *and* the relative difference is ≤ 15 %: a noisy small-amplitude run passes the z test
+alone while the large amplitude thins the liquid (neat PC, 80 ps at 0.15 and 0.3 nm/ps²: η ratios 1.5-1.8 in
+every model, yet z = 1.8 in one), and an inverse-variance mean would then carry the thinned value. Reported η:
+the inverse-variance weighted mean of all amplitudes when consistent, else the smallest amplitude's η (the one
+closest to linear response; shear thinning lowers η at large A) with ``linear_response.consistent: false``.
 
 Usage::
 
@@ -56,6 +59,7 @@ M_PER_S_PER_NM_PER_PS = 1e3
 M_PER_S2_PER_NM_PER_PS2 = 1e15
 KG_PER_M3_PER_G_PER_CM3 = 1e3
 LINEAR_RESPONSE_Z = 2.0
+LINEAR_RESPONSE_MAX_RELATIVE_DIFFERENCE = 0.15
 LOW_SIGNAL_RATIO = 0.3
 
 
@@ -139,18 +143,22 @@ def combine(results: list[dict]) -> tuple[dict, dict]:
         return dict(only), {"checked": False, "note": "one amplitude only: linear response not checked"}
     lo, hi = ordered[0]["viscosity_Pa_s"], ordered[-1]["viscosity_Pa_s"]
     sigma = math.hypot(lo["stderr"], hi["stderr"])
-    z = abs(lo["value"] - hi["value"]) / sigma if sigma > 0 else math.inf
-    consistent = bool(z <= LINEAR_RESPONSE_Z)
+    difference = lo["value"] - hi["value"]
+    z = abs(difference) / sigma if sigma > 0 else math.inf
+    relative = abs(difference) / abs(lo["value"]) if lo["value"] else math.inf
+    consistent = bool(z <= LINEAR_RESPONSE_Z and relative <= LINEAR_RESPONSE_MAX_RELATIVE_DIFFERENCE)
     check = {"checked": True, "amplitudes_nm_per_ps2": [r["amplitude_nm_per_ps2"] for r in ordered],
-             "eta_small_minus_large_Pa_s": lo["value"] - hi["value"], "combined_stderr_Pa_s": sigma, "z": z,
-             "consistent": consistent,
-             "rule": f"|eta(A_min) - eta(A_max)| <= {LINEAR_RESPONSE_Z} x combined stderr"}
+             "eta_small_minus_large_Pa_s": difference, "combined_stderr_Pa_s": sigma, "z": z,
+             "relative_difference": relative, "consistent": consistent,
+             "rule": (f"|eta(A_min) - eta(A_max)| <= {LINEAR_RESPONSE_Z} x combined stderr and <= "
+                      f"{LINEAR_RESPONSE_MAX_RELATIVE_DIFFERENCE:.0%} of eta(A_min)")}
     if consistent:
         w = np.array([1.0 / r["viscosity_Pa_s"]["stderr"] ** 2 for r in ordered])
         v = np.array([r["viscosity_Pa_s"]["value"] for r in ordered])
         check["reported"] = "inverse-variance weighted mean of all amplitudes"
         return {"value": float(np.sum(w * v) / np.sum(w)), "stderr": float(1.0 / math.sqrt(np.sum(w)))}, check
-    check["reported"] = "the smallest amplitude's eta (amplitudes disagree: not linear response, or errors too small)"
+    check["reported"] = ("the smallest amplitude's eta (amplitudes disagree, or agree only within a noise that "
+                         "cannot show linear response)")
     return dict(lo), check
 
 

@@ -82,6 +82,22 @@ def test_two_consistent_amplitudes_are_combined_and_inconsistent_ones_flagged(tm
     assert r["viscosity_Pa_s"]["value"] == pytest.approx(eta, rel=0.01)   # the smallest amplitude's
 
 
+def test_a_noisy_small_amplitude_cannot_certify_a_thinned_large_one(tmp_path):
+    """The large amplitude reads eta 1.5x low (shear thinning) and the small one carries a 25 % error: the z test
+    alone passes (z < 2) and an inverse-variance mean would report ~the thinned value; the relative-difference
+    bound reports the smallest amplitude's eta instead."""
+    eta_linear = av.viscosity_from_amplitude(0.05, 1.2, 0.005, 2.5)
+    blocks_small = 0.005 * (1 + 0.25 * np.sqrt(10) * np.array([1, -1] * 5))       # block se = 25 % of V exactly
+    blocks_large = 0.015 * (1 + 0.02 * np.sqrt(10) * np.array([1, -1] * 5))        # V 1.5x linear: eta / 1.5
+    run, series = write_inputs(tmp_path, {0.1: np.repeat(blocks_large, 10), 0.05: np.repeat(blocks_small, 10)})
+    r = av.analyse(run, series)
+    check = r["linear_response"]
+    assert check["z"] < av.LINEAR_RESPONSE_Z
+    assert check["relative_difference"] == pytest.approx(1 - 1 / 1.5, rel=1e-9)
+    assert not check["consistent"]
+    assert r["viscosity_Pa_s"]["value"] == pytest.approx(eta_linear, rel=1e-9)
+
+
 def test_cli_writes_json_csv_and_plot_and_compares_with_the_pc_reference(tmp_path):
     run, series = write_inputs(tmp_path, {0.1: np.full(50, 0.01), 0.05: np.full(50, 0.005)})
     out = tmp_path / "viscosity.json"
