@@ -297,8 +297,8 @@ def test_lj_fluid_viscosity_and_the_langevin_bias():
     the reference's 0.1 in eta*) of the V that eta* = 3.2 would give. With gamma* = 2 a Langevin thermostat on the
     full velocity adds rho* gamma* / k*^2 (~3.0) to eta*; the gap between the two thermostats must agree with
     that prediction within the same t quantile of their combined standard errors. (80 tau resolves the bias
-    itself only at ~2 sigma, measured 9.3 +- 2.4 vs 4.0 +- 0.9: asserting its sign would fail at random on CPU, whose runs are not
-    bit-reproducible; that the peculiar thermostat leaves the flow undamped is tested exactly above.)"""
+    itself only at ~2 sigma, measured 9.3 +- 2.4 vs 4.0 +- 0.9: asserting its sign would fail at random on CPU,
+    whose runs are not bit-reproducible; that the peculiar thermostat leaves the flow undamped is tested exactly above.)"""
     system, state, temperature, platform = lj_fluid()
     eta_p, se_p, run = lj_eta_star(system, state, temperature, platform, "peculiar", 2.0)
     assert abs(run.report["mean_temperature_K"] / temperature - 1) < 0.03
