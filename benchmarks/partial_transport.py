@@ -37,13 +37,14 @@ def copy_finished_frames(system_dir: Path, out_dir: Path) -> tuple[Path, int, fl
         raise SystemExit(f"partial_transport: only {frames} frames written so far; wait for more chunks")
     settings = json.loads((system_dir.parent / "simulation_settings.json").read_text())
     interval_ps = progress["frame_steps"] * float(settings["protocol"]["timestep_ps"])
-    trajectory = mdtraj.load_dcd(str(work / "trajectory.dcd"), top=str(system_dir / "build" / "system.pdb"))
-    if trajectory.n_frames < frames:
-        raise SystemExit(f"partial_transport: progress.json records {frames} frames but the DCD holds "
-                         f"{trajectory.n_frames}")
+    with mdtraj.formats.DCDTrajectoryFile(str(work / "trajectory.dcd")) as dcd:
+        xyz, lengths, angles = dcd.read(n_frames=frames)          # only the checkpointed frames are read
+    if len(xyz) < frames:
+        raise SystemExit(f"partial_transport: progress.json records {frames} frames but the DCD holds {len(xyz)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     copy = out_dir / "trajectory.dcd"
-    trajectory[:frames].save_dcd(str(copy))
+    with mdtraj.formats.DCDTrajectoryFile(str(copy), "w") as dcd:
+        dcd.write(xyz, lengths, angles)
     return copy, frames, interval_ps
 
 
