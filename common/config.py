@@ -605,35 +605,56 @@ def _charge_model(prefix: str, model: str, scale: float | None, delta: float) ->
     return ChargeModel(model=model, solvent_charge_scale=scale, resp2_delta=float(delta))
 
 
-def _lj_overrides(prefix: str, entries: list, spec: dict, residues: dict[str, str]) -> tuple[LJOverride, ...] | None:
-    """The system's LJ overrides, each on a solvent or salt residue of the system; None when there are none
-    (a network's units are typed per build and not overridable here)."""
-    if not entries:
-        return None
-    species = [*spec["solvents"], *(spec["salt"].get(k) for k in ("cation", "anion")),
-               *((spec.get("additive_salt") or {}).get(k) for k in ("cation", "anion"))]
-    present = sorted({residues[s] for s in species if s and s in residues})
+def _lj_override(key: str, entry: dict) -> LJOverride:
+    """One LJ override entry (``key`` names it in errors); its source must be given."""
+    if not str(entry["source"]).strip():
+        raise ConfigError(f"config key '{key}.source': empty; name where the parameters come from (every "
+                          "force-field parameter cites its source)")
+    return LJOverride(residue=entry["residue"], atom_type=entry["atom_type"],
+                      sigma_nm=_quantity(entry, "sigma", "length", key + "."),
+                      epsilon_kJ_per_mol=_quantity(entry, "epsilon", "energy", key + "."),
+                      source=str(entry["source"]).strip())
+
+
+def _checked_overrides(key_prefix: str, entries: list, allowed_residues: list[str], where: str
+                       ) -> tuple[LJOverride, ...]:
+    """``entries`` parsed, each on one of ``allowed_residues`` and no residue/atom type twice."""
     out, seen = [], set()
     for n, entry in enumerate(entries):
-        key = f"{prefix}lj_overrides[{n}]"
-        if entry["residue"] not in present:
-            raise ConfigError(f"config key '{key}.residue': {entry['residue']!r} is not a residue of this system; "
-                              f"allowed: {present}")
+        key = f"{key_prefix}lj_overrides[{n}]"
+        if entry["residue"] not in allowed_residues:
+            raise ConfigError(f"config key '{key}.residue': {entry['residue']!r} is not a residue of {where}; "
+                              f"allowed: {allowed_residues}")
         if (entry["residue"], entry["atom_type"]) in seen:
             raise ConfigError(f"config key '{key}': {entry['residue']}/{entry['atom_type']} is overridden twice")
         seen.add((entry["residue"], entry["atom_type"]))
-        if not str(entry["source"]).strip():
-            raise ConfigError(f"config key '{key}.source': empty; name where the parameters come from (every "
-                              "force-field parameter cites its source)")
-        out.append(LJOverride(residue=entry["residue"], atom_type=entry["atom_type"],
-                              sigma_nm=_quantity(entry, "sigma", "length", key + "."),
-                              epsilon_kJ_per_mol=_quantity(entry, "epsilon", "energy", key + "."),
-                              source=str(entry["source"]).strip()))
+        out.append(_lj_override(key, entry))
     return tuple(out)
 
 
+def _system_residues(spec: dict, residues: dict[str, str]) -> list[str]:
+    """Residue names of a system's solvents and salts (what LJ overrides may touch)."""
+    species = [*spec["solvents"], *(spec["salt"].get(k) for k in ("cation", "anion")),
+               *((spec.get("additive_salt") or {}).get(k) for k in ("cation", "anion"))]
+    return sorted({residues[s] for s in species if s and s in residues})
+
+
+def _lj_overrides(prefix: str, entries: list | None, spec: dict, residues: dict[str, str],
+                  inherited: tuple[LJOverride, ...] = ()) -> tuple[LJOverride, ...] | None:
+    """The system's LJ overrides, each on a solvent or salt residue of the system; None when there are none
+    (a network's units are typed per build and not overridable here). ``entries`` None: the forcefield's
+    ``inherited`` overrides on residues this system has; a list (even empty) replaces them."""
+    present = _system_residues(spec, residues)
+    if entries is None:
+        chosen = tuple(o for o in inherited if o.residue in present)
+    else:
+        chosen = _checked_overrides(prefix, entries, present, "this system")
+    return chosen or None
+
+
 def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, str],
-            vocabulary: ConfigVocabulary, charge_model: ChargeModel | None = None) -> SystemSpec:
+            vocabulary: ConfigVocabulary, charge_model: ChargeModel | None = None,
+            forcefield_lj_overrides: tuple[LJOverride, ...] = ()) -> SystemSpec:
     check_name("system", name, f"systems.{name}")
     prefix = f"systems.{name}."
     if spec.get("charge_model") or spec.get("solvent_charge_scale") is not None:
@@ -653,7 +674,7 @@ def _system(name: str, spec: dict, roles: dict[str, str], residues: dict[str, st
                                           vocabulary.conductivity_references),
         viscosity_Pa_s=_viscosity(prefix, spec["viscosity"]),
         network=_network(prefix, spec, roles, residues),
-        lj_overrides=_lj_overrides(prefix, spec.get("lj_overrides") or [], spec, residues),
+        lj_overrides=_lj_overrides(prefix, spec.get("lj_overrides"), spec, residues, forcefield_lj_overrides),
         charge_model=charge_model,
     )
 
@@ -980,6 +1001,9 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
         raise ConfigError(f"config key 'forcefield.hydrogen_mass': {ff['hydrogen_mass']!r}; allowed range "
                           f"{HYDROGEN_MASS_AMU} to 4 amu")
     charge_model = _charge_model("forcefield.", ff["charge_model"], ff["solvent_charge_scale"], ff["resp2_delta"])
+    system_residues = sorted({r for spec in config["systems"].values() for r in _system_residues(spec, residues)})
+    forcefield_lj_overrides = _checked_overrides("forcefield.", ff["lj_overrides"], system_residues,
+                                                 "any system of this config")
     if config["validation"]["enabled"] and config["report"]["enabled"]:
         # both would write results/<name>/summary.md: the notebook needs the campaign summary (summary.json),
         # whose rule writes summary.md, which a validation campaign fills with its table across charge models
@@ -1001,7 +1025,7 @@ def build_config(raw: dict, vocabulary: ConfigVocabulary) -> GelmdConfig:
             charge_model=charge_model,
         ),
         species=declared,
-        systems={name: _system(name, spec, roles, residues, vocabulary, charge_model)
+        systems={name: _system(name, spec, roles, residues, vocabulary, charge_model, forcefield_lj_overrides)
                  for name, spec in config["systems"].items()},
         protocol=_protocol(config["protocol"], hydrogen_mass),
         mechanics=_mechanics(config["mechanics"]),

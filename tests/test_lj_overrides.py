@@ -57,6 +57,31 @@ def test_the_same_type_twice_is_refused():
         load_config(with_overrides(OPLS_CARBONYL_O, OPLS_CARBONYL_O))
 
 
+def with_forcefield_overrides(*entries, pc_free_system: bool = False) -> dict:
+    raw = copy.deepcopy(RAW)
+    raw["forcefield"]["lj_overrides"] = list(entries)
+    if pc_free_system:
+        raw["systems"]["FEC_only"] = {"solvents": {"FEC": 1.0}, "salt": {"concentration": "1 mol/L"}, "n_solvent": 40}
+    return raw
+
+
+def test_forcefield_overrides_reach_every_system_with_the_residue_and_a_system_list_replaces_them():
+    inherited = load_config(with_forcefield_overrides(OPLS_CARBONYL_O, pc_free_system=True))
+    (override,) = inherited.systems["LE"].lj_overrides
+    assert (override.residue, override.sigma_nm, override.epsilon_kJ_per_mol) == ("PC", 0.296, 0.879)
+    assert inherited.systems["FEC_only"].lj_overrides is None           # no PC: nothing to override
+    per_system = load_config(with_overrides(OPLS_CARBONYL_O))
+    assert stage_inputs(inherited, "parameterise", "LE") == stage_inputs(per_system, "parameterise", "LE")
+    raw = with_forcefield_overrides(OPLS_CARBONYL_O)
+    raw["systems"]["LE"]["lj_overrides"] = []                           # opt out: GAFF2 as shipped
+    assert load_config(raw).systems["LE"].lj_overrides is None
+
+
+def test_forcefield_override_of_a_residue_no_system_has_is_refused():
+    with pytest.raises(ConfigError, match=r"forcefield.lj_overrides\[0\].residue.*'EC'.*any system.*allowed"):
+        load_config(with_forcefield_overrides(dict(OPLS_CARBONYL_O, residue="EC")))
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("lj") / "build"
