@@ -332,8 +332,8 @@ def _ratio(entry: dict | None, unverified_ok: bool = True) -> float | None:
 def rank_models(reports: Sequence[dict]) -> dict:
     """Issue 14's criteria per charge model: neat-PC η and D(PC), the LE's σ_EH (formal) within ×1.5 of
     experiment and densities within 2 %; the default is the model that meets them, else the one whose worst
-    transport ratio is closest to 1 (max |ln ratio|), its density within 2 %. Ratios against unverified
-    literature values are used and marked so."""
+    transport ratio is closest to 1 (max |ln ratio|), its density within 2 %, among the models with the most of
+    the three ratios measured. Ratios against unverified literature values are used and marked so."""
     models: dict[str, dict] = {}
     for rep in reports:
         m = models.setdefault(rep.get("model", rep["charge_model"]), {"ratios": {}, "density_ok": True, "systems": []})
@@ -351,12 +351,17 @@ def rank_models(reports: Sequence[dict]) -> dict:
         m["worst_log_ratio"] = max((abs(math.log(r)) for r in known), default=None)
         m["meets_transport_criteria"] = bool(known) and len(known) == 3 and all(
             1 / TRANSPORT_FACTOR <= r <= TRANSPORT_FACTOR for r in known)
+    for m in models.values():
+        m["n_ratios_measured"] = len([r for r in m["ratios"].values() if r])
     eligible = [k for k, m in models.items() if m["density_ok"] and m["worst_log_ratio"] is not None]
-    best = min(eligible, key=lambda k: models[k]["worst_log_ratio"]) if eligible else None
+    # a model with fewer of the three ratios measured has fewer chances to be far off: rank the best-measured first
+    best = min(eligible, key=lambda k: (-models[k]["n_ratios_measured"], models[k]["worst_log_ratio"])) \
+        if eligible else None
     chosen = best if best is not None and models[best]["meets_transport_criteria"] else None
     return {"models": models, "chosen": chosen, "closest": best,
             "rule": f"density within {DENSITY_TOLERANCE_PERCENT:g} % and the smallest worst |ln(model/experiment)| "
-                    f"over η(PC), D(PC), σ_EH(LE); meets the issue when every ratio is within x{TRANSPORT_FACTOR:g}"}
+                    f"over η(PC), D(PC), σ_EH(LE) among the models with the most of them measured; meets the issue when "
+                    f"every ratio is within x{TRANSPORT_FACTOR:g}"}
 
 
 def _fmt(entry: dict | None, scale: float = 1.0, digits: int = 3) -> str:

@@ -96,6 +96,9 @@ def test_rank_models_picks_the_closest_model_with_a_good_density():
     # without the LE's conductivity no model is chosen; the closest one is named
     partial = val.rank_models([r for r in reports if r["reference_key"] == "PC"])
     assert partial["chosen"] is None and partial["closest"] == "b"
+    # a model measured on fewer criteria does not win by having fewer chances to be off
+    unmeasured = [r for r in reports if r["charge_model"] == "b"] + [_report("PC_d", "d", "PC", -1.0, eta=1.05)]
+    assert val.rank_models(unmeasured)["closest"] == "b"
 
 
 def _one_molecule_system(nonbonded_method):
