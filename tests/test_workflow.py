@@ -53,7 +53,8 @@ def test_dry_run_plans_every_stage_for_every_system(config, systems, salted, tmp
 
 
 @pytest.mark.parametrize("config", ["config/validation.yaml", "config/validation_diffusive.yaml",
-                                    "config/validation_diffusive_le.yaml", "config/validation_viscosity.yaml"])
+                                    "config/validation_diffusive_le.yaml", "config/validation_viscosity.yaml",
+                                    "config/validation_gpu.yaml"])
 def test_validation_campaigns_plan_their_own_summary(config, tmp_path):
     """The default target of a validation campaign is its table across charge models (validation_summary),
     without the campaign summary or the notebook that would write summary.md as well."""
