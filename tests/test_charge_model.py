@@ -20,13 +20,29 @@ from workflow.config_vocabulary import load_workflow_config
 PC_TEMPLATE = model_template_dir(BASE_TAG) / "PC.xml"
 
 
+def schema_default_raw() -> dict:
+    """The demo config with the charge-model keys removed, so the schema's default (HF/6-31G* RESP) applies."""
+    raw = demo_raw()
+    for key in ("charge_model", "solvent_charge_scale", "lj_overrides"):
+        raw["forcefield"].pop(key, None)
+    return raw
+
+
+def test_the_demo_runs_the_validated_variant_and_the_schema_default_is_resp():
+    demo = load_workflow_config(demo_raw())
+    assert demo.forcefield.charge_model.model == "scaled"
+    assert {s.charge_model.tag for s in demo.systems.values()} == {"scaled_0.85"}
+    assert load_workflow_config(schema_default_raw()).forcefield.charge_model.tag == "resp_hf631gs"
+
+
 def test_default_and_selected_charge_models_with_their_tags():
-    base = load_workflow_config(demo_raw())
+    base = load_workflow_config(schema_default_raw())
     assert base.forcefield.charge_model.model == "resp_hf631gs"
     assert base.systems["LE"].charge_model.tag == "resp_hf631gs"
-    resp2 = load_workflow_config(with_change(demo_raw(), "forcefield.charge_model", "resp2"))
+    resp2 = load_workflow_config(with_change(schema_default_raw(), "forcefield.charge_model", "resp2"))
     assert {s.charge_model.tag for s in resp2.systems.values()} == {"resp2_d0.60"}
-    raw = with_change(with_change(demo_raw(), "systems.PC.charge_model", "scaled"), "systems.PC.solvent_charge_scale", 0.8)
+    raw = with_change(with_change(schema_default_raw(), "systems.PC.charge_model", "scaled"),
+                      "systems.PC.solvent_charge_scale", 0.8)
     mixed = load_workflow_config(raw)
     assert mixed.systems["PC"].charge_model.tag == "scaled_0.80"
     assert mixed.systems["LE"].charge_model.tag == "resp_hf631gs"
@@ -39,7 +55,7 @@ def test_default_and_selected_charge_models_with_their_tags():
     ({"systems.PC.charge_model": "scaled"}, r"systems.PC.solvent_charge_scale"),
 ])
 def test_bad_charge_model_settings_are_refused_by_key(changes, pattern):
-    raw = demo_raw()
+    raw = schema_default_raw()
     for key, value in changes.items():
         raw = with_change(raw, key, value)
     with pytest.raises(ConfigError, match=pattern):
@@ -47,15 +63,15 @@ def test_bad_charge_model_settings_are_refused_by_key(changes, pattern):
 
 
 def test_a_charge_model_change_reruns_parameterise_and_not_the_build():
-    base = load_workflow_config(demo_raw())
-    changed = load_workflow_config(with_change(demo_raw(), "forcefield.charge_model", "resp2"))
+    base = load_workflow_config(schema_default_raw())
+    changed = load_workflow_config(with_change(schema_default_raw(), "forcefield.charge_model", "resp2"))
     for system in ("LE", "PC", "GPE_PBMP"):
         assert stage_inputs(base, "parameterise", system) != stage_inputs(changed, "parameterise", system)
         assert stage_inputs(base, "validation", system) != stage_inputs(changed, "validation", system)
         for stage in ("build", "network_build", "equilibrate", "produce"):
             # later stages rerun because their input (the parameterised System) changes, not by a setting
             assert stage_inputs(base, stage, system) == stage_inputs(changed, stage, system), (system, stage)
-    one = load_workflow_config(with_change(with_change(demo_raw(), "systems.PC.charge_model", "scaled"),
+    one = load_workflow_config(with_change(with_change(schema_default_raw(), "systems.PC.charge_model", "scaled"),
                                            "systems.PC.solvent_charge_scale", 0.8))
     assert stage_inputs(base, "parameterise", "PC") != stage_inputs(one, "parameterise", "PC")
     assert stage_inputs(base, "parameterise", "LE") == stage_inputs(one, "parameterise", "LE")
