@@ -88,11 +88,13 @@ VISCOSITY_PA_S: dict[str, Reference] = {
 # conductivity; only the title page readable, and its Na salt is not NaPF6), Kuratani et al., J. Power Sources 223
 # (2013) 175 (NaClO4 in PC, not NaPF6). The LE viscosity is therefore reported without an experimental target
 # (analysis.viscosity says so); 1 M Na/Li salts in PC typically raise the viscosity 2-3x over neat PC, which is the
-# order of magnitude to expect, not a comparison value.
+# order of magnitude to expect, not a comparison value. An unverified candidate, 7.28 mPa s (a measurement sheet
+# quoted in a public repository, 2.9x neat PC), is in UNVERIFIED_NAPF6_PC_1M_SHEET at the end of this module.
 
 # Self-diffusion of neat PC (e.g. Hayamizu's PGSE-NMR work): no table with the number could be read here
 # (only the opening pages of Hayamizu, J. Chem. Eng. Data 57 (2012) 2012 and Seki et al., J. Electrochem. Soc. 165
-# (2018) A542), so no SELF_DIFFUSION table is given.
+# (2018) A542; searched again 2026-12-03 with Kondo et al., J. Phys. Chem. B 104 (2000) 5040, whose PC series starts
+# at 0 M: abstract only), so no SELF_DIFFUSION table is given. Unverified candidates for 1 M NaPF6/PC: below.
 
 # 1 M NaPF6 in PC conductivity: no measurement could be read and verified here (Ponrouch et al., Energy
 # Environ. Sci. 5 (2012) 8572 holds one); the LE comparison reports "no verified experimental value".
@@ -157,4 +159,42 @@ UNVERIFIED_CONDUCTIVITY_MS_PER_CM: dict[str, UnverifiedClaim] = {
         "223 (2013) 175 (NaClO4/PC), the Ponrouch 2015 review and Zenodo record 16755947 showed only title "
         "pages or abstracts; no repository file tabulates a measured 1 M NaPF6/PC conductivity.",
     ),
+}
+
+
+
+# 1 M NaPF6 in PC at 298 K from one research group's measurement sheet, as tabulated in a public repository
+# (found 2026-12-03 with the project's search tools): a second candidate beside the recollection above, and the only
+# one with self-diffusion coefficients and a viscosity of this electrolyte. Unverified (``_NAPF6_PC_SHEET_CAVEATS``):
+# shown beside the model as a ratio, never a deviation.
+_NAPF6_PC_SHEET_ORIGIN = (
+    "GitHub repository ishanthewizard/MLFF-distill; it also lists the density 'NaPF6-PC: 1.29088' g/mL from an "
+    "'Experimental densities (g/mL) from 298.2 K sheet', the value the DENSITY_G_PER_CM3 entry above checks against "
+    "arXiv:2603.20183's dataset: the sheet appears to be that group's measurements. No citation is given.")
+_NAPF6_PC_IONICITY_ROW = (
+    "draft/ionicity/ionicity_opls.csv (commit 2bcf950), row 'napf6_pc,1.0,298.0,6.5052,...,1.29,1.76,...' under the "
+    "header 'system_id,conc,T,sigma_exp,sigma_sim,Dp_exp,Dm_exp,...' (sigma in mS/cm, D in 1e-10 m^2/s: its sNE_exp "
+    "11.46 mS/cm and alpha_exp 0.568 follow from these D and sigma, so the units are as read). ")
+_NAPF6_PC_CORRECTION_ROW = (
+    "plotting/diffusivity_correction/'main - correction.csv' (commit 8863246), row 'Na,PF6,PC,298K,1M,...': "
+    "'exp solvent diffusivity' 2.43 (1e-10 m^2/s, the unit of its other D columns) and 'viscosity' 7.284 (mPa s: "
+    "1.145 for 1 M NaOTf/DME in the same column). ")
+_NAPF6_PC_SHEET_CAVEATS = (
+    "Not verified: the sheet itself ('Updated data of density, viscosity, and diffusivity.xlsx') is not public. The "
+    "correction file gives for NaPF6/PC a blank cation D and an anion D of 0.579 (the ionicity file: 1.76), and the "
+    "ionicity file lists 0.5 M LiPF6/DME at 5.676 mS/cm at both 273 and 298 K, a copying slip. The ionicity row is "
+    "the self-consistent one: Stokes-Einstein (slip) with 7.28 mPa s and a 0.25 nm radius gives 1.8e-10 m^2/s for "
+    "PF6-, and 0.579 would make the ionicity 0.93, unlike a 1 M carbonate electrolyte.")
+
+UNVERIFIED_NAPF6_PC_1M_SHEET: dict[str, UnverifiedClaim] = {
+    "sigma_mS_per_cm": UnverifiedClaim(6.5052, "mS/cm", 298.0, _NAPF6_PC_IONICITY_ROW + _NAPF6_PC_SHEET_ORIGIN,
+                                       _NAPF6_PC_SHEET_CAVEATS),
+    "D_Na_m2_per_s": UnverifiedClaim(1.29e-10, "m^2/s", 298.0, _NAPF6_PC_IONICITY_ROW + _NAPF6_PC_SHEET_ORIGIN,
+                                     _NAPF6_PC_SHEET_CAVEATS),
+    "D_PF6_m2_per_s": UnverifiedClaim(1.76e-10, "m^2/s", 298.0, _NAPF6_PC_IONICITY_ROW + _NAPF6_PC_SHEET_ORIGIN,
+                                      _NAPF6_PC_SHEET_CAVEATS),
+    "D_PC_m2_per_s": UnverifiedClaim(2.43e-10, "m^2/s", 298.0, _NAPF6_PC_CORRECTION_ROW + _NAPF6_PC_SHEET_ORIGIN,
+                                     _NAPF6_PC_SHEET_CAVEATS),
+    "viscosity_Pa_s": UnverifiedClaim(7.284e-3, "Pa s", 298.0, _NAPF6_PC_CORRECTION_ROW + _NAPF6_PC_SHEET_ORIGIN,
+                                      _NAPF6_PC_SHEET_CAVEATS),
 }

@@ -37,7 +37,8 @@ from typing import Sequence
 
 import numpy as np
 
-from analysis.reference_data import DENSITY_G_PER_CM3, UNVERIFIED_CONDUCTIVITY_MS_PER_CM, VISCOSITY_PA_S, Reference
+from analysis.reference_data import (DENSITY_G_PER_CM3, UNVERIFIED_CONDUCTIVITY_MS_PER_CM, UNVERIFIED_NAPF6_PC_1M_SHEET,
+                                     VISCOSITY_PA_S, Reference, UnverifiedClaim)
 from common.cli import run_main
 from common.errors import AnalysisError, InputFileError
 from common.io import read_json, write_json_atomic, write_text_atomic
@@ -77,11 +78,20 @@ DIELECTRIC_CONSTANT: dict[str, Reference] = {
 
 @dataclass(frozen=True)
 class Unverified:
-    """A literature value not read and checked here: shown beside the result, never used for a deviation."""
+    """A literature value not read and checked here: shown beside the result, never used for a deviation.
+    ``others`` are further candidates for the same property from other sources, reported with their own ratio;
+    the model's ratio that the summary and the ranking use is the one to ``value``."""
 
     value: float
     unit: str
     claim: str
+    others: tuple["Unverified", ...] = ()
+
+
+def _from_sheet(key: str, scale: float = 1.0, unit: str | None = None) -> Unverified:
+    """A value of the 1 M NaPF6/PC measurement sheet (analysis.reference_data) as an ``Unverified``."""
+    claim: UnverifiedClaim = UNVERIFIED_NAPF6_PC_1M_SHEET[key]
+    return Unverified(claim.value * scale, unit or claim.unit, f"{claim.claim} {claim.searched}")
 
 
 UNVERIFIED: dict[tuple[str, str], Unverified] = {
@@ -92,12 +102,22 @@ UNVERIFIED: dict[tuple[str, str], Unverified] = {
         "(analysis/reference_data.py notes the same)."),
     ("NaPF6_PC_1M", "sigma_formal_S_per_m"): Unverified(
         UNVERIFIED_CONDUCTIVITY_MS_PER_CM["LE_NaPF6_PC_1M"].value / 10.0, "S/m",
-        UNVERIFIED_CONDUCTIVITY_MS_PER_CM["LE_NaPF6_PC_1M"].claim),
+        UNVERIFIED_CONDUCTIVITY_MS_PER_CM["LE_NaPF6_PC_1M"].claim,
+        others=(_from_sheet("sigma_mS_per_cm", 0.1, "S/m"),)),
+    ("NaPF6_PC_1M", "D_m2_per_s.NA"): _from_sheet("D_Na_m2_per_s"),
+    ("NaPF6_PC_1M", "D_m2_per_s.PF6"): _from_sheet("D_PF6_m2_per_s"),
+    ("NaPF6_PC_1M", "D_m2_per_s.PC"): _from_sheet("D_PC_m2_per_s"),
+    ("NaPF6_PC_1M", "viscosity_Pa_s"): _from_sheet("viscosity_Pa_s"),
 }
 
 
 def _est(value, stderr=None) -> dict:
     return {"value": None if value is None else float(value), "stderr": None if stderr is None else float(stderr)}
+
+
+def _unverified_entry(unverified: Unverified, value: float | None) -> dict:
+    return {"value": unverified.value, "unit": unverified.unit, "claim": unverified.claim,
+            "ratio_model_to_claim": None if value is None else value / unverified.value}
 
 
 def compare(estimate: dict, reference: Reference | None, unverified: Unverified | None = None, **extra) -> dict:
@@ -115,8 +135,9 @@ def compare(estimate: dict, reference: Reference | None, unverified: Unverified 
     else:
         out["source"] = "no experimental value in the project's tables"
     if unverified is not None:
-        out["unverified_literature"] = {"value": unverified.value, "unit": unverified.unit, "claim": unverified.claim,
-                                        "ratio_model_to_claim": None if value is None else value / unverified.value}
+        out["unverified_literature"] = _unverified_entry(unverified, value)
+        if unverified.others:
+            out["unverified_literature_others"] = [_unverified_entry(other, value) for other in unverified.others]
     out.update(extra)
     slope = out.get("loglog_slope")
     if slope is not None:
@@ -292,6 +313,7 @@ def validate_system(name: str, *, forcefield: Path, density: Path, production: P
                                                "an electrolyte (the box dipole carries the ionic current)")
     if visc is not None:
         props["viscosity_Pa_s"] = compare(visc["viscosity_Pa_s"], VISCOSITY_PA_S.get(reference_key),
+                                          UNVERIFIED.get((reference_key, "viscosity_Pa_s")),
                                           linear_response=visc.get("linear_response"),
                                           duration_ps_per_amplitude=visc.get("duration_ps"))
     props.update(transport_entries(trans, reference_key))
@@ -372,7 +394,10 @@ def _fmt(entry: dict | None, scale: float = 1.0, digits: int = 3) -> str:
     if entry.get("deviation_percent") is not None:
         text += f" ({entry['deviation_percent']:+.0f} %)"
     elif (entry.get("unverified_literature") or {}).get("ratio_model_to_claim") is not None:
-        text += f" (×{entry['unverified_literature']['ratio_model_to_claim']:.2f} of unverified lit.)"
+        others = [o["ratio_model_to_claim"] for o in entry.get("unverified_literature_others") or []
+                  if o.get("ratio_model_to_claim") is not None]
+        text += (f" (×{entry['unverified_literature']['ratio_model_to_claim']:.2f} of unverified lit."
+                 + "".join(f"; ×{r:.2f} of candidate {i + 2}" for i, r in enumerate(others)) + ")")
     if entry.get("diffusive") is False:
         text += " [sub-diffusive]"
     elif entry.get("meets_slope_criterion") is False:
@@ -397,7 +422,9 @@ def summary_markdown(reports: Sequence[dict], notes: Sequence[str] = ()) -> str:
                      f"{r['run_lengths_ps']['production_NVT']} |")
     lines += ["", "Experiment: PC density 1.200 g/cm³, 1 M NaPF6/PC 1.291 g/cm³; ΔHvap(PC) 60 kJ/mol; ε(PC) 64.92; "
               "η(PC) 2.52 mPa s; D(PC) ~5e-10 m²/s and σ(1 M NaPF6/PC) ~7.98 mS/cm are literature values not "
-              "verified here (marked 'unverified lit.'). Sources in each validation.json.", "",
+              "verified here (marked 'unverified lit.'); candidate 2 for σ(1 M NaPF6/PC) is 6.51 mS/cm from one "
+              "group's measurement sheet (also unverified; with D(Na⁺) 1.29, D(PF6⁻) 1.76, D(PC) 2.43 × 1e-10 m²/s "
+              "and η 7.28 mPa s, compared in each LE validation.json). Sources in each validation.json.", "",
               "## Choice of the default", "", f"Rule: {rank['rule']}.", ""]
     for name, m in rank["models"].items():
         ratios = ", ".join(f"{k} ×{v:.2f}" if v else f"{k} –" for k, v in m["ratios"].items())

@@ -71,6 +71,30 @@ def test_compare_uses_only_verified_references():
     assert entry["unverified_literature"]["ratio_model_to_claim"] == pytest.approx(0.5)
 
 
+def test_le_transport_entries_carry_every_candidate_reference_with_its_own_ratio():
+    # the LE's sigma has two unverified candidates (7.98 recalled, 6.5052 from a measurement sheet); its D of Na+,
+    # PF6- and PC one each; the primary ratio stays the one the ranking uses
+    formal = {"sigma_S_per_m": {"value": 0.65052, "stderr": 0.05}}
+    transport = {"species": {"NA": {"D_m2_per_s": {"value": 0.645e-10, "stderr": 1e-12}},
+                             "PF6": {"D_m2_per_s": {"value": 1.76e-10, "stderr": 1e-12}},
+                             "FEC": {"D_m2_per_s": {"value": 2.0e-10, "stderr": 1e-12}}},
+                 "conductivity_formal_charges": {"nernst_einstein": formal, "einstein_helfand": formal}}
+    entries = val.transport_entries(transport, "NaPF6_PC_1M")
+    eh = entries["sigma_formal_S_per_m"]["einstein_helfand"]
+    assert eh["experiment"] is None and eh["deviation_percent"] is None
+    assert eh["unverified_literature"]["ratio_model_to_claim"] == pytest.approx(0.65052 / 0.798)
+    (sheet,) = eh["unverified_literature_others"]
+    assert sheet["ratio_model_to_claim"] == pytest.approx(1.0) and sheet["unit"] == "S/m"
+    assert "ionicity_opls.csv" in sheet["claim"] and "Not verified" in sheet["claim"]
+    assert entries["D_m2_per_s.NA"]["unverified_literature"]["ratio_model_to_claim"] == pytest.approx(0.5)
+    assert entries["D_m2_per_s.PF6"]["unverified_literature"]["ratio_model_to_claim"] == pytest.approx(1.0)
+    assert "unverified_literature" not in entries["D_m2_per_s.FEC"]  # no candidate: nothing is invented
+    assert "×0.82 of unverified lit.; ×1.00 of candidate 2" in val._fmt(eh)
+    # the same species in neat PC is compared with neat PC's claim, not the electrolyte's
+    assert val.UNVERIFIED[("NaPF6_PC_1M", "D_m2_per_s.PC")].value == pytest.approx(2.43e-10)
+    assert val.UNVERIFIED[("PC", "D_m2_per_s.PC")].value == pytest.approx(5.0e-10)
+
+
 def _report(system, model, ref_key, density_dev, **ratios):
     props = {"density_g_per_cm3": {"value": 1.0, "deviation_percent": density_dev}}
     if "eta" in ratios:
