@@ -162,7 +162,6 @@ UNVERIFIED_CONDUCTIVITY_MS_PER_CM: dict[str, UnverifiedClaim] = {
 }
 
 
-
 # 1 M NaPF6 in PC at 298 K from one research group's measurement sheet, as tabulated in a public repository
 # (found 2026-12-03 with the project's search tools): a second candidate beside the recollection above, and the only
 # one with self-diffusion coefficients and a viscosity of this electrolyte. Unverified (``_NAPF6_PC_SHEET_CAVEATS``):
