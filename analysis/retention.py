@@ -134,6 +134,15 @@ def evaporation_block(run: dict, arrays: dict, distance_nm: float) -> tuple[dict
     return block, film
 
 
+def forcefield_record(forcefield: dict) -> dict:
+    """The charges and Lennard-Jones parameters that produced the free energies, from the system's
+    ``forcefield.json`` (forcefields.parameterise): solvent charge model, charge provenance, LJ overrides with
+    their sources, ion charge scale and force-field name."""
+    return {"charge_model": forcefield.get("charge_model"), "charges": forcefield.get("charges"),
+            "lj_overrides": forcefield.get("lj_overrides") or [], "ion_charge_scale": forcefield.get("ion_charge_scale"),
+            "force_field": forcefield.get("force_field")}
+
+
 def analyse(args: argparse.Namespace) -> tuple[dict, dict | None]:
     temperature = parse_quantity(args.temperature, "temperature", "--temperature")
     kT = MOLAR_GAS_CONSTANT_KJ_PER_MOL_K * temperature
@@ -144,7 +153,8 @@ def analyse(args: argparse.Namespace) -> tuple[dict, dict | None]:
               "solvation_method": run["method"], "lambda_electrostatics": run["lambda_electrostatics"],
               "lambda_sterics": run["lambda_sterics"], "window": run["windows"],
               "solvation_ensemble": run["ensemble"],
-              "solvation_free_energy_kJ_per_mol": mine, "vapour_pressure_ratio": {}}
+              "solvation_free_energy_kJ_per_mol": mine, "vapour_pressure_ratio": {},
+              "forcefield": forcefield_record(read_json(args.forcefield, "force-field report", invalid=AnalysisError))}
     if args.reference_solvation:
         ref_run, ref_arrays = _load(args.reference_solvation_run, args.reference_solvation, SOLVATION_RUN_SCHEMA)
         reference = solvation(ref_run, ref_arrays)
@@ -230,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--system-name", required=True)
     parser.add_argument("--temperature", required=True, help="of the decoupling runs, e.g. '298.15 K'")
     parser.add_argument("--ion-charge-scale", type=float, required=True, help="recorded in the result")
+    parser.add_argument("--forcefield", required=True, help="forcefield.json of forcefields.parameterise (recorded)")
     parser.add_argument("--solvation", required=True, help="NPZ of simulation.solvation_free_energy")
     parser.add_argument("--solvation-run", required=True, help="its JSON run report")
     parser.add_argument("--reference-name", default="", help="the reference liquid electrolyte (empty: this is it)")

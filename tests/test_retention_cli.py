@@ -45,8 +45,12 @@ def test_retention_tools_end_to_end(tmp_path):
         "--out", str(tmp_path / "evap.npz"), "--report", str(tmp_path / "evap.json"), "--log", str(tmp_path / "evap.log")])
     assert status == 0, (tmp_path / "evap.log").read_text()
     out = tmp_path / "retention.json"
+    forcefield = tmp_path / "forcefield.json"
+    forcefield.write_text(json.dumps({"charge_model": "scaled_0.85", "charges": "argon: none", "ion_charge_scale": 1.0,
+                                      "lj_overrides": [{"residue": "AR", "source": "test"}]}))
     status = retention_cli.main([
-        "--system-name", "AR", "--temperature", "100 K", "--ion-charge-scale", "1.0", "--solvation",
+        "--system-name", "AR", "--temperature", "100 K", "--ion-charge-scale", "1.0", "--forcefield", str(forcefield),
+        "--solvation",
         str(tmp_path / "solv.npz"), "--solvation-run", str(tmp_path / "solv.json"), "--reference-name", "AR_ref",
         "--reference-solvation", str(tmp_path / "solv.npz"), "--reference-solvation-run", str(tmp_path / "solv.json"),
         "--evaporation", str(tmp_path / "evap.npz"), "--evaporation-run", str(tmp_path / "evap.json"),
@@ -60,6 +64,8 @@ def test_retention_tools_end_to_end(tmp_path):
     ratio = result["vapour_pressure_ratio"]["AR"]
     assert ratio["value"] == 1.0 and ratio["delta_mu_ex_kJ_per_mol"]["value"] == 0.0   # against itself
     assert result["reference"] == "AR_ref" and result["temperature_K"] == 100.0
+    assert result["forcefield"]["charge_model"] == "scaled_0.85"                  # the charges that produced it
+    assert result["forcefield"]["lj_overrides"] == [{"residue": "AR", "source": "test"}]
     rate = result["evaporation"]["rate_per_ns_per_nm2"]["AR"]
     assert {"value", "stderr"} <= set(rate) and result["evaporation"]["temperature_K"] == 110.0
     assert result["evaporation"]["replicas"] == 2 and result["evaporation"]["film_normal_original_axis"] == "z"

@@ -94,6 +94,7 @@ rule retention:
         unpack(retention_reference_inputs),
         arrays=rules.solvation_free_energy.output.arrays,
         run=rules.solvation_free_energy.output.report,
+        forcefield=f"{RESULTS}/{{system}}/parameterise/forcefield.json",
         evaporation=rules.evaporation.output.arrays,
         evaporation_run=rules.evaporation.output.report,
     output:
@@ -115,7 +116,7 @@ rule retention:
     localrule: True
     shell:
         "{params.python} -m analysis.retention --system-name {wildcards.system:q} --temperature {params.temperature:q} "
-        "--ion-charge-scale {params.charge_scale:q} --solvation {input.arrays:q} --solvation-run {input.run:q} "
+        "--ion-charge-scale {params.charge_scale:q} --forcefield {input.forcefield:q} --solvation {input.arrays:q} --solvation-run {input.run:q} "
         "--evaporation {input.evaporation:q} --evaporation-run {input.evaporation_run:q} "
         "--evaporation-distance {params.distance:q} --chi {params.chi:q} {params.flags:q} --out {output.json:q} "
         "--csv {output.csv:q} --plot {output.plot:q} > {log:q} 2>&1"
