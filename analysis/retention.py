@@ -149,7 +149,7 @@ def analyse(args: argparse.Namespace) -> tuple[dict, dict | None]:
     run, arrays = _load(args.solvation_run, args.solvation, SOLVATION_RUN_SCHEMA)
     mine = solvation(run, arrays)
     result = {"schema": SCHEMA, "system": args.system_name, "temperature_K": temperature,
-              "ion_charge_scale": args.ion_charge_scale, "reference": args.reference_name or args.system_name,
+              "reference": args.reference_name or args.system_name,
               "solvation_method": run["method"], "lambda_electrostatics": run["lambda_electrostatics"],
               "lambda_sterics": run["lambda_sterics"], "window": run["windows"],
               "solvation_ensemble": run["ensemble"],
@@ -239,7 +239,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis.retention", description=__doc__.splitlines()[0])
     parser.add_argument("--system-name", required=True)
     parser.add_argument("--temperature", required=True, help="of the decoupling runs, e.g. '298.15 K'")
-    parser.add_argument("--ion-charge-scale", type=float, required=True, help="recorded in the result")
     parser.add_argument("--forcefield", required=True, help="forcefield.json of forcefields.parameterise (recorded)")
     parser.add_argument("--solvation", required=True, help="NPZ of simulation.solvation_free_energy")
     parser.add_argument("--solvation-run", required=True, help="its JSON run report")

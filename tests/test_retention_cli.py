@@ -49,7 +49,7 @@ def test_retention_tools_end_to_end(tmp_path):
     forcefield.write_text(json.dumps({"charge_model": "scaled_0.85", "charges": "argon: none", "ion_charge_scale": 1.0,
                                       "lj_overrides": [{"residue": "AR", "source": "test"}]}))
     status = retention_cli.main([
-        "--system-name", "AR", "--temperature", "100 K", "--ion-charge-scale", "1.0", "--forcefield", str(forcefield),
+        "--system-name", "AR", "--temperature", "100 K", "--forcefield", str(forcefield),
         "--solvation",
         str(tmp_path / "solv.npz"), "--solvation-run", str(tmp_path / "solv.json"), "--reference-name", "AR_ref",
         "--reference-solvation", str(tmp_path / "solv.npz"), "--reference-solvation-run", str(tmp_path / "solv.json"),

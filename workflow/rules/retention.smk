@@ -107,7 +107,6 @@ rule retention:
         uses=lambda wildcards: stage_inputs("retention", wildcards.system),
         flags=retention_analysis_flags,
         temperature=f"{CFG.temperature_K!r} K",
-        charge_scale=repr(CFG.forcefield.ion_charge_scale),
         distance=f"{CFG.retention.evaporation_distance_nm!r} nm",
         chi=repr(CFG.retention.flory_huggins_chi),
         python=PYTHON,
@@ -116,7 +115,7 @@ rule retention:
     localrule: True
     shell:
         "{params.python} -m analysis.retention --system-name {wildcards.system:q} --temperature {params.temperature:q} "
-        "--ion-charge-scale {params.charge_scale:q} --forcefield {input.forcefield:q} --solvation {input.arrays:q} --solvation-run {input.run:q} "
+        "--forcefield {input.forcefield:q} --solvation {input.arrays:q} --solvation-run {input.run:q} "
         "--evaporation {input.evaporation:q} --evaporation-run {input.evaporation_run:q} "
         "--evaporation-distance {params.distance:q} --chi {params.chi:q} {params.flags:q} --out {output.json:q} "
         "--csv {output.csv:q} --plot {output.plot:q} > {log:q} 2>&1"
